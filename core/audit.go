@@ -1,0 +1,32 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+)
+
+// AuditEvent records one mutating call. It never holds a secret.
+type AuditEvent struct {
+	Time        time.Time
+	RequestID   RequestID
+	AccountID   AccountID
+	User        UserName
+	AccessKeyID AccessKeyID
+	SourceIP    netip.Addr
+	Product     string // "ecs", "ehpc", "ram", "bcc", "latchkey"
+	Action      string // the API action, e.g. "ModifyInstanceVncPasswd"
+	Resource    string // the resource the call addressed (an id or ARN)
+	Result      string // "Success" or the provider error code
+	Detail      string // optional caller-safe detail
+}
+
+// AuditFilter selects audit events; zero fields match everything.
+type AuditFilter struct {
+	Resource    string
+	AccountID   AccountID
+	User        UserName
+	AccessKeyID AccessKeyID
+	Since       time.Time // inclusive
+	Until       time.Time // exclusive
+	Limit       int
+}

@@ -1,0 +1,158 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// InstanceStatus is an ECS instance's status as DescribeInstances shows it.
+type InstanceStatus string
+
+const (
+	StatusPending  InstanceStatus = "Pending"
+	StatusStarting InstanceStatus = "Starting"
+	StatusRunning  InstanceStatus = "Running"
+	StatusStopping InstanceStatus = "Stopping"
+	StatusStopped  InstanceStatus = "Stopped"
+)
+
+// Step is a scheduled status change: at At the status becomes To.
+type Step struct {
+	To InstanceStatus
+	At time.Time
+}
+
+// Instance is an ECS instance. Its status advances lazily: Steps holds the
+// scheduled transitions, and Advance applies those that are due, so the
+// state machine needs no timers and survives restarts.
+type Instance struct {
+	ID           InstanceID
+	AccountID    AccountID
+	RegionID     RegionID
+	ZoneID       ZoneID
+	Name         string
+	HostName     string
+	Description  string
+	InstanceType string
+	ImageID      string
+	IoOptimized  bool
+	ChargeType   string // InstanceChargeType: PostPaid or PrePaid
+	Status       InstanceStatus
+	Steps        []Step `json:",omitempty"`
+	StoppedMode  string `json:",omitempty"`
+	CreatedAt    time.Time
+	StartedAt    time.Time `json:",omitzero"`
+
+	// ReleaseAt is set by DeleteInstance: the instance is being released
+	// until then and gone after it.
+	ReleaseAt time.Time `json:",omitzero"`
+
+	// Driver names the console driver ("sim" by default).
+	Driver string
+	// VNCPassword is the console's live password; PendingVNCPassword is a
+	// password set on an instance that is not I/O optimized, made live by
+	// the next restart.
+	VNCPassword        Sealed `json:",omitempty"`
+	PendingVNCPassword Sealed `json:",omitempty"`
+	// AdminPassword is the guest administrator's password (CreateInstance's
+	// Password), if one was given.
+	AdminPassword PasswordHash `json:",omitempty"`
+
+	// Params keeps accepted but unmodeled creation parameters (VpcId,
+	// VSwitchId, SecurityGroupId, tags, …) to echo them back.
+	Params map[string]string `json:",omitempty"`
+}
+
+// InstanceKind is the store kind of Instance.
+const InstanceKind ResourceKind = "ecs.instance"
+
+func (*Instance) Kind() ResourceKind   { return InstanceKind }
+func (i *Instance) Key() string        { return string(i.ID) }
+func (i *Instance) Owner() AccountID   { return i.AccountID }
+func (i *Instance) Location() RegionID { return i.RegionID }
+
+// Advance applies every step due at now and reports whether anything
+// changed.
+func (i *Instance) Advance(now time.Time) bool {
+	n := 0
+	for n < len(i.Steps) && !i.Steps[n].At.After(now) {
+		i.Status = i.Steps[n].To
+		if i.Status == StatusRunning {
+			i.StartedAt = i.Steps[n].At
+		}
+		n++
+	}
+	i.Steps = i.Steps[n:]
+	if len(i.Steps) == 0 {
+		i.Steps = nil
+	}
+	return n > 0
+}
+
+// Schedule replaces the pending steps: the instance moves through each
+// status in turn, one per interval, starting now. With a zero interval the
+// final status is reached at once.
+func (i *Instance) Schedule(now time.Time, interval time.Duration, through ...InstanceStatus) {
+	i.Steps = nil
+	for n, s := range through {
+		i.Steps = append(i.Steps, Step{To: s, At: now.Add(time.Duration(n) * interval)})
+	}
+	i.Advance(now)
+}
+
+// Releasing reports whether the instance is being released at now.
+func (i *Instance) Releasing(now time.Time) bool {
+	return !i.ReleaseAt.IsZero() && now.Before(i.ReleaseAt)
+}
+
+// Released reports whether the instance no longer exists at now.
+func (i *Instance) Released(now time.Time) bool {
+	return !i.ReleaseAt.IsZero() && !now.Before(i.ReleaseAt)
+}
+
+// VNCToken is a single-use console ticket issued by DescribeInstanceVncUrl
+// (ECS) or the BCC VNC call: whoever presents it before it expires may
+// open the resource's console once.
+type VNCToken struct {
+	Token     string
+	AccountID AccountID
+	Product   string // "ecs" or "bcc"
+	Target    string // the instance id
+	ExpiresAt time.Time
+}
+
+// VNCTokenKind is the store kind of VNCToken.
+const VNCTokenKind ResourceKind = "console.token"
+
+func (*VNCToken) Kind() ResourceKind   { return VNCTokenKind }
+func (t *VNCToken) Key() string        { return t.Token }
+func (t *VNCToken) Owner() AccountID   { return t.AccountID }
+func (t *VNCToken) Location() RegionID { return "" }
+
+// ConsoleDriver connects latchkey to the consoles of instances. Drivers are
+// chosen per instance by name.
+type ConsoleDriver interface {
+	// SetConsolePassword makes pw the console's live password for new
+	// connections. It returns an *Error of KindUnavailable when the console
+	// cannot be reached, and then the console's password is unchanged.
+	SetConsolePassword(ctx context.Context, target ConsoleTarget, pw Secret) error
+	// OpenConsole returns a byte stream speaking RFB (server side) to the
+	// target's console; the console itself asks for its live password.
+	OpenConsole(ctx context.Context, target ConsoleTarget) (Conn, error)
+}
+
+// ConsoleTarget tells a driver which console to address and what its
+// screen should show.
+type ConsoleTarget struct {
+	Product string // "ecs" or "bcc"
+	ID      string
+	Name    string
+	Status  string
+}
+
+// Conn is a bidirectional byte stream (a net.Conn in practice).
+type Conn interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	Close() error
+}

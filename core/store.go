@@ -1,0 +1,128 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// ResourceKind names a kind of stored resource ("ecs.instance", …). It is
+// the first half of a resource's key in the store.
+type ResourceKind string
+
+// Resource is a stored domain value. Each kind is one Go type whose zero
+// value's Kind is constant; the store keeps resources as JSON documents
+// keyed by (Kind, Key) and indexed by account and region, so adding a kind
+// needs no schema change. Business rules never live in the store.
+type Resource interface {
+	Kind() ResourceKind
+	Key() string        // unique within the kind
+	Owner() AccountID   // empty for resources outside any account
+	Location() RegionID // empty for global resources
+}
+
+// Doc is a resource as the store holds it.
+type Doc struct {
+	Kind    ResourceKind
+	Key     string
+	Account AccountID
+	Region  RegionID
+	Body    []byte // JSON
+}
+
+// Query selects documents of one kind. Empty fields match everything.
+// Results come in insertion order; After continues a listing after the
+// document with that key; Limit 0 means no limit.
+type Query struct {
+	Kind    ResourceKind
+	Account AccountID
+	Region  RegionID
+	After   string
+	Limit   int
+}
+
+// Store is latchkey's persistent state. An Update that returns nil is
+// durable: after a crash and restart its changes are present.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction and commits it when fn
+	// returns nil. Updates are serialized.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. It carries the time at which it began, so every
+// rule inside it sees one "now".
+type Tx interface {
+	Now() time.Time
+
+	// GetDoc returns the document or an *Error of KindNotFound.
+	GetDoc(ctx context.Context, kind ResourceKind, key string) (Doc, error)
+	// PutDoc inserts or replaces the document (insertion order is kept on
+	// replace).
+	PutDoc(ctx context.Context, d Doc) error
+	// DeleteDoc removes the document; deleting a missing one is not an error.
+	DeleteDoc(ctx context.Context, kind ResourceKind, key string) error
+	// ListDocs returns the documents the query selects.
+	ListDocs(ctx context.Context, q Query) ([]Doc, error)
+
+	// AppendAudit records an audit event.
+	AppendAudit(ctx context.Context, ev AuditEvent) error
+	// QueryAudit returns the events the filter selects, oldest first.
+	QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// resourcePtr constrains a pointer to a Resource struct type.
+type resourcePtr[T any] interface {
+	*T
+	Resource
+}
+
+// Get loads the resource of type T with the given key. It returns an
+// *Error of KindNotFound when there is none.
+func Get[T any, P resourcePtr[T]](ctx context.Context, tx Tx, key string) (*T, error) {
+	var v T
+	d, err := tx.GetDoc(ctx, P(&v).Kind(), key)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(d.Body, &v); err != nil {
+		return nil, &Error{Kind: KindInternal, Op: "store.Get", Err: err}
+	}
+	return &v, nil
+}
+
+// Put stores the resource.
+func Put(ctx context.Context, tx Tx, r Resource) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return &Error{Kind: KindInternal, Op: "store.Put", Err: err}
+	}
+	return tx.PutDoc(ctx, Doc{Kind: r.Kind(), Key: r.Key(), Account: r.Owner(), Region: r.Location(), Body: b})
+}
+
+// Delete removes the resource.
+func Delete(ctx context.Context, tx Tx, r Resource) error {
+	return tx.DeleteDoc(ctx, r.Kind(), r.Key())
+}
+
+// List loads every resource of type T the query selects; q.Kind is set
+// from T.
+func List[T any, P resourcePtr[T]](ctx context.Context, tx Tx, q Query) ([]*T, error) {
+	var zero T
+	q.Kind = P(&zero).Kind()
+	docs, err := tx.ListDocs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(docs))
+	for _, d := range docs {
+		v := new(T)
+		if err := json.Unmarshal(d.Body, v); err != nil {
+			return nil, &Error{Kind: KindInternal, Op: "store.List", Err: err}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
