@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"net/netip"
 	"time"
 )
@@ -29,4 +30,10 @@ type AuditFilter struct {
 	Since       time.Time // inclusive
 	Until       time.Time // exclusive
 	Limit       int
+}
+
+// Auditor records audit events. Front ends call it once per mutating call,
+// after the outcome is known.
+type Auditor interface {
+	Record(ctx context.Context, ev AuditEvent) error
 }

@@ -73,3 +73,11 @@ type Caller struct {
 type Authorizer interface {
 	Authorize(ctx context.Context, c Caller, action, resource string) error
 }
+
+// Keyring resolves access keys for signature verification.
+type Keyring interface {
+	// Lookup returns the key's principal and plaintext secret. An unknown
+	// key gives KindNotFound with ReasonAccessKeyNotFound; an inactive one
+	// gives KindForbidden.
+	Lookup(ctx context.Context, id AccessKeyID) (Principal, Secret, error)
+}
