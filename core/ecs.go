@@ -156,3 +156,8 @@ type Conn interface {
 	Write(p []byte) (int, error)
 	Close() error
 }
+
+// ConsoleTarget returns the driver's view of the instance.
+func (i *Instance) ConsoleTarget() ConsoleTarget {
+	return ConsoleTarget{Product: "ecs", ID: string(i.ID), Name: i.Name, Status: string(i.Status)}
+}

@@ -81,3 +81,19 @@ type Keyring interface {
 	// gives KindForbidden.
 	Lookup(ctx context.Context, id AccessKeyID) (Principal, Secret, error)
 }
+
+// AccountKind and AccessKeyKind are the store kinds of Account and AccessKey.
+const (
+	AccountKind   ResourceKind = "iam.account"
+	AccessKeyKind ResourceKind = "iam.accesskey"
+)
+
+func (*Account) Kind() ResourceKind   { return AccountKind }
+func (a *Account) Key() string        { return string(a.ID) }
+func (a *Account) Owner() AccountID   { return a.ID }
+func (a *Account) Location() RegionID { return "" }
+
+func (*AccessKey) Kind() ResourceKind   { return AccessKeyKind }
+func (k *AccessKey) Key() string        { return string(k.ID) }
+func (k *AccessKey) Owner() AccountID   { return k.AccountID }
+func (k *AccessKey) Location() RegionID { return "" }
