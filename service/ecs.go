@@ -1,0 +1,637 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/core"
+)
+
+// vncURLLifetime is how long a DescribeInstanceVncUrl ticket stays valid
+// (15 seconds, as the ECS API reference states).
+const vncURLLifetime = 15 * time.Second
+
+// ECS implements core.ECS.
+type ECS struct {
+	cfg     Config
+	regions *catalog.Alibaba
+	locks   keyedMutex
+}
+
+var _ core.ECS = (*ECS)(nil)
+
+// NewECS returns the ECS service.
+func NewECS(cfg Config, regions *catalog.Alibaba) *ECS {
+	cfg.fill()
+	return &ECS{cfg: cfg, regions: regions}
+}
+
+func instanceARN(region core.RegionID, account core.AccountID, id string) string {
+	return fmt.Sprintf("acs:ecs:%s:%s:instance/%s", region, account, id)
+}
+
+func (s *ECS) authorize(ctx context.Context, c core.Caller, action string, region core.RegionID, id string) error {
+	return s.cfg.Authorizer.Authorize(ctx, c, "ecs:"+action, instanceARN(region, c.AccountID, id))
+}
+
+func (s *ECS) region(id core.RegionID) (core.Region, error) {
+	if id == "" {
+		return core.Region{}, core.Invalid(core.ReasonMissingParameter, "RegionId")
+	}
+	r, ok := s.regions.Region(id)
+	if !ok {
+		return core.Region{}, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonRegionNotFound}
+	}
+	return r, nil
+}
+
+// DescribeRegions implements core.ECS.
+func (s *ECS) DescribeRegions(ctx context.Context, c core.Caller) ([]core.Region, error) {
+	if err := s.cfg.Authorizer.Authorize(ctx, c, "ecs:DescribeRegions", "*"); err != nil {
+		return nil, err
+	}
+	return s.regions.Regions(), nil
+}
+
+// RunInstances implements core.ECS: Amount instances move Pending →
+// Starting → Running.
+func (s *ECS) RunInstances(ctx context.Context, c core.Caller, in core.CreateInstanceInput) ([]core.InstanceID, error) {
+	if in.Amount == 0 {
+		in.Amount = 1
+	}
+	if in.Amount < 1 || in.Amount > 100 {
+		return nil, core.Invalid(core.ReasonInvalidParameter, "Amount")
+	}
+	return s.create(ctx, c, "RunInstances", in, core.StatusPending, core.StatusStarting, core.StatusRunning)
+}
+
+// CreateInstance implements core.ECS: the instance moves Pending → Stopped.
+func (s *ECS) CreateInstance(ctx context.Context, c core.Caller, in core.CreateInstanceInput) (core.InstanceID, error) {
+	in.Amount = 1
+	ids, err := s.create(ctx, c, "CreateInstance", in, core.StatusPending, core.StatusStopped)
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// clientToken records the outcome of a creation call made with a
+// ClientToken, so a retry returns the same instances.
+type clientToken struct {
+	Account     core.AccountID
+	Action      string
+	Token       string
+	Fingerprint string
+	Instances   []core.InstanceID
+	CreatedAt   time.Time
+}
+
+const clientTokenKind core.ResourceKind = "ecs.clienttoken"
+
+func (*clientToken) Kind() core.ResourceKind { return clientTokenKind }
+func (t *clientToken) Key() string           { return string(t.Account) + "/" + t.Action + "/" + t.Token }
+func (t *clientToken) Owner() core.AccountID { return t.Account }
+func (*clientToken) Location() core.RegionID { return "" }
+
+// fingerprint digests the creation parameters that define the request.
+// The administrator password is left out: a digest of a short password
+// could be reversed.
+func fingerprint(in core.CreateInstanceInput) string {
+	in.AdminPassword = core.Secret{}
+	in.ClientToken, in.DryRun = "", false
+	b, _ := json.Marshal(in) // a struct of strings, bools, ints and a map cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.CreateInstanceInput, through ...core.InstanceStatus) ([]core.InstanceID, error) {
+	if err := s.authorize(ctx, c, action, in.RegionID, "*"); err != nil {
+		return nil, err
+	}
+	region, err := s.region(in.RegionID)
+	if err != nil {
+		return nil, err
+	}
+	if in.ZoneID == "" {
+		in.ZoneID = region.Zones[0]
+	} else if !s.regions.HasZone(in.RegionID, in.ZoneID) {
+		return nil, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonZoneNotFound, Field: "ZoneId"}
+	}
+	if in.ImageID == "" {
+		return nil, core.Invalid(core.ReasonMissingParameter, "ImageId")
+	}
+	if in.InstanceType == "" {
+		return nil, core.Invalid(core.ReasonMissingParameter, "InstanceType")
+	}
+	if in.DryRun {
+		return nil, &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
+	}
+	var hash core.PasswordHash
+	if !in.AdminPassword.IsZero() {
+		if hash, err = s.cfg.Hasher.Hash(in.AdminPassword); err != nil {
+			return nil, err
+		}
+	}
+
+	var ids []core.InstanceID
+	var created []*core.Instance
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		ids, created = nil, nil
+		var tok *clientToken
+		if in.ClientToken != "" {
+			tok = &clientToken{Account: c.AccountID, Action: action, Token: in.ClientToken, Fingerprint: fingerprint(in)}
+			prev, err := core.Get[clientToken](ctx, tx, tok.Key())
+			switch {
+			case err == nil && prev.Fingerprint != tok.Fingerprint:
+				return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"}
+			case err == nil:
+				ids = prev.Instances
+				return nil
+			case core.KindOf(err) != core.KindNotFound:
+				return err
+			}
+		}
+		now := tx.Now()
+		for n := 0; n < in.Amount; n++ {
+			inst, err := s.newInstance(c, in, hash, now)
+			if err != nil {
+				return err
+			}
+			inst.Schedule(now, s.cfg.Transition, through...)
+			if err := core.Put(ctx, tx, inst); err != nil {
+				return err
+			}
+			ids = append(ids, inst.ID)
+			created = append(created, inst)
+		}
+		if tok != nil {
+			tok.Instances, tok.CreatedAt = ids, now
+			return core.Put(ctx, tx, tok)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A new console starts with the instance's random initial password.
+	for _, inst := range created {
+		if err := s.pushLive(ctx, inst); err != nil {
+			s.cfg.Log.Warn("console did not take the initial password", "instance", inst.ID, "err", err)
+		}
+	}
+	return ids, nil
+}
+
+func (s *ECS) newInstance(c core.Caller, in core.CreateInstanceInput, admin core.PasswordHash, now time.Time) (*core.Instance, error) {
+	suffix, err := randomString(s.cfg.Rand, lowerAlnum, 20-len(catalog.InstancePrefix(in.RegionID)))
+	if err != nil {
+		return nil, err
+	}
+	id := core.InstanceID("i-" + catalog.InstancePrefix(in.RegionID) + suffix)
+	// Like a real console, a new instance has a random VNC password that
+	// the owner replaces with ModifyInstanceVncPasswd.
+	initial, err := randomString(s.cfg.Rand, mixedAlnum, 6)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := s.cfg.Sealer.Seal(core.NewSecret(initial), vncContext(id))
+	if err != nil {
+		return nil, err
+	}
+	inst := &core.Instance{
+		ID: id, AccountID: c.AccountID, RegionID: in.RegionID, ZoneID: in.ZoneID,
+		Name: in.Name, HostName: in.HostName, Description: in.Description,
+		InstanceType: in.InstanceType, ImageID: in.ImageID, IoOptimized: in.IoOptimized,
+		ChargeType: in.ChargeType, CreatedAt: now, Driver: s.cfg.DefaultDriver,
+		VNCPassword: sealed, AdminPassword: admin, Params: in.Params,
+	}
+	if inst.Name == "" {
+		inst.Name = string(id)
+	}
+	if inst.HostName == "" {
+		inst.HostName = "iZ" + string(id[2:]) + "Z"
+	}
+	if inst.ChargeType == "" {
+		inst.ChargeType = "PostPaid"
+	}
+	return inst, nil
+}
+
+// DescribeInstances implements core.ECS.
+func (s *ECS) DescribeInstances(ctx context.Context, c core.Caller, in core.DescribeInstancesInput) (*core.InstancePage, error) {
+	if err := s.authorize(ctx, c, "DescribeInstances", in.RegionID, "*"); err != nil {
+		return nil, err
+	}
+	if _, err := s.region(in.RegionID); err != nil {
+		return nil, err
+	}
+	if len(in.InstanceIDs) > 100 {
+		return nil, core.Invalid(core.ReasonInvalidParameter, "InstanceIds")
+	}
+	var all []*core.Instance
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
+		list, err := core.List[core.Instance](ctx, tx, core.Query{Account: c.AccountID, Region: in.RegionID})
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		for _, inst := range list {
+			inst.Advance(now)
+			if !inst.ReleaseAt.IsZero() || !matches(inst, in) {
+				continue
+			}
+			all = append(all, inst)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return paginate(all, in)
+}
+
+func matches(inst *core.Instance, in core.DescribeInstancesInput) bool {
+	if len(in.InstanceIDs) > 0 && !slices.Contains(in.InstanceIDs, inst.ID) {
+		return false
+	}
+	if in.Status != "" && inst.Status != in.Status {
+		return false
+	}
+	if in.ZoneID != "" && inst.ZoneID != in.ZoneID {
+		return false
+	}
+	if in.IoOptimized != nil && inst.IoOptimized != *in.IoOptimized {
+		return false
+	}
+	if in.Name != "" {
+		// InstanceName supports '*' as a wildcard; path.Match also knows
+		// '?' and '[', which are treated literally by escaping them.
+		pattern := escapeGlob(in.Name)
+		if ok, _ := path.Match(pattern, inst.Name); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func escapeGlob(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '?', '[', ']', '\\':
+			out = append(out, '\\')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// paginate cuts one page: by NextToken/MaxResults when token paging is
+// selected, by PageNumber/PageSize otherwise.
+func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.InstancePage, error) {
+	page := &core.InstancePage{TotalCount: len(all)}
+	if in.TokenPaging || in.NextToken != "" || in.MaxResults != 0 {
+		size := in.MaxResults
+		if size == 0 {
+			size = 10
+		}
+		if size < 1 || size > 100 {
+			return nil, core.Invalid(core.ReasonInvalidParameter, "MaxResults")
+		}
+		start := 0
+		if in.NextToken != "" {
+			i := slices.IndexFunc(all, func(inst *core.Instance) bool { return string(inst.ID) == in.NextToken })
+			if i < 0 {
+				return nil, core.Invalid(core.ReasonInvalidParameter, "NextToken")
+			}
+			start = i
+		}
+		end := min(start+size, len(all))
+		page.Instances = all[start:end]
+		if end < len(all) {
+			page.NextToken = string(all[end].ID)
+		}
+		return page, nil
+	}
+	number, size := in.PageNumber, in.PageSize
+	if number == 0 {
+		number = 1
+	}
+	if size == 0 {
+		size = 10
+	}
+	if number < 1 {
+		return nil, core.Invalid(core.ReasonInvalidParameter, "PageNumber")
+	}
+	if size < 1 || size > 100 {
+		return nil, core.Invalid(core.ReasonInvalidParameter, "PageSize")
+	}
+	page.PageNumber, page.PageSize = number, size
+	start := min((number-1)*size, len(all))
+	page.Instances = all[start:min(start+size, len(all))]
+	return page, nil
+}
+
+// load reads an instance of the caller's account in the given region with
+// its status advanced to now. An instance being released gives
+// ReasonResourceReleased.
+func (s *ECS) load(ctx context.Context, tx core.Tx, c core.Caller, ref core.InstanceRef) (*core.Instance, error) {
+	if ref.InstanceID == "" {
+		return nil, core.Invalid(core.ReasonMissingParameter, "InstanceId")
+	}
+	notFound := &core.Error{Kind: core.KindNotFound, Reason: core.ReasonInstanceNotFound}
+	inst, err := core.Get[core.Instance](ctx, tx, string(ref.InstanceID))
+	if core.KindOf(err) == core.KindNotFound {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := tx.Now()
+	if inst.AccountID != c.AccountID || inst.RegionID != ref.RegionID || inst.Released(now) {
+		return nil, notFound
+	}
+	if inst.Releasing(now) {
+		return nil, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonResourceReleased}
+	}
+	inst.Advance(now)
+	return inst, nil
+}
+
+// prepare runs the checks every instance operation shares: authorization,
+// then the region.
+func (s *ECS) prepare(ctx context.Context, c core.Caller, action string, ref core.InstanceRef) error {
+	if err := s.authorize(ctx, c, action, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return err
+	}
+	_, err := s.region(ref.RegionID)
+	return err
+}
+
+func incorrectStatus() error {
+	return &core.Error{Kind: core.KindConflict, Reason: core.ReasonIncorrectStatus}
+}
+
+// transition is the shape of Start, Stop and Reboot: check the status,
+// optionally make a pending console password live, schedule the status
+// steps.
+func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref core.InstanceRef, from core.InstanceStatus, restart bool, through ...core.InstanceStatus) error {
+	if err := s.prepare(ctx, c, action, ref); err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+
+	var inst *core.Instance
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		inst, err = s.load(ctx, tx, c, ref)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if inst.Status != from {
+		return incorrectStatus()
+	}
+	if ref.DryRun {
+		return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
+	}
+	// A restart makes a pending password live: the console takes it
+	// first, so a console that cannot be reached fails the call with
+	// nothing changed.
+	promote := restart && len(inst.PendingVNCPassword) > 0
+	if promote {
+		pw, err := s.cfg.Sealer.Open(inst.PendingVNCPassword, vncContext(inst.ID))
+		if err != nil {
+			return err
+		}
+		if err := s.setConsole(ctx, inst, pw); err != nil {
+			return err
+		}
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		cur, err := s.load(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if cur.Status != from {
+			return incorrectStatus()
+		}
+		if promote {
+			cur.VNCPassword, cur.PendingVNCPassword = cur.PendingVNCPassword, nil
+		}
+		if ref.StoppedMode != "" {
+			cur.StoppedMode = ref.StoppedMode
+		}
+		cur.Schedule(tx.Now(), s.cfg.Transition, through...)
+		return core.Put(ctx, tx, cur)
+	})
+	if err != nil && promote {
+		s.restoreConsole(ctx, inst)
+	}
+	return err
+}
+
+// StartInstance implements core.ECS: Stopped → Starting → Running.
+func (s *ECS) StartInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
+	return s.transition(ctx, c, "StartInstance", ref, core.StatusStopped, true, core.StatusStarting, core.StatusRunning)
+}
+
+// StopInstance implements core.ECS: Running → Stopping → Stopped.
+func (s *ECS) StopInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
+	if ref.StoppedMode != "" && ref.StoppedMode != "KeepCharging" && ref.StoppedMode != "StopCharging" {
+		return core.Invalid(core.ReasonInvalidParameter, "StoppedMode")
+	}
+	return s.transition(ctx, c, "StopInstance", ref, core.StatusRunning, false, core.StatusStopping, core.StatusStopped)
+}
+
+// RebootInstance implements core.ECS: Running → Starting → Running.
+func (s *ECS) RebootInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
+	return s.transition(ctx, c, "RebootInstance", ref, core.StatusRunning, true, core.StatusStarting, core.StatusRunning)
+}
+
+// DeleteInstance implements core.ECS. A Stopped instance may be released;
+// a Running one only with Force (ref.ForceStop). The instance is being
+// released for one transition interval, then gone.
+func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
+	if err := s.prepare(ctx, c, "DeleteInstance", ref); err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if inst.Status != core.StatusStopped && !(inst.Status == core.StatusRunning && ref.ForceStop) {
+			return incorrectStatus()
+		}
+		if ref.DryRun {
+			return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
+		}
+		if s.cfg.Transition == 0 {
+			return core.Delete(ctx, tx, inst)
+		}
+		inst.ReleaseAt = tx.Now().Add(s.cfg.Transition)
+		inst.Steps = nil
+		return core.Put(ctx, tx, inst)
+	})
+}
+
+// DescribeInstanceVncURL implements core.ECS. The console must be
+// Running.
+func (s *ECS) DescribeInstanceVncURL(ctx context.Context, c core.Caller, ref core.InstanceRef) (*core.VNCToken, error) {
+	if err := s.prepare(ctx, c, "DescribeInstanceVncUrl", ref); err != nil {
+		return nil, err
+	}
+	token, err := randomToken(s.cfg.Rand, 24)
+	if err != nil {
+		return nil, err
+	}
+	var tok *core.VNCToken
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if inst.Status != core.StatusRunning {
+			return incorrectStatus()
+		}
+		tok = &core.VNCToken{Token: token, AccountID: c.AccountID, Product: "ecs", Target: string(inst.ID), ExpiresAt: tx.Now().Add(vncURLLifetime)}
+		return core.Put(ctx, tx, tok)
+	})
+	return tok, err
+}
+
+// ModifyInstanceVncPasswd implements core.ECS (PRODUCT.md §3).
+func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref core.InstanceRef, pw core.Secret) error {
+	if err := s.prepare(ctx, c, "ModifyInstanceVncPasswd", ref); err != nil {
+		return err
+	}
+	if ref.InstanceID == "" {
+		return core.Invalid(core.ReasonMissingParameter, "InstanceId")
+	}
+	if err := core.ValidateVNCPassword(pw); err != nil {
+		return err
+	}
+	sealed, err := s.cfg.Sealer.Seal(pw, vncContext(ref.InstanceID))
+	if err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+
+	var inst *core.Instance
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		inst, err = s.load(ctx, tx, c, ref)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if inst.Status != core.StatusRunning && inst.Status != core.StatusStopped {
+		return incorrectStatus()
+	}
+	// An I/O optimized console takes the password before anything is
+	// stored; if it cannot, nothing has changed.
+	if inst.IoOptimized {
+		if err := s.setConsole(ctx, inst, pw); err != nil {
+			return err
+		}
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		cur, err := s.load(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if cur.Status != core.StatusRunning && cur.Status != core.StatusStopped {
+			return incorrectStatus()
+		}
+		if cur.IoOptimized {
+			cur.VNCPassword, cur.PendingVNCPassword = sealed, nil
+		} else {
+			cur.PendingVNCPassword = sealed
+		}
+		return core.Put(ctx, tx, cur)
+	})
+	if err != nil && inst.IoOptimized {
+		s.restoreConsole(ctx, inst)
+	}
+	return err
+}
+
+// setConsole pushes pw to the instance's console, mapping any driver
+// failure to InstanceNotReady.
+func (s *ECS) setConsole(ctx context.Context, inst *core.Instance, pw core.Secret) error {
+	d, err := s.cfg.driver(inst.Driver)
+	if err != nil {
+		return err
+	}
+	if err := d.SetConsolePassword(ctx, inst.ConsoleTarget(), pw); err != nil {
+		s.cfg.Log.Warn("console unreachable", "instance", inst.ID, "err", err)
+		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonConsoleUnreachable, Err: err}
+	}
+	return nil
+}
+
+// restoreConsole puts the stored live password back on the console after
+// a change the store refused, so console and store agree again.
+func (s *ECS) restoreConsole(ctx context.Context, inst *core.Instance) {
+	if err := s.pushLive(ctx, inst); err != nil {
+		s.cfg.Log.Error("console and store disagree on the live password", "instance", inst.ID, "err", err)
+	}
+}
+
+// pushLive sets the console to the instance's stored live password.
+func (s *ECS) pushLive(ctx context.Context, inst *core.Instance) error {
+	pw, err := s.cfg.Sealer.Open(inst.VNCPassword, vncContext(inst.ID))
+	if err != nil {
+		return err
+	}
+	return s.setConsole(ctx, inst, pw)
+}
+
+// Reconcile pushes every instance's live password to its console. The
+// server calls it at start: consoles keep no state of their own across a
+// restart of latchkey, the store is the truth.
+func (s *ECS) Reconcile(ctx context.Context) error {
+	var all []*core.Instance
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		all, err = core.List[core.Instance](ctx, tx, core.Query{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, inst := range all {
+		if err := s.pushLive(ctx, inst); err != nil {
+			s.cfg.Log.Warn("console did not take its live password", "instance", inst.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func vncContext(id core.InstanceID) string { return "ecs/" + string(id) + "/vnc" }
+
+// ResolveConsole implements ConsoleSource: the instance must still exist
+// and be Running.
+func (s *ECS) ResolveConsole(ctx context.Context, tx core.Tx, account core.AccountID, id string) (core.ConsoleTarget, string, error) {
+	inst, err := core.Get[core.Instance](ctx, tx, id)
+	if err != nil {
+		return core.ConsoleTarget{}, "", err
+	}
+	now := tx.Now()
+	inst.Advance(now)
+	if inst.AccountID != account || !inst.ReleaseAt.IsZero() || inst.Status != core.StatusRunning {
+		return core.ConsoleTarget{}, "", incorrectStatus()
+	}
+	return inst.ConsoleTarget(), inst.Driver, nil
+}

@@ -1,0 +1,178 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// keyCacheTTL bounds how long a looked-up access key is trusted without
+// reading the store again: a key deleted or disabled by another replica
+// stops working within this time.
+const keyCacheTTL = 2 * time.Second
+
+// Identity manages accounts and access keys and resolves keys for
+// signature checks (core.Keyring).
+type Identity struct {
+	cfg Config
+
+	mu    sync.Mutex
+	cache map[core.AccessKeyID]cachedKey
+}
+
+type cachedKey struct {
+	principal core.Principal
+	secret    core.Secret
+	until     time.Time
+}
+
+var _ core.Keyring = (*Identity)(nil)
+
+// NewIdentity returns the identity service.
+func NewIdentity(cfg Config) *Identity {
+	cfg.fill()
+	return &Identity{cfg: cfg, cache: make(map[core.AccessKeyID]cachedKey)}
+}
+
+// Credentials are a freshly created access key with its plaintext secret.
+type Credentials struct {
+	AccountID   core.AccountID
+	AccessKeyID core.AccessKeyID
+	Secret      core.Secret
+}
+
+// Bootstrap returns the first account's root access key, creating the
+// account and the key on first start (created reports that). Later starts
+// return the existing key.
+func (s *Identity) Bootstrap(ctx context.Context) (creds Credentials, created bool, err error) {
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		accounts, err := core.List[core.Account](ctx, tx, core.Query{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(accounts) == 1 {
+			keys, err := core.List[core.AccessKey](ctx, tx, core.Query{Account: accounts[0].ID})
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if k.User == "" && k.Status == core.AccessKeyActive {
+					secret, err := s.cfg.Sealer.Open(k.Secret, accessKeyContext(k.ID))
+					if err != nil {
+						return err
+					}
+					creds = Credentials{AccountID: k.AccountID, AccessKeyID: k.ID, Secret: secret}
+					return nil
+				}
+			}
+		}
+		acct, err := s.createAccount(ctx, tx)
+		if err != nil {
+			return err
+		}
+		creds, err = s.createAccessKey(ctx, tx, acct.ID, "")
+		created = true
+		return err
+	})
+	return creds, created, err
+}
+
+// CreateAccount creates a new account with every service enabled and a
+// root access key.
+func (s *Identity) CreateAccount(ctx context.Context) (Credentials, error) {
+	var creds Credentials
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		acct, err := s.createAccount(ctx, tx)
+		if err != nil {
+			return err
+		}
+		creds, err = s.createAccessKey(ctx, tx, acct.ID, "")
+		return err
+	})
+	return creds, err
+}
+
+// CreateAccessKey creates an access key for the account root (user empty)
+// or a RAM user, inside tx.
+func (s *Identity) CreateAccessKey(ctx context.Context, tx core.Tx, account core.AccountID, user core.UserName) (Credentials, error) {
+	return s.createAccessKey(ctx, tx, account, user)
+}
+
+// Forget drops a key from the lookup cache; callers that delete or disable
+// a key call it after their transaction commits.
+func (s *Identity) Forget(id core.AccessKeyID) {
+	s.mu.Lock()
+	delete(s.cache, id)
+	s.mu.Unlock()
+}
+
+func (s *Identity) createAccount(ctx context.Context, tx core.Tx) (*core.Account, error) {
+	digits, err := randomDigits(s.cfg.Rand, 16)
+	if err != nil {
+		return nil, err
+	}
+	acct := &core.Account{ID: core.AccountID(digits), CreatedAt: tx.Now()}
+	return acct, core.Put(ctx, tx, acct)
+}
+
+// createAccessKey makes an id shaped like Alibaba's (LTAI + 20 characters)
+// and a 30-character secret.
+func (s *Identity) createAccessKey(ctx context.Context, tx core.Tx, account core.AccountID, user core.UserName) (Credentials, error) {
+	suffix, err := randomString(s.cfg.Rand, mixedAlnum, 20)
+	if err != nil {
+		return Credentials{}, err
+	}
+	plain, err := randomString(s.cfg.Rand, mixedAlnum, 30)
+	if err != nil {
+		return Credentials{}, err
+	}
+	id := core.AccessKeyID("LTAI" + suffix)
+	secret := core.NewSecret(plain)
+	sealed, err := s.cfg.Sealer.Seal(secret, accessKeyContext(id))
+	if err != nil {
+		return Credentials{}, err
+	}
+	key := &core.AccessKey{ID: id, AccountID: account, User: user, Secret: sealed, Status: core.AccessKeyActive, CreatedAt: tx.Now()}
+	if err := core.Put(ctx, tx, key); err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccountID: account, AccessKeyID: id, Secret: secret}, nil
+}
+
+// Lookup implements core.Keyring.
+func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Principal, core.Secret, error) {
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	c, ok := s.cache[id]
+	s.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.principal, c.secret, nil
+	}
+	var key *core.AccessKey
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		key, err = core.Get[core.AccessKey](ctx, tx, string(id))
+		return err
+	})
+	if core.KindOf(err) == core.KindNotFound {
+		return core.Principal{}, core.Secret{}, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonAccessKeyNotFound}
+	}
+	if err != nil {
+		return core.Principal{}, core.Secret{}, err
+	}
+	if key.Status != core.AccessKeyActive {
+		return core.Principal{}, core.Secret{}, &core.Error{Kind: core.KindForbidden, Reason: core.ReasonAccessKeyNotFound, Message: "access key is inactive"}
+	}
+	secret, err := s.cfg.Sealer.Open(key.Secret, accessKeyContext(id))
+	if err != nil {
+		return core.Principal{}, core.Secret{}, err
+	}
+	p := core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}
+	s.mu.Lock()
+	s.cache[id] = cachedKey{principal: p, secret: secret, until: now.Add(keyCacheTTL)}
+	s.mu.Unlock()
+	return p, secret, nil
+}
+
+func accessKeyContext(id core.AccessKeyID) string { return "iam/accesskey/" + string(id) }
