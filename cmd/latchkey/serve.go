@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/latchkey/latchkey/server"
+)
+
+// serveEnv maps each `serve` flag to the environment variable that sets
+// it when the flag is not given (PRODUCT.md §1). An empty variable counts
+// as unset, so disabling the HTTP listener takes the flag:
+// --http-listen "".
+func serveEnv() []struct{ flag, env string } {
+	return []struct{ flag, env string }{
+		{"data-dir", "LATCHKEY_DATA_DIR"},
+		{"listen", "LATCHKEY_LISTEN"},
+		{"http-listen", "LATCHKEY_HTTP_LISTEN"},
+		{"insecure-http", "LATCHKEY_INSECURE_HTTP"},
+		{"demo", "LATCHKEY_DEMO"},
+		{"store", "LATCHKEY_STORE"},
+		{"transition", "LATCHKEY_TRANSITION"},
+		{"ehpc-password-policy", "LATCHKEY_EHPC_PASSWORD_POLICY"},
+		{"bcc-password-policy", "LATCHKEY_BCC_PASSWORD_POLICY"},
+		{"bce-region", "LATCHKEY_BCE_REGION"},
+		{"log-level", "LATCHKEY_LOG_LEVEL"},
+	}
+}
+
+const serveHelp = `Usage: latchkey serve [flags]
+
+Runs latchkey: Alibaba Cloud RPC at / and Baidu BCE REST under /v2/ on both
+listeners, the VNC console gateway at /vnc/, the internal API at /_latchkey/
+(HTTPS only), and GET /healthz (200 once ready).
+
+The first start in an empty data directory creates a local CA and server
+certificate (DATA_DIR/tls/ca.pem: trust it for HTTPS), the master key
+(master.key), the internal API token (admin.token), and a root account with
+its first access key (credentials.json), and prints the access key and how
+to point the Alibaba Go SDK and the aliyun CLI at latchkey, once. Later
+starts reuse all of it. The addresses actually bound go to endpoints.json.
+SIGINT or SIGTERM drains in-flight requests, then latchkey exits 0.
+
+Each flag may also be set by the environment variable shown; a flag given
+on the command line wins.
+
+Flags:
+`
+
+const serveExamples = `
+Examples:
+  latchkey serve --demo
+  latchkey serve --data-dir /var/lib/latchkey --listen 127.0.0.1:0 --http-listen 127.0.0.1:0
+  latchkey serve --http-listen ""          # HTTPS only
+  LATCHKEY_TRANSITION=0 latchkey serve     # instances change state at once
+`
+
+// runServe parses the serve flags and runs the server until ctx ends.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := server.Defaults()
+	logLevel := "info"
+
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	// Parse reports through its return value only; help goes to stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for all state: database, TLS material, master key, credentials")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listener `address`: every API, the consoles, the internal API; port 0 picks a free port")
+	fs.StringVar(&cfg.HTTPListen, "http-listen", cfg.HTTPListen, "plain-HTTP listener `address` with the same APIs (the Alibaba Go SDK and bce-sdk-go default to http); \"\" disables it; a non-loopback address needs --insecure-http")
+	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "allow --http-listen on a non-loopback address (requests and passwords then cross the network in clear)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "on first start, seed the demo fleet and print its console passwords")
+	fs.StringVar(&cfg.Store, "store", "", "store `URL`: sqlite://PATH or postgres://… (default sqlite://DATA_DIR/latchkey.db)")
+	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate")
+	fs.StringVar(&cfg.EHPCPasswordPolicy, "ehpc-password-policy", cfg.EHPCPasswordPolicy, "E-HPC visual service password `edition`: 2025 (6 letters and digits) or 2024 (8-30 characters, three classes)")
+	fs.StringVar(&cfg.BCCPasswordPolicy, "bcc-password-policy", cfg.BCCPasswordPolicy, "BCC admin password `edition`: 2020 (8-32, letter+digit+symbol from !@#$%^*()) or 2025 (8-32, three classes)")
+	fs.StringVar(&cfg.BCERegion, "bce-region", cfg.BCERegion, "BCC `region` for requests whose Host does not name one (bj, gz, su, bd, fwh, hkg, fsh)")
+	fs.StringVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn or error (logs go to stderr and never hold a secret)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(stdout, serveHelp)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			io.WriteString(stdout, "\nEnvironment:\n")
+			for _, e := range serveEnv() {
+				fmt.Fprintf(stdout, "  %-30s --%s\n", e.env, e.flag)
+			}
+			io.WriteString(stdout, serveExamples)
+			return nil
+		}
+		return usageError{fmt.Errorf("serve: %w (see 'latchkey serve --help')", err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", fs.Args())}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, e := range serveEnv() {
+		v := getenv(e.env)
+		if set[e.flag] || v == "" {
+			continue
+		}
+		if err := fs.Set(e.flag, v); err != nil {
+			return usageError{fmt.Errorf("%s=%q: %v", e.env, v, err)}
+		}
+	}
+
+	level, err := parseLevel(logLevel)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Banner = stdout
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	return server.Run(ctx, cfg)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return slog.Level(n), nil
+	}
+	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+}

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// Defaults of `latchkey serve` (PRODUCT.md §1).
+const (
+	DefaultDataDir    = "./latchkey-data"
+	DefaultListen     = "127.0.0.1:8443"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	DefaultTransition = 300 * time.Millisecond
+	DefaultBCERegion  = "bj"
+
+	// DefaultEHPCPasswordPolicy and DefaultBCCPasswordPolicy name the
+	// password policy editions of PRODUCT.md §3.
+	DefaultEHPCPasswordPolicy = "2025"
+	DefaultBCCPasswordPolicy  = "2020"
+)
+
+// Config is everything `latchkey serve` is told. The zero value is not
+// usable; start from Defaults.
+type Config struct {
+	// DataDir holds all state: database, TLS material, master key,
+	// credentials, endpoints.
+	DataDir string
+	// Listen is the HTTPS listener's address; port 0 picks a free port.
+	Listen string
+	// HTTPListen is the plain-HTTP listener's address; empty disables it.
+	// A non-loopback address is refused unless InsecureHTTP is set.
+	HTTPListen   string
+	InsecureHTTP bool
+	// Demo seeds the demo fleet (PRODUCT.md §7) when this start creates
+	// the data directory's account.
+	Demo bool
+	// Store is the store URL: sqlite://PATH or postgres://…; empty means
+	// sqlite://DATA_DIR/latchkey.db.
+	Store string
+	// Transition is how long each intermediate instance status lasts.
+	Transition time.Duration
+	// EHPCPasswordPolicy and BCCPasswordPolicy choose the password policy
+	// editions; BCERegion is the BCC region of requests whose Host names
+	// none.
+	EHPCPasswordPolicy string
+	BCCPasswordPolicy  string
+	BCERegion          string
+
+	// Log receives the server's structured log; nil discards it.
+	Log *slog.Logger
+	// Banner receives the human-readable startup banner; nil discards it.
+	// On the first start it holds the root access key's secret, once.
+	Banner io.Writer
+	// Clock is the time source; nil means the wall clock.
+	Clock core.Clock
+	// Ready, if set, is called once the listeners are bound, endpoints.json
+	// is written and /healthz answers 200.
+	Ready func(Endpoints)
+	// ShutdownTimeout bounds how long a shutdown waits for in-flight
+	// requests; zero means 30 seconds.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults returns the configuration of a `latchkey serve` given no flags
+// and no environment.
+func Defaults() Config {
+	return Config{
+		DataDir:            DefaultDataDir,
+		Listen:             DefaultListen,
+		HTTPListen:         DefaultHTTPListen,
+		Transition:         DefaultTransition,
+		EHPCPasswordPolicy: DefaultEHPCPasswordPolicy,
+		BCCPasswordPolicy:  DefaultBCCPasswordPolicy,
+		BCERegion:          DefaultBCERegion,
+	}
+}
+
+// Validate reports the first setting that cannot work, before anything is
+// created or bound.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	if c.Listen == "" {
+		return errors.New("--listen must not be empty: the HTTPS listener serves the consoles and the internal API")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	if c.HTTPListen != "" {
+		host, _, err := net.SplitHostPort(c.HTTPListen)
+		if err != nil {
+			return fmt.Errorf("--http-listen %q: %w", c.HTTPListen, err)
+		}
+		if !c.InsecureHTTP && !isLoopbackHost(host) {
+			return fmt.Errorf("--http-listen %q is not a loopback address: plain HTTP would carry signed requests and passwords in clear over the network; use a loopback address, disable it with --http-listen \"\", or pass --insecure-http", c.HTTPListen)
+		}
+	}
+	if c.Transition < 0 {
+		return errors.New("--transition must not be negative")
+	}
+	switch c.EHPCPasswordPolicy {
+	case "2024", "2025":
+	default:
+		return fmt.Errorf("--ehpc-password-policy %q: want 2024 or 2025", c.EHPCPasswordPolicy)
+	}
+	switch c.BCCPasswordPolicy {
+	case "2020", "2025":
+	default:
+		return fmt.Errorf("--bcc-password-policy %q: want 2020 or 2025", c.BCCPasswordPolicy)
+	}
+	if c.BCERegion == "" {
+		return errors.New("--bce-region must not be empty")
+	}
+	if _, _, err := c.storeLocation(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host (from a listen address) can only be
+// reached from this machine. The empty host means every interface.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// storeLocation parses Store into a scheme ("sqlite" or "postgres") and
+// the path or URL the store package opens.
+func (c *Config) storeLocation() (scheme, location string, err error) {
+	s := c.Store
+	if s == "" {
+		return "sqlite", filepath.Join(c.DataDir, "latchkey.db"), nil
+	}
+	switch {
+	case strings.HasPrefix(s, "sqlite://"):
+		p := strings.TrimPrefix(s, "sqlite://")
+		if p == "" {
+			return "", "", fmt.Errorf("--store %q: no database path", s)
+		}
+		return "sqlite", p, nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		return "postgres", s, nil
+	}
+	return "", "", fmt.Errorf("--store: want sqlite://PATH or postgres://…")
+}

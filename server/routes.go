@@ -1,0 +1,45 @@
+package server
+
+import (
+	"net/http"
+	"sync/atomic"
+)
+
+// routeDeps are the handlers the mux routes to. A nil handler leaves its
+// routes unregistered.
+type routeDeps struct {
+	ready *atomic.Bool
+	// aliyun serves Alibaba Cloud RPC (ECS, E-HPC, RAM) at "/".
+	aliyun http.Handler
+	// vnc is the console WebSocket gateway at /vnc/.
+	vnc http.Handler
+	// bce serves Baidu BCE REST under /v2/.
+	bce http.Handler
+	// internal is the /_latchkey/ API, served on the HTTPS listener only.
+	internal http.Handler
+}
+
+// newHandler returns the one handler both listeners serve.
+func newHandler(d routeDeps) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, d)
+	return mux
+}
+
+// addRoutes is the complete list of latchkey's routes (PRODUCT.md §1, §2,
+// §8). Alibaba RPC owns "/" because its clients post to the root path.
+func addRoutes(mux *http.ServeMux, d routeDeps) {
+	mux.Handle("GET /healthz", handleHealthz(d.ready))
+	if d.vnc != nil {
+		mux.Handle("/vnc/", d.vnc)
+	}
+	if d.bce != nil {
+		mux.Handle("/v2/", d.bce)
+	}
+	if d.internal != nil {
+		mux.Handle("/_latchkey/", httpsOnly(d.internal))
+	}
+	if d.aliyun != nil {
+		mux.Handle("/", d.aliyun)
+	}
+}
