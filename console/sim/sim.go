@@ -1,0 +1,96 @@
+package sim
+
+import (
+	"context"
+	"image"
+	"net"
+	"sync"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/console/textscreen"
+	"github.com/latchkey/latchkey/core"
+)
+
+// Driver is the sim console driver. Its consoles live in memory: at start
+// the control plane pushes every live password again (ECS.Reconcile), as
+// it would to real consoles that restarted.
+type Driver struct {
+	mu        sync.Mutex
+	passwords map[key]core.Secret
+
+	// OnAuth, if set, is called with the outcome of every console login.
+	OnAuth func(product string, ok bool)
+}
+
+type key struct{ product, id string }
+
+var _ core.ConsoleDriver = (*Driver)(nil)
+
+// New returns a driver with no consoles.
+func New() *Driver { return &Driver{passwords: make(map[key]core.Secret)} }
+
+// SetConsolePassword implements core.ConsoleDriver. The sim console is
+// always reachable; empty passwords are refused (an empty VNC password
+// would let anyone in).
+func (d *Driver) SetConsolePassword(_ context.Context, t core.ConsoleTarget, pw core.Secret) error {
+	if pw.IsZero() {
+		return &core.Error{Kind: core.KindInvalid, Message: "empty console password"}
+	}
+	d.mu.Lock()
+	d.passwords[key{t.Product, t.ID}] = pw
+	d.mu.Unlock()
+	return nil
+}
+
+// password returns the console's live password, or an error when none was
+// ever set (then nobody can log in).
+func (d *Driver) password(t core.ConsoleTarget) (string, error) {
+	d.mu.Lock()
+	pw, ok := d.passwords[key{t.Product, t.ID}]
+	d.mu.Unlock()
+	if !ok {
+		return "", &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonConsoleUnreachable, Message: "console has no password"}
+	}
+	return pw.Reveal(), nil
+}
+
+// OpenConsole implements core.ConsoleDriver: it returns one end of an
+// in-memory pipe whose other end is served by an RFB server offering VNC
+// Authentication against the console's live password. The server stops
+// when either end closes.
+func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn, error) {
+	client, server := net.Pipe()
+	screen := Screen(t)
+	cfg := rfb.ServerConfig{
+		DesktopName: t.ID,
+		Security:    []rfb.SecurityType{rfb.SecurityVNCAuth},
+		VNCPassword: func(context.Context) (string, error) { return d.password(t) },
+		Screen:      func() *image.RGBA { return screen },
+	}
+	if d.OnAuth != nil {
+		cfg.OnAuth = func(ok bool) { d.OnAuth(t.Product, ok) }
+	}
+	go func() {
+		defer server.Close()
+		// The console's life is the connection's, not the request's that
+		// opened it.
+		_ = rfb.Serve(context.Background(), server, cfg)
+	}()
+	return client, nil
+}
+
+// Screen renders the text console of a target: what a user sees after
+// logging in.
+func Screen(t core.ConsoleTarget) *image.RGBA {
+	lines := []string{
+		"latchkey simulated console",
+		"",
+		"Product:  " + t.Product,
+		"Instance: " + t.ID,
+		"Name:     " + t.Name,
+		"Status:   " + t.Status,
+		"",
+		t.Name + " login: _",
+	}
+	return textscreen.Render(lines, 640, 400)
+}

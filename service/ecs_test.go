@@ -1,0 +1,406 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/console/sim"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/vault"
+)
+
+// clock is a settable core.Clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// switchable is a console driver in front of the sim driver that can be
+// made unreachable, as a console host that went away.
+type switchable struct {
+	*sim.Driver
+	mu   sync.Mutex
+	down bool
+}
+
+func (s *switchable) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
+
+func (s *switchable) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, pw core.Secret) error {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return errors.New("dial console: connection refused")
+	}
+	return s.Driver.SetConsolePassword(ctx, t, pw)
+}
+
+type fixture struct {
+	ecs      *service.ECS
+	consoles *service.Consoles
+	driver   *switchable
+	clock    *clock
+	caller   core.Caller
+	cfg      service.Config
+	dbPath   string
+	key      []byte
+}
+
+func newFixture(t *testing.T, transition time.Duration) *fixture {
+	t.Helper()
+	f := &fixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
+	f.key = make([]byte, 32)
+	f.open(t, transition)
+	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAItest"}}
+	return f
+}
+
+// open (re)opens the store and builds fresh services and a fresh console
+// driver over it, as a restart of latchkey does.
+func (f *fixture) open(t *testing.T, transition time.Duration) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), f.dbPath, f.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, err := vault.NewSealer(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.driver = &switchable{Driver: sim.New()}
+	f.cfg = service.Config{
+		Store: st, Sealer: sealer, Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
+		Clock: f.clock, Drivers: map[string]core.ConsoleDriver{"sim": f.driver}, Transition: transition,
+	}
+	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
+	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+}
+
+func (f *fixture) run(t *testing.T, optimized bool) core.InstanceID {
+	t.Helper()
+	ids, err := f.ecs.RunInstances(context.Background(), f.caller, core.CreateInstanceInput{
+		RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: optimized,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids[0]
+}
+
+func ref(id core.InstanceID) core.InstanceRef {
+	return core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: id}
+}
+
+// login opens the instance's console through a fresh ticket and tries pw.
+func (f *fixture) login(t *testing.T, id core.InstanceID, pw string) error {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := f.ecs.DescribeInstanceVncURL(ctx, f.caller, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
+	t.Helper()
+	err := f.login(t, id, pw)
+	switch {
+	case ok && err != nil:
+		t.Fatalf("console refused the password it should accept: %v", err)
+	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
+		t.Fatalf("console should refuse the password, got %v", err)
+	}
+}
+
+func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {
+	t.Helper()
+	e := core.AsError(err)
+	if err == nil || e.Kind != kind || e.Reason != reason {
+		t.Fatalf("got %v, want %s (%s)", err, kind, reason)
+	}
+}
+
+func TestModifyVncPasswdOptimizedIsLiveAtOnce(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, true)
+	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Ecs123")); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Ecs123", true)
+	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Abc987")); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Ecs123", false)
+	f.wantLogin(t, id, "Abc987", true)
+}
+
+func TestModifyVncPasswdNotOptimizedWaitsForRestart(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, false)
+	set := func(pw string) {
+		t.Helper()
+		if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Make a known password live through a reboot first.
+	set("Old111")
+	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Old111", true)
+
+	set("New222")
+	f.wantLogin(t, id, "Old111", true)
+	f.wantLogin(t, id, "New222", false)
+	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "New222", true)
+	f.wantLogin(t, id, "Old111", false)
+
+	// Stop alone keeps the old password; Start makes the pending one live.
+	set("Nxt333")
+	if err := f.ecs.StopInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ecs.StartInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Nxt333", true)
+	f.wantLogin(t, id, "New222", false)
+}
+
+func TestModifyVncPasswdErrors(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, true)
+	other := core.Caller{Principal: core.Principal{AccountID: "6543210987654321"}}
+	cases := []struct {
+		name   string
+		caller core.Caller
+		ref    core.InstanceRef
+		pw     string
+		kind   core.Kind
+		reason core.Reason
+	}{
+		{"short", f.caller, ref(id), "Ecs12", core.KindInvalid, core.ReasonPasswordLength},
+		{"symbol", f.caller, ref(id), "Ecs12!", core.KindInvalid, core.ReasonPasswordCharset},
+		{"unknown region", f.caller, core.InstanceRef{RegionID: "cn-nowhere", InstanceID: id}, "Ecs123", core.KindNotFound, core.ReasonRegionNotFound},
+		{"other region", f.caller, core.InstanceRef{RegionID: "cn-shanghai", InstanceID: id}, "Ecs123", core.KindNotFound, core.ReasonInstanceNotFound},
+		{"unknown instance", f.caller, ref("i-bpdoesnotexist000000"), "Ecs123", core.KindNotFound, core.ReasonInstanceNotFound},
+		{"other account", other, ref(id), "Ecs123", core.KindNotFound, core.ReasonInstanceNotFound},
+		{"missing instance id", f.caller, ref(""), "Ecs123", core.KindInvalid, core.ReasonMissingParameter},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := f.ecs.ModifyInstanceVncPasswd(ctx, c.caller, c.ref, core.NewSecret(c.pw))
+			wantReason(t, err, c.kind, c.reason)
+		})
+	}
+}
+
+func TestModifyVncPasswdStatusRules(t *testing.T) {
+	f := newFixture(t, time.Second)
+	ctx := context.Background()
+	id := f.run(t, true)
+	set := func() error { return f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Ecs123")) }
+
+	wantReason(t, set(), core.KindConflict, core.ReasonIncorrectStatus) // Pending
+	f.clock.Add(time.Second)
+	wantReason(t, set(), core.KindConflict, core.ReasonIncorrectStatus) // Starting
+	f.clock.Add(time.Second)
+	if err := set(); err != nil { // Running
+		t.Fatal(err)
+	}
+	if err := f.ecs.StopInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, set(), core.KindConflict, core.ReasonIncorrectStatus) // Stopping
+	f.clock.Add(time.Second)
+	if err := set(); err != nil { // Stopped
+		t.Fatal(err)
+	}
+	if err := f.ecs.DeleteInstance(ctx, f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	wantReason(t, set(), core.KindNotFound, core.ReasonResourceReleased)
+	f.clock.Add(time.Second)
+	wantReason(t, set(), core.KindNotFound, core.ReasonInstanceNotFound)
+}
+
+func TestUnreachableConsoleChangesNothing(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, true)
+	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Live11")); err != nil {
+		t.Fatal(err)
+	}
+	f.driver.setDown(true)
+	err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Lost22"))
+	wantReason(t, err, core.KindUnavailable, core.ReasonConsoleUnreachable)
+	f.driver.setDown(false)
+	f.wantLogin(t, id, "Live11", true)
+	f.wantLogin(t, id, "Lost22", false)
+
+	// After a restart of latchkey the store's live password is the one
+	// the console gets back.
+	f.open(t, 0)
+	if err := f.ecs.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Live11", true)
+}
+
+func TestPasswordSurvivesRestart(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, true)
+	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Keep42")); err != nil {
+		t.Fatal(err)
+	}
+	f.open(t, 0)
+	if err := f.ecs.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.wantLogin(t, id, "Keep42", true)
+}
+
+func TestConsoleTicketIsSingleUseAndExpires(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	id := f.run(t, true)
+	tok, err := f.ecs.DescribeInstanceVncURL(ctx, f.caller, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if _, err := f.consoles.Redeem(ctx, tok.Token); core.KindOf(err) != core.KindNotFound {
+		t.Fatalf("second use of a ticket: got %v, want not found", err)
+	}
+	tok, err = f.ecs.DescribeInstanceVncURL(ctx, f.caller, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(15 * time.Second)
+	if _, err := f.consoles.Redeem(ctx, tok.Token); core.KindOf(err) != core.KindNotFound {
+		t.Fatalf("expired ticket: got %v, want not found", err)
+	}
+}
+
+func TestClientTokenIdempotency(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	in := core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "img", InstanceType: "ecs.g7.large", Amount: 2, ClientToken: "tok-1"}
+	first, err := f.ecs.RunInstances(ctx, f.caller, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.ecs.RunInstances(ctx, f.caller, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 2 || len(again) != 2 || first[0] != again[0] || first[1] != again[1] {
+		t.Fatalf("retry with the same ClientToken returned %v, first call %v", again, first)
+	}
+	in.InstanceType = "ecs.g7.xlarge"
+	_, err = f.ecs.RunInstances(ctx, f.caller, in)
+	wantReason(t, err, core.KindInvalid, core.ReasonIdempotentMismatch)
+	page, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalCount != 2 {
+		t.Fatalf("%d instances exist, want 2", page.TotalCount)
+	}
+}
+
+func TestDescribeInstancesPagingAndFilters(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	var ids []core.InstanceID
+	for i := 0; i < 5; i++ {
+		ids = append(ids, f.run(t, i%2 == 0))
+	}
+	page, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", PageNumber: 2, PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalCount != 5 || len(page.Instances) != 2 || page.Instances[0].ID != ids[2] {
+		t.Fatalf("page 2 of size 2: total %d, %d instances", page.TotalCount, len(page.Instances))
+	}
+	var seen []core.InstanceID
+	next := ""
+	for {
+		page, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", MaxResults: 2, NextToken: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inst := range page.Instances {
+			seen = append(seen, inst.ID)
+		}
+		if next = page.NextToken; next == "" {
+			break
+		}
+	}
+	if len(seen) != 5 || seen[4] != ids[4] {
+		t.Fatalf("token paging saw %d instances, want 5 in creation order", len(seen))
+	}
+	yes := true
+	page, err = f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", IoOptimized: &yes, InstanceIDs: ids[:3]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalCount != 2 {
+		t.Fatalf("optimized among the first three: %d, want 2", page.TotalCount)
+	}
+	page, err = f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", Name: "i-bp*", Status: core.StatusRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.TotalCount != 5 {
+		t.Fatalf("name pattern i-bp*: %d, want 5", page.TotalCount)
+	}
+}
+
+func TestRAMUserDeniedByDefault(t *testing.T) {
+	f := newFixture(t, 0)
+	id := f.run(t, true)
+	user := f.caller
+	user.User = "alice"
+	err := f.ecs.ModifyInstanceVncPasswd(context.Background(), user, ref(id), core.NewSecret("Ecs123"))
+	wantReason(t, err, core.KindForbidden, core.ReasonRAMDenied)
+	if d := core.AsError(err).Denial; d == nil || d.Action != "ecs:ModifyInstanceVncPasswd" || d.Resource != "acs:ecs:cn-hangzhou:1234567890123456:instance/"+string(id) {
+		t.Fatalf("denial details: %+v", d)
+	}
+}
