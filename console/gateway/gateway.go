@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -54,17 +52,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
 	defer conn.Close()
 
-	done := make(chan struct{}, 2)
-	relay := func(dst io.Writer, src io.Reader) {
-		_, err := io.Copy(dst, src)
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrClosedPipe) {
-			h.log().Debug("console relay ended", "err", err)
-		}
-		done <- struct{}{}
-	}
-	go relay(console, conn)
-	go relay(conn, console)
-	<-done // either side closing ends the session
+	pipe(conn, console)
 }
 
 func (h *Handler) log() *slog.Logger {
