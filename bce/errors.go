@@ -2,10 +2,13 @@ package bce
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/latchkey/latchkey/core"
 )
 
 // ErrorCode is a BCE error code as it appears in the "code" field of an
@@ -41,6 +44,7 @@ const (
 	CodeStartWhenCreating          ErrorCode = "Instance.StartInstanceWhenCreating"
 	CodeStopOperationForbidden     ErrorCode = "Instance.StopInstanceOperationForbidden"
 	CodeReleaseWhileCreating       ErrorCode = "Instance.ReleaseWhileCreating"
+	CodeReleaseNotPrepay           ErrorCode = "Instance.ReleaseNotPrepay"
 	CodeVncOperationForbidden      ErrorCode = "Instance.VncOperationForbidden"
 )
 
@@ -104,6 +108,8 @@ func (c ErrorCode) Row() (row ErrorRow, ok bool) {
 		return r("Instance not running when shutting down", http.StatusConflict)
 	case CodeReleaseWhileCreating:
 		return r("Instance can not release during creating.", http.StatusForbidden)
+	case CodeReleaseNotPrepay:
+		return r("Instance can not release if prepay.", http.StatusForbidden)
 	case CodeVncOperationForbidden:
 		// Baidu documents no error for the VNC call; latchkey follows the
 		// other operations' pattern: a console exists only while the
@@ -195,4 +201,87 @@ func NewRequestID(rand io.Reader) (string, error) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// conflictCode returns the code an operation's status conflict is
+// rendered with: each BCC operation documents its own (bce-rest.md §3.4).
+// ReasonConflictingOp means the instance is still being created.
+func conflictCode(op string, reason core.Reason) ErrorCode {
+	creating := reason == core.ReasonConflictingOp
+	switch op {
+	case core.BCCChangeInstancePass:
+		return CodePasswordOperationForbidden
+	case core.BCCRebootInstance:
+		return CodeRebootOperationForbidden
+	case core.BCCStartInstance:
+		if creating {
+			return CodeStartWhenCreating
+		}
+		return CodeStartOperationForbidden
+	case core.BCCStopInstance:
+		return CodeStopOperationForbidden
+	case core.BCCDeleteInstance:
+		if creating {
+			return CodeReleaseWhileCreating
+		}
+		return CodeReleaseNotPrepay
+	case core.BCCGetInstanceVNC:
+		return CodeVncOperationForbidden
+	}
+	return CodeBadRequest
+}
+
+// toAPIError maps an error of operation op onto the table: errors that
+// are already rendered (*APIError, *AuthError, *AdminPassError) keep
+// their row; core errors map by kind and reason. A message written for
+// the caller (core.Error.Message) replaces the row's text only for
+// BadRequest, whose message names the rule that failed.
+func toAPIError(op string, err error) *APIError {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api
+	}
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return ae.APIError()
+	}
+	var pe *AdminPassError
+	if errors.As(err, &pe) {
+		return Errorf(CodeBadRequest, "%s", pe.Error())
+	}
+	e := core.AsError(err)
+	switch e.Kind {
+	case core.KindInvalid:
+		if e.Reason == core.ReasonIdempotentMismatch {
+			return NewAPIError(CodeIdempotentParameterMismatch)
+		}
+		if e.Message != "" {
+			return Errorf(CodeBadRequest, "%s", e.Message)
+		}
+		if e.Field != "" {
+			return Errorf(CodeBadRequest, "The parameter %s is invalid.", e.Field)
+		}
+		return NewAPIError(CodeBadRequest)
+	case core.KindNotFound:
+		switch e.Reason {
+		case core.ReasonRegionNotFound:
+			return Errorf(CodeBadRequest, "The host names a region that BCC does not have.")
+		case core.ReasonAccessKeyNotFound:
+			return NewAPIError(CodeInvalidAccessKeyID)
+		}
+		return NewAPIError(CodeNoSuchObject)
+	case core.KindConflict:
+		return NewAPIError(conflictCode(op, e.Reason))
+	case core.KindForbidden:
+		if e.Reason == core.ReasonServiceNotEnabled {
+			return NewAPIError(CodeOptInRequired)
+		}
+		return NewAPIError(CodeAccessDenied)
+	case core.KindUnavailable:
+		// The guest could not be reached and nothing changed. A 5xx would
+		// make the SDK repeat a call that fails the same way, so this is
+		// the operation's own conflict, with a message that says why.
+		return Errorf(conflictCode(op, core.ReasonIncorrectStatus), "The instance's guest did not respond; nothing was changed.")
+	}
+	return NewAPIError(CodeInternalError)
 }

@@ -1,0 +1,618 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/core"
+)
+
+// BCC rules (PRODUCT.md §3 BCC; shared/reference/bce-rest.md §3.4).
+const (
+	// bccVNCLifetime is how long a BCC VNC URL stays valid: 10 minutes,
+	// and one use.
+	bccVNCLifetime = 10 * time.Minute
+	// bccClientTokenLifetime is how long a create's clientToken is
+	// remembered after it was last seen.
+	bccClientTokenLifetime = 24 * time.Hour
+	// bccMaxPurchaseCount bounds purchaseCount.
+	bccMaxPurchaseCount = 100
+	// bccMaxKeys is the default and the largest page of ListInstances.
+	bccMaxKeys = 1000
+	// bccAdminUser is the guest administrator whose password changePass
+	// sets.
+	bccAdminUser = "root"
+)
+
+// BCC implements core.BCC over the store.
+type BCC struct {
+	cfg    Config
+	policy core.BCCPasswordPolicy
+	locks  keyedMutex
+}
+
+var (
+	_ core.BCC      = (*BCC)(nil)
+	_ ConsoleSource = (*BCC)(nil)
+)
+
+// NewBCC returns the BCC service enforcing the given password policy.
+func NewBCC(cfg Config, policy core.BCCPasswordPolicy) *BCC {
+	cfg.fill()
+	return &BCC{cfg: cfg, policy: policy}
+}
+
+// BCCZones returns the zones of a BCC region: cn-{region}-a, -b and -c.
+func BCCZones(region core.RegionID) []string {
+	return []string{"cn-" + string(region) + "-a", "cn-" + string(region) + "-b", "cn-" + string(region) + "-c"}
+}
+
+func bccARN(region core.RegionID, account core.AccountID, id string) string {
+	return fmt.Sprintf("acs:bcc:%s:%s:instance/%s", region, account, id)
+}
+
+func bccOp(op string) string { return "bcc." + op }
+
+// begin runs the checks every operation shares: authorization, then the
+// region.
+func (s *BCC) begin(ctx context.Context, c core.Caller, op string, region core.RegionID, id string) error {
+	if err := s.cfg.Authorizer.Authorize(ctx, c, "bcc:"+op, bccARN(region, c.AccountID, id)); err != nil {
+		return err
+	}
+	if !catalog.IsBCCRegion(region) {
+		return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonRegionNotFound, Op: bccOp(op), Message: "unknown BCC region " + string(region)}
+	}
+	return nil
+}
+
+func bccInvalid(op, field, msg string) error {
+	return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonInvalidParameter, Op: bccOp(op), Field: field, Message: msg}
+}
+
+func bccConflict(op string, reason core.Reason) error {
+	return &core.Error{Kind: core.KindConflict, Reason: reason, Op: bccOp(op)}
+}
+
+// bccClientToken remembers a create call made with a clientToken.
+type bccClientToken struct {
+	Account     core.AccountID
+	Token       string
+	Fingerprint string
+	// Password is the hash of the call's admin password, if any: a retry
+	// must carry the same one, and a digest of it would be reversible.
+	Password  core.PasswordHash `json:",omitempty"`
+	Instances []core.BCCInstanceID
+	LastSeen  time.Time
+}
+
+const bccClientTokenKind core.ResourceKind = "bcc.clienttoken"
+
+func (*bccClientToken) Kind() core.ResourceKind { return bccClientTokenKind }
+func (t *bccClientToken) Key() string           { return string(t.Account) + "/" + t.Token }
+func (t *bccClientToken) Owner() core.AccountID { return t.Account }
+func (*bccClientToken) Location() core.RegionID { return "" }
+
+// bccFingerprint digests the parameters that define a create call, the
+// password and the token left out. Tokens are per account and service,
+// not per region, so the region is part of the parameters.
+func bccFingerprint(in core.BCCCreateInput) string {
+	in.AdminPassword, in.ClientToken = core.Secret{}, ""
+	b, _ := json.Marshal(in) // strings, ints and maps of strings cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *BCC) validateCreate(in *core.BCCCreateInput) error {
+	const op = core.BCCCreateInstance
+	if in.ImageID == "" {
+		return bccInvalid(op, "imageId", "imageId is required.")
+	}
+	if in.CPUCount < 1 {
+		return bccInvalid(op, "cpuCount", "cpuCount must be a positive integer.")
+	}
+	if in.MemoryGB < 1 {
+		return bccInvalid(op, "memoryCapacityInGB", "memoryCapacityInGB must be a positive integer.")
+	}
+	if in.LocalDiskGB < 0 {
+		return bccInvalid(op, "localDiskSizeInGB", "localDiskSizeInGB must not be negative.")
+	}
+	if in.NetworkMbps < 0 {
+		return bccInvalid(op, "networkCapacityInMbps", "networkCapacityInMbps must not be negative.")
+	}
+	if in.PurchaseCount == 0 {
+		in.PurchaseCount = 1
+	}
+	if in.PurchaseCount < 1 || in.PurchaseCount > bccMaxPurchaseCount {
+		return bccInvalid(op, "purchaseCount", fmt.Sprintf("purchaseCount must be between 1 and %d.", bccMaxPurchaseCount))
+	}
+	if in.ZoneName == "" {
+		in.ZoneName = BCCZones(in.RegionID)[0]
+	} else if !slices.Contains(BCCZones(in.RegionID), in.ZoneName) {
+		return bccInvalid(op, "zoneName", "zoneName "+in.ZoneName+" is not a zone of region "+string(in.RegionID)+".")
+	}
+	switch in.PaymentTiming {
+	case "":
+		in.PaymentTiming = "Postpaid"
+	case "Postpaid", "Prepaid", "Spotpaid", "bidding":
+	default:
+		return bccInvalid(op, "billing.paymentTiming", "billing.paymentTiming must be Postpaid or Prepaid.")
+	}
+	if in.DeletionProtection != 0 && in.DeletionProtection != 1 {
+		return bccInvalid(op, "deletionProtection", "deletionProtection must be 0 or 1.")
+	}
+	if len(in.ClientToken) > 64 || !isPrintableASCII(in.ClientToken) {
+		return bccInvalid(op, "clientToken", "clientToken must be at most 64 ASCII characters.")
+	}
+	if !in.AdminPassword.IsZero() {
+		if err := s.policy.Check(in.AdminPassword); err != nil {
+			e := core.AsError(err)
+			e.Op = bccOp(op)
+			return e
+		}
+	}
+	return nil
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateInstance implements core.BCC: each new instance shows Starting,
+// then Running.
+func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCreateInput) ([]core.BCCInstanceID, error) {
+	const op = core.BCCCreateInstance
+	if err := s.begin(ctx, c, op, in.RegionID, "*"); err != nil {
+		return nil, err
+	}
+	if err := s.validateCreate(&in); err != nil {
+		return nil, err
+	}
+	var hash core.PasswordHash
+	if !in.AdminPassword.IsZero() {
+		var err error
+		if hash, err = s.cfg.Hasher.Hash(in.AdminPassword); err != nil {
+			return nil, err
+		}
+	}
+	var ids []core.BCCInstanceID
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		ids = nil
+		now := tx.Now()
+		var tok *bccClientToken
+		if in.ClientToken != "" {
+			tok = &bccClientToken{Account: c.AccountID, Token: in.ClientToken, Fingerprint: bccFingerprint(in), Password: hash}
+			prev, err := core.Get[bccClientToken](ctx, tx, tok.Key())
+			switch {
+			case err == nil && now.Before(prev.LastSeen.Add(bccClientTokenLifetime)):
+				if prev.Fingerprint != tok.Fingerprint || !s.samePassword(prev.Password, in.AdminPassword) {
+					return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"}
+				}
+				ids = prev.Instances
+				prev.LastSeen = now
+				return core.Put(ctx, tx, prev)
+			case err != nil && core.KindOf(err) != core.KindNotFound:
+				return err
+			}
+		}
+		for range in.PurchaseCount {
+			inst, err := s.newInstance(c, in, hash, now)
+			if err != nil {
+				return err
+			}
+			inst.Schedule(now, s.cfg.Transition, core.StatusStarting, core.StatusRunning)
+			if err := core.Put(ctx, tx, inst); err != nil {
+				return err
+			}
+			ids = append(ids, inst.ID)
+		}
+		if tok != nil {
+			tok.Instances, tok.LastSeen = ids, now
+			return core.Put(ctx, tx, tok)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// samePassword reports whether a retry carries the first call's password:
+// both absent, or pw matching the stored hash.
+func (s *BCC) samePassword(first core.PasswordHash, pw core.Secret) bool {
+	if first == "" || pw.IsZero() {
+		return first == "" && pw.IsZero()
+	}
+	return s.cfg.Hasher.Verify(first, pw)
+}
+
+func (s *BCC) newInstance(c core.Caller, in core.BCCCreateInput, admin core.PasswordHash, now time.Time) (*core.BCCInstance, error) {
+	suffix, err := randomString(s.cfg.Rand, mixedAlnum, 8)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := randomToken(s.cfg.Rand, 2)
+	if err != nil {
+		return nil, err
+	}
+	ipBytes, _ := hex.DecodeString(ip)
+	inst := &core.BCCInstance{
+		ID: core.BCCInstanceID("i-" + suffix), AccountID: c.AccountID, RegionID: in.RegionID,
+		ZoneName: in.ZoneName, Name: in.Name, Hostname: in.Hostname, ImageID: in.ImageID,
+		InstanceType: in.InstanceType, CPUCount: in.CPUCount, MemoryGB: in.MemoryGB,
+		LocalDiskGB: in.LocalDiskGB, NetworkMbps: in.NetworkMbps, PaymentTiming: in.PaymentTiming,
+		InternalIP:         fmt.Sprintf("192.168.%d.%d", ipBytes[0], 2+int(ipBytes[1])%252),
+		Tags:               slices.Clone(in.Tags),
+		DeletionProtection: in.DeletionProtection,
+		CreatedAt:          now, Driver: s.cfg.DefaultDriver, AdminPassword: admin,
+		Params: in.Params,
+	}
+	if inst.Name == "" {
+		n, err := randomString(s.cfg.Rand, lowerAlnum, 8)
+		if err != nil {
+			return nil, err
+		}
+		inst.Name = "instance-" + n
+	}
+	if inst.Hostname == "" {
+		inst.Hostname = inst.Name
+	}
+	if inst.InstanceType == "" {
+		inst.InstanceType = "N5"
+	}
+	return inst, nil
+}
+
+// ListInstances implements core.BCC. Instances come in creation order; a
+// page starts at Marker and NextMarker is the first instance of the next
+// page.
+func (s *BCC) ListInstances(ctx context.Context, c core.Caller, in core.BCCListInput) (*core.BCCInstancePage, error) {
+	const op = core.BCCListInstances
+	if err := s.begin(ctx, c, op, in.RegionID, "*"); err != nil {
+		return nil, err
+	}
+	if in.MaxKeys == 0 {
+		in.MaxKeys = bccMaxKeys
+	}
+	if in.MaxKeys < 1 || in.MaxKeys > bccMaxKeys {
+		return nil, bccInvalid(op, "maxKeys", fmt.Sprintf("maxKeys must be between 1 and %d.", bccMaxKeys))
+	}
+	var all []*core.BCCInstance
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
+		list, err := core.List[core.BCCInstance](ctx, tx, core.Query{Account: c.AccountID, Region: in.RegionID})
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		for _, inst := range list {
+			inst.Advance(now)
+			if bccMatches(inst, in) {
+				all = append(all, inst)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	page := &core.BCCInstancePage{Marker: in.Marker, MaxKeys: in.MaxKeys}
+	start := 0
+	if in.Marker != "" {
+		start = slices.IndexFunc(all, func(i *core.BCCInstance) bool { return i.ID == in.Marker })
+		if start < 0 {
+			return nil, bccInvalid(op, "marker", "marker "+string(in.Marker)+" is not an instance of this listing.")
+		}
+	}
+	end := min(start+in.MaxKeys, len(all))
+	page.Instances = all[start:end]
+	if end < len(all) {
+		page.IsTruncated, page.NextMarker = true, all[end].ID
+	}
+	return page, nil
+}
+
+func bccMatches(inst *core.BCCInstance, in core.BCCListInput) bool {
+	if len(in.InstanceIDs) > 0 && !slices.Contains(in.InstanceIDs, inst.ID) {
+		return false
+	}
+	if len(in.Names) > 0 && !slices.Contains(in.Names, inst.Name) {
+		return false
+	}
+	if in.FuzzyName != "" && !strings.Contains(inst.Name, in.FuzzyName) {
+		return false
+	}
+	if in.Status != "" && inst.Status != in.Status {
+		return false
+	}
+	if in.ZoneName != "" && inst.ZoneName != in.ZoneName {
+		return false
+	}
+	if len(in.InternalIPs) > 0 && !slices.Contains(in.InternalIPs, inst.InternalIP) {
+		return false
+	}
+	if in.PaymentTiming != "" && inst.PaymentTiming != in.PaymentTiming {
+		return false
+	}
+	if len(in.Tags) > 0 && !slices.ContainsFunc(in.Tags, func(t string) bool { return hasTag(inst, t) }) {
+		return false
+	}
+	for k, v := range in.Params {
+		if inst.Params[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// hasTag matches "key" (any value) or "key:value".
+func hasTag(inst *core.BCCInstance, filter string) bool {
+	k, v, withValue := strings.Cut(filter, ":")
+	return slices.ContainsFunc(inst.Tags, func(t core.BCCTag) bool {
+		return t.Key == k && (!withValue || t.Value == v)
+	})
+}
+
+// load reads an instance of the caller's account in the given region with
+// its status advanced to now.
+func (s *BCC) load(ctx context.Context, tx core.Tx, c core.Caller, op string, ref core.BCCRef) (*core.BCCInstance, error) {
+	notFound := &core.Error{Kind: core.KindNotFound, Reason: core.ReasonInstanceNotFound, Op: bccOp(op)}
+	if ref.InstanceID == "" {
+		return nil, notFound
+	}
+	inst, err := core.Get[core.BCCInstance](ctx, tx, string(ref.InstanceID))
+	if core.KindOf(err) == core.KindNotFound {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if inst.AccountID != c.AccountID || inst.RegionID != ref.RegionID {
+		return nil, notFound
+	}
+	inst.Advance(tx.Now())
+	return inst, nil
+}
+
+// GetInstance implements core.BCC.
+func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (*core.BCCInstance, error) {
+	const op = core.BCCGetInstanceDetail
+	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return nil, err
+	}
+	var inst *core.BCCInstance
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		inst, err = s.load(ctx, tx, c, op, ref)
+		return err
+	})
+	return inst, err
+}
+
+// transition is the shape of start, stop and reboot: check the status,
+// then schedule the status steps, in one transaction.
+func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, through ...core.InstanceStatus) error {
+	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if !inst.Created && op == core.BCCStartInstance {
+			return bccConflict(op, core.ReasonConflictingOp)
+		}
+		if inst.Status != from {
+			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		inst.Schedule(tx.Now(), s.cfg.Transition, through...)
+		return core.Put(ctx, tx, inst)
+	})
+}
+
+// StartInstance implements core.BCC.
+func (s *BCC) StartInstance(ctx context.Context, c core.Caller, ref core.BCCRef) error {
+	return s.transition(ctx, c, core.BCCStartInstance, ref, core.StatusStopped, core.StatusStarting, core.StatusRunning)
+}
+
+// StopInstance implements core.BCC. force is accepted; the simulated
+// guest stops the same way either way.
+func (s *BCC) StopInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
+	return s.transition(ctx, c, core.BCCStopInstance, ref, core.StatusRunning, core.StatusStopping, core.StatusStopped)
+}
+
+// RebootInstance implements core.BCC.
+func (s *BCC) RebootInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
+	return s.transition(ctx, c, core.BCCRebootInstance, ref, core.StatusRunning, core.StatusStarting, core.StatusRunning)
+}
+
+// DeleteInstance implements core.BCC: Baidu releases an instance in any
+// status except while it is being created (Instance.ReleaseWhileCreating)
+// and refuses Prepaid ones (Instance.ReleaseNotPrepay), both 403s that the
+// protocol renders from ReasonConflictingOp and ReasonIncorrectStatus.
+func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef) error {
+	const op = core.BCCDeleteInstance
+	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if !inst.Created {
+			return bccConflict(op, core.ReasonConflictingOp)
+		}
+		if inst.PaymentTiming == "Prepaid" {
+			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		// Outstanding console tickets die with the instance: Redeem
+		// resolves the instance and finds none.
+		return core.Delete(ctx, tx, inst)
+	})
+}
+
+// GetInstanceVNC implements core.BCC.
+func (s *BCC) GetInstanceVNC(ctx context.Context, c core.Caller, ref core.BCCRef) (*core.VNCToken, error) {
+	const op = core.BCCGetInstanceVNC
+	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return nil, err
+	}
+	token, err := randomToken(s.cfg.Rand, 24)
+	if err != nil {
+		return nil, err
+	}
+	var tok *core.VNCToken
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if inst.Status != core.StatusRunning {
+			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		tok = &core.VNCToken{Token: token, AccountID: c.AccountID, Product: "bcc", Target: string(inst.ID), ExpiresAt: tx.Now().Add(bccVNCLifetime)}
+		return core.Put(ctx, tx, tok)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// ChangeInstancePass implements core.BCC (seed 003): allowed in Running and
+// Stopped. A guest that runs a real operating system takes the password
+// first; if it cannot be reached nothing changes. The stored argon2id hash
+// is what latchkey checks the password against.
+func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BCCRef, pw core.Secret) error {
+	const op = core.BCCChangeInstancePass
+	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+		return err
+	}
+	if err := s.policy.Check(pw); err != nil {
+		e := core.AsError(err)
+		e.Op = bccOp(op)
+		return e
+	}
+	hash, err := s.cfg.Hasher.Hash(pw)
+	if err != nil {
+		return err
+	}
+	unlock := s.locks.lock(string(ref.InstanceID))
+	defer unlock()
+
+	allowed := func(inst *core.BCCInstance) error {
+		if inst.Status != core.StatusRunning && inst.Status != core.StatusStopped {
+			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		return nil
+	}
+	var inst *core.BCCInstance
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
+			return err
+		}
+		return allowed(inst)
+	})
+	if err != nil {
+		return err
+	}
+	if d, ok := s.cfg.Drivers[inst.Driver].(core.GuestPasswordSetter); ok && inst.Status == core.StatusRunning {
+		if err := d.SetGuestPassword(ctx, inst.ConsoleTarget(), bccAdminUser, pw); err != nil {
+			s.cfg.Log.Warn("guest did not take the administrator password", "instance", inst.ID, "err", err)
+			return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout, Op: bccOp(op), Err: err}
+		}
+	}
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		cur, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if err := allowed(cur); err != nil {
+			return err
+		}
+		cur.AdminPassword = hash
+		return core.Put(ctx, tx, cur)
+	})
+}
+
+// CheckAdminPassword implements core.BCC.
+func (s *BCC) CheckAdminPassword(ctx context.Context, account core.AccountID, id core.BCCInstanceID, pw core.Secret) (bool, error) {
+	var hash core.PasswordHash
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.BCCInstance](ctx, tx, string(id))
+		if err != nil {
+			return err
+		}
+		if account != "" && inst.AccountID != account {
+			return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonInstanceNotFound}
+		}
+		hash = inst.AdminPassword
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	if hash == "" || pw.IsZero() {
+		return false, nil
+	}
+	return s.cfg.Hasher.Verify(hash, pw), nil
+}
+
+// ResolveConsole implements ConsoleSource: the instance must still exist
+// and be Running.
+func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.AccountID, id string) (core.ConsoleTarget, string, error) {
+	inst, err := core.Get[core.BCCInstance](ctx, tx, id)
+	if err != nil {
+		return core.ConsoleTarget{}, "", err
+	}
+	inst.Advance(tx.Now())
+	if inst.AccountID != account || inst.Status != core.StatusRunning {
+		return core.ConsoleTarget{}, "", bccConflict(core.BCCGetInstanceVNC, core.ReasonIncorrectStatus)
+	}
+	return inst.ConsoleTarget(), inst.Driver, nil
+}
+
+// SeedDemo creates the BCC part of the demo fleet (PRODUCT.md §7) for the
+// caller's account: two Running instances in region bj, without an
+// administrator password until changePass sets one.
+func (s *BCC) SeedDemo(ctx context.Context, c core.Caller) ([]core.BCCInstanceID, error) {
+	var ids []core.BCCInstanceID
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		ids = nil
+		now := tx.Now()
+		for n := 1; n <= 2; n++ {
+			in := core.BCCCreateInput{
+				RegionID: "bj", ZoneName: BCCZones("bj")[0], ImageID: "m-Z1TCx0Zv",
+				InstanceType: "N5", CPUCount: 2, MemoryGB: 8, PaymentTiming: "Postpaid",
+				Name: fmt.Sprintf("demo-bcc-%d", n),
+			}
+			inst, err := s.newInstance(c, in, "", now)
+			if err != nil {
+				return err
+			}
+			inst.Status, inst.Created = core.StatusRunning, true
+			if err := core.Put(ctx, tx, inst); err != nil {
+				return err
+			}
+			ids = append(ids, inst.ID)
+		}
+		return nil
+	})
+	return ids, err
+}
