@@ -1,0 +1,332 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "latchkey.db")
+	s, err := Open(context.Background(), path, core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func testDoc(key string) core.Doc {
+	return core.Doc{Kind: "test.doc", Key: key, Account: "1", Region: "r", Body: []byte(`{}`)}
+}
+
+// TestGroupCommit holds the writer with one Update while n more queue up
+// behind it, then checks that all n+1 share a single COMMIT, and that the
+// failing ones among them rolled back only themselves.
+func TestGroupCommit(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	const n = 20
+	holding, release := make(chan struct{}), make(chan struct{})
+	before := s.commits.Load()
+
+	var wg sync.WaitGroup
+	errs := make([]error, n+1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[n] = s.Update(ctx, func(tx core.Tx) error {
+			close(holding)
+			<-release
+			return tx.PutDoc(ctx, testDoc("first"))
+		})
+	}()
+	<-holding
+	failing := errors.New("fails on purpose")
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(ctx, func(tx core.Tx) error {
+				if err := tx.PutDoc(ctx, testDoc(fmt.Sprint(i))); err != nil {
+					return err
+				}
+				if i%4 == 1 {
+					return failing
+				}
+				if i%4 == 2 {
+					// A constraint error aborts only its statement;
+					// the fn goes on and succeeds.
+					if err := tx.PutDoc(ctx, core.Doc{Kind: "test.doc", Body: []byte(`{}`)}); core.KindOf(err) != core.KindInvalid {
+						t.Errorf("PutDoc(empty key) = %v, want invalid", err)
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	// Wait until all n are queued for the writer. This loop has no
+	// deadline: if they never queue, the test times out.
+	for s.waiting.Load() != n {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+
+	if got := s.commits.Load() - before; got != 1 {
+		t.Errorf("%d commits for %d queued Updates, want 1", got, n+1)
+	}
+	var want []string
+	for i, err := range errs {
+		switch {
+		case i < n && i%4 == 1:
+			if !errors.Is(err, failing) {
+				t.Errorf("Update %d = %v, want its own error", i, err)
+			}
+		case err != nil:
+			t.Errorf("Update %d: %v", i, err)
+		case i == n:
+			want = append(want, "first")
+		default:
+			want = append(want, fmt.Sprint(i))
+		}
+	}
+	var got []string
+	err := s.View(ctx, func(tx core.Tx) error {
+		docs, err := tx.ListDocs(ctx, core.Query{Kind: "test.doc"})
+		for _, d := range docs {
+			got = append(got, d.Key)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("stored %v, want %v", got, want)
+	}
+}
+
+// TestAbortedBatch makes SQLite roll back the whole batch transaction by
+// itself and checks that every member of the batch reports failure and
+// that no statement runs outside a transaction afterwards.
+func TestAbortedBatch(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	var firstErr, secondErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		firstErr = s.Update(ctx, func(tx core.Tx) error {
+			close(holding)
+			<-release
+			return tx.PutDoc(ctx, testDoc("first"))
+		})
+	}()
+	<-holding
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		secondErr = s.Update(ctx, func(tx core.Tx) error {
+			// Stand-in for an I/O error: end the transaction under
+			// the batch's feet.
+			if _, err := s.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Errorf("ROLLBACK: %v", err)
+			}
+			if err := tx.PutDoc(ctx, testDoc("second")); err == nil {
+				t.Error("PutDoc after the transaction was rolled back succeeded")
+			}
+			return nil
+		})
+	}()
+	for s.waiting.Load() != 1 {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if firstErr == nil || secondErr == nil {
+		t.Fatalf("Updates of an aborted batch: %v, %v; want both to fail", firstErr, secondErr)
+	}
+	err := s.View(ctx, func(tx core.Tx) error {
+		docs, err := tx.ListDocs(ctx, core.Query{Kind: "test.doc"})
+		if len(docs) != 0 {
+			t.Errorf("an aborted batch left %d documents", len(docs))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.PutDoc(ctx, testDoc("later")) }); err != nil {
+		t.Fatalf("Update after an aborted batch: %v", err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000", "query_only": "0",
+	} {
+		var got string
+		if err := s.conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("writer PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "5000", "query_only": "1",
+	} {
+		var got string
+		if err := s.rdb.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("reader PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}
+
+func TestMigrationsRecorded(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	var versions []string
+	rows, err := s.rdb.QueryContext(ctx, "SELECT version FROM schema_migrations ORDER BY version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v string
+		rows.Scan(&v)
+		versions = append(versions, v)
+	}
+	rows.Close()
+	if strings.Join(versions, ",") != "0001_init" {
+		t.Errorf("schema_migrations = %v, want [0001_init]", versions)
+	}
+	if err := s.Update(ctx, func(core.Tx) error {
+		_, err := s.conn.ExecContext(ctx, "INSERT INTO schema_migrations VALUES ('9999_future', 0)")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(ctx, path, core.SystemClock{}); err == nil || !strings.Contains(err.Error(), "9999_future") {
+		t.Fatalf("Open of a database from a newer binary: err = %v", err)
+	}
+}
+
+func TestOpenTwiceKeepsSchema(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.PutDoc(ctx, testDoc("a")) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for range 2 {
+		s2, err := Open(ctx, path, core.SystemClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2.Close()
+	}
+}
+
+func TestConstraintErrorsByCode(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx core.Tx) error {
+		if err := tx.PutDoc(ctx, testDoc("a")); err != nil {
+			return err
+		}
+		_, err := s.conn.ExecContext(ctx, "INSERT INTO docs (kind, key, account, region, seq, body) VALUES ('test.doc', 'a', '', '', 99, x'')")
+		if e := core.AsError(mapErr("op", err)); e.Kind != core.KindConflict || e.Reason != core.ReasonAlreadyExists {
+			t.Errorf("duplicate primary key: %v, want conflict (AlreadyExists)", e)
+		}
+		_, err = s.conn.ExecContext(ctx, "INSERT INTO docs (kind, key, account, region, seq, body) VALUES ('test.doc', 'b', '', '', 1, x'')")
+		if e := core.AsError(mapErr("op", err)); e.Kind != core.KindConflict || e.Reason != core.ReasonAlreadyExists {
+			t.Errorf("duplicate seq (unique index): %v, want conflict (AlreadyExists)", e)
+		}
+		_, err = s.conn.ExecContext(ctx, "INSERT INTO docs (kind, key, account, region, seq, body) VALUES ('test.doc', 'c', NULL, '', 100, x'')")
+		if e := core.AsError(mapErr("op", err)); e.Kind != core.KindInvalid {
+			t.Errorf("NULL account: %v, want invalid", e)
+		}
+		_, err = s.conn.ExecContext(ctx, "INSERT INTO docs (kind, key, account, region, seq, body) VALUES ('', 'd', '', '', 101, x'')")
+		if e := core.AsError(mapErr("op", err)); e.Kind != core.KindInvalid {
+			t.Errorf("empty kind (CHECK): %v, want invalid", e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestQueryPlans checks that every shape of ListDocs and QueryAudit is an
+// index range scan in order, never a table scan or a sort.
+func TestQueryPlans(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	for _, q := range []string{
+		"SELECT kind, key, account, region, body FROM docs WHERE kind = 'k' ORDER BY seq LIMIT 10",
+		"SELECT kind, key, account, region, body FROM docs WHERE kind = 'k' AND account = 'a' ORDER BY seq LIMIT 10",
+		"SELECT kind, key, account, region, body FROM docs WHERE kind = 'k' AND account = 'a' AND region = 'r' AND seq > 5 ORDER BY seq LIMIT 10",
+		"SELECT kind, key, account, region, body FROM docs WHERE kind = 'k' AND region = 'r' ORDER BY seq",
+		"SELECT kind, key, account, region, body FROM docs ORDER BY seq",
+		"SELECT seq FROM docs WHERE kind = 'k' AND key = 'x'",
+		"SELECT COALESCE(MAX(seq), 0) + 1 FROM docs",
+		"SELECT * FROM audit WHERE resource = 'i-1' ORDER BY time, id",
+		"SELECT * FROM audit WHERE account = 'a' AND user_name = 'u' AND time >= 5 ORDER BY time, id",
+		"SELECT * FROM audit WHERE access_key_id = 'k' ORDER BY time, id",
+		"SELECT * FROM audit WHERE time >= 1 AND time < 9 ORDER BY time, id",
+	} {
+		rows, err := s.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		bad := strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "INDEX") && !strings.Contains(p, "PRIMARY KEY")
+		if strings.Contains(q, "WHERE") && !strings.HasPrefix(p, "SEARCH") {
+			bad = true
+		}
+		if bad {
+			t.Errorf("%s\n\tplan: %s", q, p)
+		}
+	}
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?mode=ro", "a#b"} {
+		if _, err := Open(context.Background(), p, core.SystemClock{}); core.KindOf(err) != core.KindInvalid {
+			t.Errorf("Open(%q) = %v, want invalid", p, err)
+		}
+	}
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing", "x.db"), core.SystemClock{}); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+}

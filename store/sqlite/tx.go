@@ -1,0 +1,303 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// tx implements core.Tx for both kinds of transaction: an Update's, on
+// the write connection inside the batch's transaction and the fn's
+// savepoint (rtx == nil), and a View's, on a read-only *sql.Tx.
+type tx struct {
+	s    *Store
+	now  time.Time
+	rtx  *sql.Tx
+	done bool // the fn returned: the Tx must not be used any more
+}
+
+var _ core.Tx = (*tx)(nil)
+
+func (t *tx) Now() time.Time { return t.now }
+
+// enter checks that the Tx may run a statement and returns the context to
+// run it with. In an Update, a statement must not be interrupted by its
+// caller's context: SQLite answers an interrupted write by rolling back
+// the whole transaction, which holds the other callers' changes too. So
+// the caller's context is checked before each statement, not during it.
+func (t *tx) enter(ctx context.Context, op string, write bool) (context.Context, error) {
+	if t.done {
+		return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "transaction used after its fn returned"}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	if t.rtx != nil {
+		if write {
+			return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "write in a read-only transaction (View)"}
+		}
+		return ctx, nil
+	}
+	if t.s.aborted {
+		return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "the batch transaction was rolled back by the database"}
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
+// stmt returns the prepared statement pick selects, bound to this Tx.
+func (t *tx) stmt(ctx context.Context, pick func(*stmts) *sql.Stmt) *sql.Stmt {
+	if t.rtx == nil {
+		return pick(&t.s.ws)
+	}
+	return t.rtx.StmtContext(ctx, pick(&t.s.rs))
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.rtx == nil {
+		return t.s.conn.QueryContext(ctx, query, args...)
+	}
+	return t.rtx.QueryContext(ctx, query, args...)
+}
+
+// GetDoc returns the document or an *core.Error of KindNotFound.
+func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (core.Doc, error) {
+	const op = "sqlite.GetDoc"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return core.Doc{}, err
+	}
+	d := core.Doc{Kind: kind, Key: key}
+	err = t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.getDoc }).
+		QueryRowContext(ctx, string(kind), key).Scan(&d.Account, &d.Region, &d.Body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Doc{}, notFound(op, kind, key)
+	}
+	if err != nil {
+		return core.Doc{}, mapErr(op, err)
+	}
+	return d, nil
+}
+
+// PutDoc inserts d at the end of the insertion order, or replaces the
+// document with its kind and key in place. Empty Kind or Key is
+// KindInvalid (a CHECK constraint).
+func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
+	const op = "sqlite.PutDoc"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	if d.Body == nil {
+		d.Body = []byte{} // NOT NULL: an empty body is stored as empty
+	}
+	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body}
+	res, err := t.s.ws.updateBody.ExecContext(ctx, args...)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return mapErr(op, err)
+	} else if n == 1 {
+		return nil
+	}
+	_, err = t.s.ws.upsertDoc.ExecContext(ctx, args...)
+	return mapErr(op, err)
+}
+
+// DeleteDoc removes the document; deleting a missing one is not an error.
+func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) error {
+	const op = "sqlite.DeleteDoc"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	_, err = t.s.ws.deleteDoc.ExecContext(ctx, string(kind), key)
+	return mapErr(op, err)
+}
+
+// ListDocs returns the documents q selects in insertion order. An empty
+// q.Kind selects every kind; q.After then cannot be used (keys are unique
+// only within a kind). An After that names no document of q.Kind, or a
+// negative Limit, is KindInvalid.
+func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
+	const op = "sqlite.ListDocs"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	}
+	var where []string
+	var args []any
+	if q.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, string(q.Kind))
+	}
+	if q.Account != "" {
+		where, args = append(where, "account = ?"), append(args, string(q.Account))
+	}
+	if q.Region != "" {
+		where, args = append(where, "region = ?"), append(args, string(q.Region))
+	}
+	if q.After != "" {
+		if q.Kind == "" {
+			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
+		}
+		var seq int64
+		err := t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.seqOf }).
+			QueryRowContext(ctx, string(q.Kind), q.After).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
+		}
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		where, args = append(where, "seq > ?"), append(args, seq)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT kind, key, account, region, body FROM docs")
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY seq")
+	if q.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, q.Limit)
+	}
+	rows, err := t.query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	out := []core.Doc{}
+	for rows.Next() {
+		var d core.Doc
+		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Body); err != nil {
+			return nil, mapErr(op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+// Audit times are stored as Unix nanoseconds, which cover 1678 to 2262.
+const (
+	minNanos = -1 << 63
+	maxNanos = 1<<63 - 1
+)
+
+// AppendAudit records ev. An event without a Time gets the transaction's
+// Now; times outside the years 1678–2261 are KindInvalid. Times come back
+// from QueryAudit in UTC, to the nanosecond.
+func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
+	const op = "sqlite.AppendAudit"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	if ev.Time.IsZero() {
+		ev.Time = t.now
+	}
+	if ev.Time.Before(time.Unix(0, minNanos)) || ev.Time.After(time.Unix(0, maxNanos)) {
+		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Time", Message: "audit time out of range"}
+	}
+	ip := ""
+	if ev.SourceIP.IsValid() {
+		ip = ev.SourceIP.String()
+	}
+	_, err = t.s.ws.appendAudit.ExecContext(ctx, ev.Time.UnixNano(), string(ev.RequestID), string(ev.AccountID),
+		string(ev.User), string(ev.AccessKeyID), ip, ev.Product, ev.Action, ev.Resource, ev.Result, ev.Detail)
+	return mapErr(op, err)
+}
+
+// QueryAudit returns the events f selects, oldest first (ties in append
+// order), at most f.Limit of them when it is positive. A negative Limit is
+// KindInvalid.
+func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEvent, error) {
+	const op = "sqlite.QueryAudit"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit < 0 {
+		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
+	if f.Resource != "" {
+		add("resource = ?", f.Resource)
+	}
+	if f.AccountID != "" {
+		add("account = ?", string(f.AccountID))
+	}
+	if f.User != "" {
+		add("user_name = ?", string(f.User))
+	}
+	if f.AccessKeyID != "" {
+		add("access_key_id = ?", string(f.AccessKeyID))
+	}
+	if !f.Since.IsZero() {
+		add("time >= ?", clampNanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("time < ?", clampNanos(f.Until))
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT time, request_id, account, user_name, access_key_id, source_ip,
+		product, action, resource, result, detail FROM audit`)
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY time, id")
+	if f.Limit > 0 {
+		b.WriteString(" LIMIT ?")
+		args = append(args, f.Limit)
+	}
+	rows, err := t.query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	out := []core.AuditEvent{}
+	for rows.Next() {
+		var ev core.AuditEvent
+		var ns int64
+		var ip string
+		if err := rows.Scan(&ns, &ev.RequestID, &ev.AccountID, &ev.User, &ev.AccessKeyID, &ip,
+			&ev.Product, &ev.Action, &ev.Resource, &ev.Result, &ev.Detail); err != nil {
+			return nil, mapErr(op, err)
+		}
+		ev.Time = time.Unix(0, ns).UTC()
+		if ip != "" {
+			if ev.SourceIP, err = netip.ParseAddr(ip); err != nil {
+				return nil, internal(op, err)
+			}
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	return out, nil
+}
+
+// clampNanos converts a filter bound to Unix nanoseconds, saturating
+// outside the representable range.
+func clampNanos(tm time.Time) int64 {
+	switch {
+	case tm.Before(time.Unix(0, minNanos)):
+		return minNanos
+	case tm.After(time.Unix(0, maxNanos)):
+		return maxNanos
+	}
+	return tm.UnixNano()
+}
