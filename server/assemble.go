@@ -3,17 +3,29 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 
+	"github.com/latchkey/latchkey/aliyun"
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/console/gateway"
+	"github.com/latchkey/latchkey/console/sim"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/pki"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/vault"
 )
 
 // app is latchkey assembled from a Config: the handler both listeners
-// serve and what the banner shows.
+// serve, what the banner shows, and what to close at the end.
 type app struct {
 	handler http.Handler
 	closers []func() error
@@ -26,33 +38,144 @@ func (a *app) close() {
 	}
 }
 
-// assemble builds the whole server: data directory secrets, store,
-// services, front ends and routes. eps are the bound addresses.
-func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Material, ready *atomic.Bool) (*app, error) {
+func (a *app) printBanner(w io.Writer) { a.banner.print(w) }
+
+// assemble builds the whole server from cfg: the data directory's secrets
+// (admin token, master key), the store, the services, the root account,
+// the demo fleet on a first start with --demo, the front ends and the
+// routes. eps are the addresses already bound. On error everything opened
+// so far is closed.
+func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Material, ready *atomic.Bool) (_ *app, err error) {
+	log := cfg.Log
 	a := &app{banner: banner{dataDir: cfg.DataDir, eps: eps, caFile: tlsMat.CAFile}}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+
 	_, created, err := loadOrCreateToken(filepath.Join(cfg.DataDir, AdminTokenFile), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
 	if created {
-		cfg.Log.Info("admin token written", "file", filepath.Join(cfg.DataDir, AdminTokenFile))
+		log.Info("admin token written", "file", filepath.Join(cfg.DataDir, AdminTokenFile))
 	}
-	a.handler = newHandler(routeDeps{ready: ready})
+
+	key, err := vault.LoadOrCreateKey(filepath.Join(cfg.DataDir, vault.KeyFileName))
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	sealer, err := vault.NewSealer(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	hasher := vault.NewHasher(vault.DefaultParams(), nil)
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, st.Close)
+
+	simDriver := sim.New()
+	svc := service.Config{
+		Store:      st,
+		Sealer:     sealer,
+		Hasher:     hasher,
+		Clock:      cfg.Clock,
+		Log:        log.With("component", "service"),
+		Authorizer: service.RootOnly{},
+		Drivers:    map[string]core.ConsoleDriver{"sim": simDriver},
+		Transition: cfg.Transition,
+	}
+	identity := service.NewIdentity(svc)
+	creds, first, err := identity.Bootstrap(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("root account: %w", err)
+	}
+	if err := ensureCredentialsFile(cfg, creds, first); err != nil {
+		return nil, err
+	}
+	a.banner.accountID, a.banner.accessKeyID = string(creds.AccountID), string(creds.AccessKeyID)
+	if first {
+		a.banner.secret = creds.Secret.Reveal()
+		log.Info("root account created", "account_id", creds.AccountID, "access_key_id", creds.AccessKeyID, "file", filepath.Join(cfg.DataDir, CredentialsFile))
+	}
+
+	ecs := service.NewECS(svc, catalog.NewAlibaba())
+	// Consoles hold no state across a restart of latchkey: the store's
+	// live passwords are the truth.
+	if err := ecs.Reconcile(ctx); err != nil {
+		return nil, fmt.Errorf("console reconcile: %w", err)
+	}
+	if cfg.Demo && first {
+		fleet, err := seedDemo(ctx, ecs, creds, rand.Reader, cfg.Transition/4)
+		if err != nil {
+			return nil, fmt.Errorf("demo fleet: %w", err)
+		}
+		a.banner.demo = fleet
+		log.Info("demo fleet seeded", "instances", len(fleet))
+	}
+
+	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs})
+	httpsHost := eps.HTTPS
+	a.handler = newHandler(routeDeps{
+		ready: ready,
+		aliyun: aliyun.NewHandler(aliyun.Deps{
+			Keys:  identity,
+			ECS:   ecs,
+			Audit: service.AuditLog{Store: st},
+			Clock: cfg.Clock,
+			Log:   log.With("component", "aliyun"),
+			// Console URLs always point at the HTTPS listener (PRODUCT.md
+			// §3: wss://HOST:PORT/vnc/?s=TOKEN), whichever listener the
+			// DescribeInstanceVncUrl call came in on.
+			ConsoleURL: func(token string) string {
+				return "wss://" + httpsHost + "/vnc/?s=" + url.QueryEscape(token)
+			},
+		}),
+		vnc: &gateway.Handler{Consoles: consoles, Log: log.With("component", "gateway")},
+	})
 	return a, nil
 }
 
-// banner is the startup text for people.
-type banner struct {
-	dataDir string
-	eps     Endpoints
-	caFile  string
-}
-
-func (b *banner) print(w io.Writer) {
-	fmt.Fprintf(w, "latchkey is ready\n  HTTPS  https://%s  (trust %s)\n", b.eps.HTTPS, b.caFile)
-	if b.eps.HTTP != "" {
-		fmt.Fprintf(w, "  HTTP   http://%s\n", b.eps.HTTP)
+// openStore opens the store cfg.Store names.
+func openStore(ctx context.Context, cfg Config) (core.Store, error) {
+	scheme, location, err := cfg.storeLocation()
+	if err != nil {
+		return nil, err
 	}
+	switch scheme {
+	case "sqlite":
+		if err := os.MkdirAll(filepath.Dir(location), 0o700); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		st, err := sqlite.Open(ctx, location, cfg.Clock)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", location, err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("store: %s is not available in this build; use sqlite://PATH", scheme)
 }
 
-func (a *app) printBanner(w io.Writer) { a.banner.print(w) }
+// ensureCredentialsFile writes credentials.json (mode 0600) when the root
+// account was just created, and rewrites it from the store when it is
+// missing (a crash between creating the account and writing the file, or
+// a deleted file).
+func ensureCredentialsFile(cfg Config, creds service.Credentials, first bool) error {
+	path := filepath.Join(cfg.DataDir, CredentialsFile)
+	if !first {
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		cfg.Log.Warn("credentials.json was missing; written again from the store", "file", path)
+	}
+	c := Credentials{AccountID: string(creds.AccountID), AccessKeyID: string(creds.AccessKeyID), AccessKeySecret: creds.Secret.Reveal()}
+	if err := writeJSON(path, c, 0o600); err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -175,6 +176,11 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Wait()
 	if shutErr != nil {
 		log.Warn("shutdown did not drain every request in time", "err", shutErr)
+	}
+	// The listeners are gone: a stale endpoints.json would send clients
+	// to ports that no longer answer (or that another program took).
+	if err := os.Remove(filepath.Join(cfg.DataDir, EndpointsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("could not remove endpoints.json", "err", err)
 	}
 	if serveErr != nil {
 		return serveErr

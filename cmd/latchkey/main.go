@@ -46,7 +46,8 @@ type command struct {
 // adding an entry here and a file that implements it.
 func commands() map[string]command {
 	return map[string]command{
-		"serve": {summary: "run the control plane (Alibaba RPC, BCE REST, consoles, internal API)", run: runServe},
+		"serve":   {summary: "run the control plane (Alibaba RPC, BCE REST, consoles, internal API)", run: runServe},
+		"console": {summary: "open an instance's console for a local VNC client (vncviewer, vncsnapshot)", run: runConsole},
 	}
 }
 

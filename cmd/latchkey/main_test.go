@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/server"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write
+// while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// running is one `latchkey serve` started in-process through run().
+type running struct {
+	dir            string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	eps            server.Endpoints
+}
+
+// noProxy is an HTTP client that ignores proxy settings and trusts pool
+// (when not nil).
+func noProxy(pool *x509.CertPool) *http.Client {
+	return &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// serve starts run() with "serve" on dir, :0 ports and args, and waits
+// until /healthz on the HTTP endpoint answers 200. It fails the test if run
+// returns first.
+func serve(t testing.TB, dir string, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{dir: dir, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
+	argv := append([]string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--transition", "0"}, args...)
+	getenv := func(string) string { return "" }
+	go func() { r.done <- run(ctx, argv, getenv, r.stdout, r.stderr) }()
+	t.Cleanup(func() { r.stop(t) })
+	client := noProxy(nil)
+	for {
+		select {
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("run returned before ready: %v\nstderr:\n%s", err, r.stderr)
+		default:
+		}
+		if eps, err := server.ReadEndpoints(dir); err == nil && eps.HTTP != "" {
+			if resp, err := client.Get("http://" + eps.HTTP + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					r.eps = eps
+					return r
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stop cancels run's context (as SIGINT would) and returns run's result.
+func (r *running) stop(t testing.TB) error {
+	r.cancel()
+	err := <-r.done
+	r.done <- err
+	return err
+}
+
+func TestServeFirstStartAndRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := serve(t, dir)
+
+	// The files of PRODUCT.md §1, with their modes.
+	for name, mode := range map[string]fs.FileMode{
+		"master.key":         0o600,
+		"admin.token":        0o600,
+		"credentials.json":   0o600,
+		"tls/ca-key.pem":     0o600,
+		"tls/server-key.pem": 0o600,
+		"tls/ca.pem":         0o644,
+	} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got != mode {
+			t.Errorf("%s has mode %v, want %v", name, got, mode)
+		}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("data directory has mode %v; others must not enter it", fi.Mode().Perm())
+	}
+
+	creds, err := server.ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(creds.AccountID) != 16 || strings.Trim(creds.AccountID, "0123456789") != "" {
+		t.Errorf("account_id %q is not 16 digits", creds.AccountID)
+	}
+	if creds.AccessKeyID == "" || creds.AccessKeySecret == "" {
+		t.Fatal("credentials.json lacks the access key id or secret")
+	}
+	// The first start prints the access key once, with SDK snippets.
+	if !strings.Contains(r.stdout.String(), creds.AccessKeySecret) {
+		t.Error("the first start's banner does not show the access key secret")
+	}
+	for _, want := range []string{creds.AccessKeyID, r.eps.HTTP, r.eps.HTTPS, "ca.pem", "aliyun"} {
+		if !strings.Contains(r.stdout.String(), want) {
+			t.Errorf("banner lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stderr.String(), creds.AccessKeySecret) {
+		t.Error("the log holds the access key secret")
+	}
+
+	// HTTPS answers with a certificate that chains to ca.pem.
+	caPEM, err := os.ReadFile(filepath.Join(dir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("ca.pem holds no certificate")
+	}
+	resp, err := noProxy(pool).Get("https://" + r.eps.HTTPS + "/healthz")
+	if err != nil {
+		t.Fatalf("HTTPS /healthz with ca.pem trusted: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HTTPS /healthz: %s", resp.Status)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("run after cancel = %v, want nil", err)
+	}
+
+	token, err := os.ReadFile(filepath.Join(dir, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A restart reuses everything and never prints the secret again.
+	r2 := serve(t, dir)
+	creds2, err := server.ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds2 != creds {
+		t.Error("credentials.json changed across a restart")
+	}
+	if strings.Contains(r2.stdout.String(), creds.AccessKeySecret) || strings.Contains(r2.stderr.String(), creds.AccessKeySecret) {
+		t.Error("a later start printed or logged the access key secret")
+	}
+	if !strings.Contains(r2.stdout.String(), creds.AccessKeyID) {
+		t.Error("a later start's banner does not name the access key id")
+	}
+	caPEM2, _ := os.ReadFile(filepath.Join(dir, "tls", "ca.pem"))
+	token2, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+	key2, _ := os.ReadFile(filepath.Join(dir, "master.key"))
+	if !bytes.Equal(caPEM, caPEM2) || !bytes.Equal(token, token2) || !bytes.Equal(key, key2) {
+		t.Error("the CA, admin token or master key changed across a restart")
+	}
+	if err := r2.stop(t); err != nil {
+		t.Fatalf("second run after cancel = %v, want nil", err)
+	}
+}
+
+func TestServeRefusesNonLoopbackHTTP(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:8080"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", addr}, func(string) string { return "" }, &stdout, &stderr)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), "--insecure-http") {
+			t.Errorf("--http-listen %s: run = %v, want a usage error naming --insecure-http", addr, err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("--http-listen %s: the refused start created the data directory", addr)
+		}
+	}
+	// The environment variable is checked the same way.
+	dir := filepath.Join(t.TempDir(), "data")
+	env := map[string]string{"LATCHKEY_HTTP_LISTEN": "0.0.0.0:0", "LATCHKEY_DATA_DIR": dir}
+	err := run(t.Context(), []string{"latchkey", "serve", "--listen", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--insecure-http") {
+		t.Errorf("LATCHKEY_HTTP_LISTEN=0.0.0.0:0: run = %v, want a refusal", err)
+	}
+}
+
+func TestServeInsecureHTTPAllowsWildcard(t *testing.T) {
+	r := serve(t, filepath.Join(t.TempDir(), "data"), "--http-listen", "0.0.0.0:0", "--insecure-http")
+	if !strings.HasPrefix(r.eps.HTTP, "127.0.0.1:") {
+		t.Errorf("endpoints.json http = %q, want a loopback address a local client can dial", r.eps.HTTP)
+	}
+}
+
+func TestServeHTTPDisabled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	var stdout syncBuffer
+	go func() {
+		done <- run(ctx, []string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", ""}, func(string) string { return "" }, &stdout, io.Discard)
+	}()
+	go func() {
+		for {
+			if eps, err := server.ReadEndpoints(dir); err == nil && eps.HTTPS != "" {
+				close(ready)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run returned before ready: %v", err)
+	}
+	eps, err := server.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eps.HTTP != "" {
+		t.Errorf("endpoints.json http = %q with --http-listen \"\", want empty", eps.HTTP)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run = %v", err)
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "from-env")
+	env := map[string]string{"LATCHKEY_DATA_DIR": dir, "LATCHKEY_TRANSITION": "not-a-duration"}
+	err := run(t.Context(), []string{"latchkey", "serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "LATCHKEY_TRANSITION") {
+		t.Errorf("a malformed LATCHKEY_TRANSITION: run = %v, want an error naming it", err)
+	}
+	// A flag wins over its environment variable.
+	env["LATCHKEY_TRANSITION"] = "1s"
+	env["LATCHKEY_EHPC_PASSWORD_POLICY"] = "1999"
+	err = run(t.Context(), []string{"latchkey", "serve", "--ehpc-password-policy", "2024", "--listen", "127.0.0.1:0", "--http-listen", "bad"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+	if err == nil || strings.Contains(err.Error(), "ehpc") || !strings.Contains(err.Error(), "--http-listen") {
+		t.Errorf("run = %v, want the flag to override LATCHKEY_EHPC_PASSWORD_POLICY and the bad --http-listen refused", err)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stdout bytes.Buffer
+	if err := run(t.Context(), []string{"latchkey", "serve", "--help"}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
+	for _, want := range []string{"--data-dir", "LATCHKEY_DATA_DIR", "-listen", "LATCHKEY_LISTEN", "-http-listen", "LATCHKEY_HTTP_LISTEN", "-demo", "LATCHKEY_DEMO", "-store", "LATCHKEY_STORE", "-insecure-http", "-transition", "-ehpc-password-policy", "-bcc-password-policy", "-bce-region", "-log-level"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("serve --help does not mention %s", want)
+		}
+	}
+	stdout.Reset()
+	if err := run(t.Context(), []string{"latchkey", "help"}, func(string) string { return "" }, &stdout, io.Discard); err != nil || !strings.Contains(stdout.String(), "serve") {
+		t.Errorf("help = %v, output lacks serve", err)
+	}
+	var u usageError
+	if err := run(t.Context(), []string{"latchkey", "frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); !errors.As(err, &u) {
+		t.Errorf("an unknown command: run = %v, want a usage error", err)
+	}
+}
+
+// TestBinaryExitsZeroOnSignal builds the real binary and checks that
+// SIGTERM and SIGINT make it drain and exit 0.
+func TestBinaryExitsZeroOnSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "latchkey")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		dir := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+		var stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		client := noProxy(nil)
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				t.Fatalf("latchkey exited before ready: %v\n%s", err, stderr.String())
+			default:
+			}
+			if eps, err := server.ReadEndpoints(dir); err == nil {
+				if resp, err := client.Get("http://" + eps.HTTP + "/healthz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						break wait
+					}
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-exited; err != nil {
+			t.Errorf("after %v: %v, want exit status 0\n%s", sig, err, stderr.String())
+		}
+		if _, err := os.Stat(filepath.Join(dir, "endpoints.json")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("after %v endpoints.json is still there; it names listeners that are gone", sig)
+		}
+	}
+}
+
+// BenchmarkStartToHealthz measures the time from calling run() to the
+// first 200 on /healthz, on a first start (empty data directory: TLS
+// material, master key and account are created) and on a restart.
+func BenchmarkStartToHealthz(b *testing.B) {
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			r := serve(b, filepath.Join(b.TempDir(), "data"))
+			b.StopTimer()
+			r.stop(b)
+			b.StartTimer()
+		}
+	})
+	b.Run("restart", func(b *testing.B) {
+		dir := filepath.Join(b.TempDir(), "data")
+		serve(b, dir).stop(b)
+		b.ResetTimer()
+		for b.Loop() {
+			r := serve(b, dir)
+			b.StopTimer()
+			r.stop(b)
+			b.StartTimer()
+		}
+	})
+}

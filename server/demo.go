@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/service"
+)
+
+// demoRegion is where the demo fleet's ECS instances live (PRODUCT.md §7).
+const demoRegion core.RegionID = "cn-hangzhou"
+
+// demoECS describes the demo fleet's ECS instances: two I/O optimized, one
+// not, all Running.
+func demoECS() []struct {
+	name        string
+	ioOptimized bool
+} {
+	return []struct {
+		name        string
+		ioOptimized bool
+	}{
+		{"demo-web-1", true},
+		{"demo-db-1", true},
+		{"demo-legacy-1", false},
+	}
+}
+
+// seedDemo creates the demo fleet through the services, as a client of
+// the API would, so every rule applies: each instance is created (Stopped
+// once its Pending interval has passed), given a random VNC password and
+// started, which makes that password live on its console whether or not
+// it is I/O optimized. ClientTokens make a repeated seeding create nothing
+// twice.
+func seedDemo(ctx context.Context, ecs *service.ECS, creds service.Credentials, rnd io.Reader, poll time.Duration) ([]demoInstance, error) {
+	caller := core.Caller{
+		Principal: core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
+		RequestID: "latchkey-demo-seed",
+	}
+	var out []demoInstance
+	var ids []core.InstanceID
+	for _, d := range demoECS() {
+		id, err := ecs.CreateInstance(ctx, caller, core.CreateInstanceInput{
+			RegionID:     demoRegion,
+			InstanceType: "ecs.g7.large",
+			ImageID:      "aliyun_3_x64_20G_alibase_20240819.vhd",
+			Name:         d.name,
+			IoOptimized:  d.ioOptimized,
+			ClientToken:  "latchkey-demo-" + d.name,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", d.name, err)
+		}
+		ids = append(ids, id)
+		out = append(out, demoInstance{ID: string(id), Name: d.name, RegionID: string(demoRegion), IoOptimized: d.ioOptimized})
+	}
+	if err := waitStatus(ctx, ecs, caller, ids, core.StatusStopped, poll); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		pw, err := demoPassword(rnd)
+		if err != nil {
+			return nil, err
+		}
+		ref := core.InstanceRef{RegionID: demoRegion, InstanceID: ids[i]}
+		if err := ecs.ModifyInstanceVncPasswd(ctx, caller, ref, pw); err != nil {
+			return nil, fmt.Errorf("set the VNC password of %s: %w", out[i].Name, err)
+		}
+		if err := ecs.StartInstance(ctx, caller, ref); err != nil {
+			return nil, fmt.Errorf("start %s: %w", out[i].Name, err)
+		}
+		out[i].VNCPassword = pw.Reveal()
+	}
+	return out, nil
+}
+
+// waitStatus polls DescribeInstances until every instance of ids is in
+// status want, or ctx ends.
+func waitStatus(ctx context.Context, ecs *service.ECS, caller core.Caller, ids []core.InstanceID, want core.InstanceStatus, poll time.Duration) error {
+	poll = max(poll, time.Millisecond)
+	for {
+		page, err := ecs.DescribeInstances(ctx, caller, core.DescribeInstancesInput{RegionID: demoRegion, InstanceIDs: ids, PageSize: 100})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, inst := range page.Instances {
+			if inst.Status == want {
+				n++
+			}
+		}
+		if n == len(ids) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// demoPassword returns a random VNC password that ECS accepts: six
+// characters from [A-Za-z0-9], with at least one upper-case letter, one
+// lower-case letter and one digit so it reads as a password.
+func demoPassword(rnd io.Reader) (core.Secret, error) {
+	const (
+		upper = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		lower = "abcdefghijkmnpqrstuvwxyz"
+		digit = "23456789"
+	)
+	classes := []string{upper, lower, digit, upper + lower + digit, upper + lower + digit, upper + lower + digit}
+	b := make([]byte, len(classes))
+	for i, set := range classes {
+		n, err := rand.Int(rnd, big.NewInt(int64(len(set))))
+		if err != nil {
+			return core.Secret{}, err
+		}
+		b[i] = set[n.Int64()]
+	}
+	// Shuffle so the classes do not sit in fixed places.
+	for i := len(b) - 1; i > 0; i-- {
+		n, err := rand.Int(rnd, big.NewInt(int64(i+1)))
+		if err != nil {
+			return core.Secret{}, err
+		}
+		j := n.Int64()
+		b[i], b[j] = b[j], b[i]
+	}
+	return core.NewSecret(string(b)), nil
+}
