@@ -187,8 +187,9 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 		}
 	}
 	var ids []core.BCCInstanceID
+	var created []*core.BCCInstance
 	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		ids = nil
+		ids, created = nil, nil
 		now := tx.Now()
 		var tok *bccClientToken
 		if in.ClientToken != "" {
@@ -216,6 +217,7 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 				return err
 			}
 			ids = append(ids, inst.ID)
+			created = append(created, inst)
 		}
 		if tok != nil {
 			tok.Instances, tok.LastSeen = ids, now
@@ -225,6 +227,11 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !in.AdminPassword.IsZero() {
+		for _, inst := range created {
+			s.pushConsole(ctx, inst, in.AdminPassword)
+		}
 	}
 	return ids, nil
 }
@@ -538,7 +545,7 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 			return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout, Op: bccOp(op), Err: err}
 		}
 	}
-	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		cur, err := s.load(ctx, tx, c, op, ref)
 		if err != nil {
 			return err
@@ -549,6 +556,30 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 		cur.AdminPassword = hash
 		return core.Put(ctx, tx, cur)
 	})
+	if err != nil {
+		return err
+	}
+	s.pushConsole(ctx, inst, pw)
+	return nil
+}
+
+// pushConsole lets a simulated guest's console (a driver that is not a
+// GuestPasswordSetter) accept the new administrator password, as logging
+// in on a real guest's console would. It is best effort and in memory
+// only: the password is stored as a hash alone (PRODUCT.md §6), so after
+// a restart of latchkey such a console waits for the next changePass.
+// The guest's password, the effect the call promises, is already stored.
+func (s *BCC) pushConsole(ctx context.Context, inst *core.BCCInstance, pw core.Secret) {
+	d, ok := s.cfg.Drivers[inst.Driver]
+	if !ok {
+		return
+	}
+	if _, real := d.(core.GuestPasswordSetter); real {
+		return
+	}
+	if err := d.SetConsolePassword(ctx, inst.ConsoleTarget(), pw); err != nil {
+		s.cfg.Log.Warn("console did not take the administrator password", "instance", inst.ID, "err", err)
+	}
 }
 
 // CheckAdminPassword implements core.BCC.
@@ -589,30 +620,22 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 }
 
 // SeedDemo creates the BCC part of the demo fleet (PRODUCT.md §7) for the
-// caller's account: two Running instances in region bj, without an
-// administrator password until changePass sets one.
+// caller's account: two instances in region bj, Running once created,
+// without an administrator password until changePass sets one. It goes
+// through CreateInstance like any client, with fixed client tokens, so
+// seeding again (after a crash part way) creates nothing twice.
 func (s *BCC) SeedDemo(ctx context.Context, c core.Caller) ([]core.BCCInstanceID, error) {
 	var ids []core.BCCInstanceID
-	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		ids = nil
-		now := tx.Now()
-		for n := 1; n <= 2; n++ {
-			in := core.BCCCreateInput{
-				RegionID: "bj", ZoneName: BCCZones("bj")[0], ImageID: "m-Z1TCx0Zv",
-				InstanceType: "N5", CPUCount: 2, MemoryGB: 8, PaymentTiming: "Postpaid",
-				Name: fmt.Sprintf("demo-bcc-%d", n),
-			}
-			inst, err := s.newInstance(c, in, "", now)
-			if err != nil {
-				return err
-			}
-			inst.Status, inst.Created = core.StatusRunning, true
-			if err := core.Put(ctx, tx, inst); err != nil {
-				return err
-			}
-			ids = append(ids, inst.ID)
+	for n := 1; n <= 2; n++ {
+		name := fmt.Sprintf("demo-bcc-%d", n)
+		got, err := s.CreateInstance(ctx, c, core.BCCCreateInput{
+			RegionID: "bj", ImageID: "m-Z1TCx0Zv", InstanceType: "N5", CPUCount: 2, MemoryGB: 8,
+			Name: name, ClientToken: "latchkey-demo-" + name,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", name, err)
 		}
-		return nil
-	})
-	return ids, err
+		ids = append(ids, got...)
+	}
+	return ids, nil
 }
