@@ -1,0 +1,197 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/console/sim"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/vault"
+)
+
+// bccFixture is the BCC service over a fresh store, the sim driver and
+// the console service, on a clock that moves only when told.
+type bccFixture struct {
+	bcc      *service.BCC
+	consoles *service.Consoles
+	clock    *clock
+	caller   core.Caller
+}
+
+func newBCCFixture(t *testing.T, transition time.Duration) *bccFixture {
+	t.Helper()
+	f := &bccFixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"), f.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, err := vault.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := service.Config{
+		Store: st, Sealer: sealer, Clock: f.clock, Transition: transition,
+		Hasher:  vault.NewHasher(vault.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, nil),
+		Drivers: map[string]core.ConsoleDriver{"sim": sim.New()},
+	}
+	f.bcc = service.NewBCC(cfg, core.BCCPasswordPolicy2020)
+	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"bcc": f.bcc})
+	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "AKtest"}}
+	return f
+}
+
+func (f *bccFixture) create(t *testing.T, pw string) core.BCCRef {
+	t.Helper()
+	ids, err := f.bcc.CreateInstance(context.Background(), f.caller, core.BCCCreateInput{
+		RegionID: "bj", ImageID: "m-1", CPUCount: 1, MemoryGB: 1, AdminPassword: core.NewSecret(pw),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return core.BCCRef{RegionID: "bj", InstanceID: ids[0]}
+}
+
+// login opens the instance's console through a VNC ticket, as the gateway
+// does, and logs in with pw.
+func (f *bccFixture) login(t *testing.T, ref core.BCCRef, pw string) error {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := f.bcc.GetInstanceVNC(ctx, f.caller, ref)
+	if err != nil {
+		t.Fatalf("GetInstanceVNC: %v", err)
+	}
+	conn, err := f.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	defer conn.Close()
+	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
+	if err == nil {
+		c.Close()
+	}
+	return err
+}
+
+func TestBCCConsoleTakesAdminPassword(t *testing.T) {
+	f := newBCCFixture(t, 0)
+	ref := f.create(t, "Init1al!pw")
+	if err := f.login(t, ref, "Init1al!pw"); err != nil {
+		t.Fatalf("login with the creation password: %v", err)
+	}
+	if err := f.bcc.ChangeInstancePass(context.Background(), f.caller, ref, core.NewSecret("N3w!pass")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.login(t, ref, "N3w!pass"); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+	if err := f.login(t, ref, "Init1al!pw"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Errorf("login with the old password: %v, want auth failure", err)
+	}
+}
+
+func TestBCCVNCTicket(t *testing.T) {
+	f := newBCCFixture(t, 0)
+	ctx := context.Background()
+	ref := f.create(t, "Init1al!pw")
+	tok, err := f.bcc.GetInstanceVNC(ctx, f.caller, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Product != "bcc" || tok.Target != string(ref.InstanceID) || !tok.ExpiresAt.Equal(f.clock.Now().Add(10*time.Minute)) {
+		t.Errorf("ticket %+v", tok)
+	}
+	conn, err := f.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if _, err := f.consoles.Redeem(ctx, tok.Token); core.KindOf(err) != core.KindNotFound {
+		t.Errorf("second use: %v", err)
+	}
+
+	// Valid for 10 minutes, not a second longer.
+	tok, _ = f.bcc.GetInstanceVNC(ctx, f.caller, ref)
+	f.clock.Add(10 * time.Minute)
+	if _, err := f.consoles.Redeem(ctx, tok.Token); core.KindOf(err) != core.KindNotFound {
+		t.Errorf("after 10 minutes: %v", err)
+	}
+	tok, _ = f.bcc.GetInstanceVNC(ctx, f.caller, ref)
+	f.clock.Add(10*time.Minute - time.Second)
+	if conn, err := f.consoles.Redeem(ctx, tok.Token); err != nil {
+		t.Errorf("just before 10 minutes: %v", err)
+	} else {
+		conn.Close()
+	}
+
+	// A ticket of a deleted instance opens nothing.
+	tok, _ = f.bcc.GetInstanceVNC(ctx, f.caller, ref)
+	if err := f.bcc.DeleteInstance(ctx, f.caller, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.consoles.Redeem(ctx, tok.Token); err == nil {
+		t.Error("a ticket of a deleted instance opened a console")
+	}
+}
+
+func TestBCCCheckAdminPassword(t *testing.T) {
+	f := newBCCFixture(t, 0)
+	ctx := context.Background()
+	ref := f.create(t, "Init1al!pw")
+	for _, tc := range []struct {
+		account core.AccountID
+		pw      string
+		want    bool
+	}{
+		{f.caller.AccountID, "Init1al!pw", true},
+		{"", "Init1al!pw", true},
+		{f.caller.AccountID, "Init1al!pX", false},
+		{f.caller.AccountID, "", false},
+	} {
+		got, err := f.bcc.CheckAdminPassword(ctx, tc.account, ref.InstanceID, core.NewSecret(tc.pw))
+		if err != nil || got != tc.want {
+			t.Errorf("CheckAdminPassword(account %q, %d chars) = %v, %v; want %v", tc.account, len(tc.pw), got, err, tc.want)
+		}
+	}
+	if _, err := f.bcc.CheckAdminPassword(ctx, "6543210987654321", ref.InstanceID, core.NewSecret("Init1al!pw")); core.KindOf(err) != core.KindNotFound {
+		t.Errorf("another account: %v", err)
+	}
+	if _, err := f.bcc.CheckAdminPassword(ctx, "", "i-missing0", core.NewSecret("x")); core.KindOf(err) != core.KindNotFound {
+		t.Errorf("unknown instance: %v", err)
+	}
+	// No password set: nothing checks.
+	bare := f.create(t, "")
+	if ok, err := f.bcc.CheckAdminPassword(ctx, "", bare.InstanceID, core.NewSecret("Init1al!pw")); ok || err != nil {
+		t.Errorf("instance without a password: %v, %v", ok, err)
+	}
+}
+
+func TestBCCSeedDemo(t *testing.T) {
+	f := newBCCFixture(t, time.Second)
+	ctx := context.Background()
+	ids, err := f.bcc.SeedDemo(ctx, f.caller)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("SeedDemo = %v, %v", ids, err)
+	}
+	again, err := f.bcc.SeedDemo(ctx, f.caller)
+	if err != nil || again[0] != ids[0] || again[1] != ids[1] {
+		t.Errorf("seeding again = %v, %v; want the same instances", again, err)
+	}
+	f.clock.Add(time.Second)
+	page, err := f.bcc.ListInstances(ctx, f.caller, core.BCCListInput{RegionID: "bj"})
+	if err != nil || len(page.Instances) != 2 {
+		t.Fatalf("list = %+v, %v", page, err)
+	}
+	for _, i := range page.Instances {
+		if i.Status != core.StatusRunning {
+			t.Errorf("%s is %s", i.Name, i.Status)
+		}
+	}
+}
