@@ -1,0 +1,377 @@
+// Package sim is the built-in visual driver: every E-HPC login node's
+// visual service is an RFB server inside latchkey that listens on the
+// node's public address and the service's port, accepts connections from
+// the service's CidrIp only, and asks for the password the control plane
+// last set (VNC Authentication, and VeNCrypt Plain under the 2024 policy;
+// see package visual for the trade-off).
+//
+// A per-cluster fault switch (SetFault) makes the nodes of one cluster
+// slow or failing, so that tests reach every failure E-HPC reports:
+// AgentError, ExecFail, PartFailure, AliyunError, ServiceUnavailable and
+// UnknownError.
+package sim
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"image"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/console/textscreen"
+	"github.com/latchkey/latchkey/core"
+)
+
+// The commands a real node runs for each operation (TigerVNC,
+// vnc-backends.md §2); an ExecFail names them.
+const (
+	commandSetPassword = "vncpasswd -f"
+	commandStart       = "vncserver"
+	commandStop        = "vncserver -kill"
+)
+
+// FaultKind is what a cluster's nodes do instead of their work.
+type FaultKind string
+
+const (
+	// FaultNone: the nodes work (a Delay still applies).
+	FaultNone FaultKind = ""
+	// FaultAgentTimeout: no node's agent answers (E-HPC AgentError).
+	FaultAgentTimeout FaultKind = "agent-timeout"
+	// FaultExecFail: every node runs the operation's command and it fails
+	// (ExecFail, naming the command).
+	FaultExecFail FaultKind = "exec-failure"
+	// FaultPartial: the first login node does the work, every other
+	// login node's agent does not answer (PartFailure). A cluster needs
+	// two login nodes or more to show it.
+	FaultPartial FaultKind = "partial-failure"
+	// FaultUpstream: a cloud service under the nodes fails (AliyunError).
+	FaultUpstream FaultKind = "upstream"
+	// FaultUnavailable: the node service is temporarily unavailable
+	// (ServiceUnavailable).
+	FaultUnavailable FaultKind = "unavailable"
+	// FaultInternal: the driver fails unexpectedly (UnknownError).
+	FaultInternal FaultKind = "internal"
+)
+
+// Fault is a cluster's fault switch: each call first waits Delay (or
+// until its context ends, which the service reports as AgentError), then
+// fails as Kind says.
+type Fault struct {
+	Kind  FaultKind
+	Delay time.Duration
+	// Command overrides the command an exec failure names.
+	Command string
+}
+
+// Driver is the sim visual driver. Its listeners live in memory: at start
+// the control plane starts every started service again (EHPC.Reconcile).
+type Driver struct {
+	ctx    context.Context // ends every listener and connection on Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	nodes  map[core.NodeID]*node
+	faults map[core.ClusterID]Fault
+	closed bool
+
+	// OnAuth, if set, is called with the outcome of every login to a
+	// visual service. It must not block.
+	OnAuth func(ok bool)
+}
+
+// node is one login node's visual service.
+type node struct {
+	target core.VisualNode // address, port, CIDR, auth, Plain user
+	pw     core.Secret     // empty until set: nobody logs in
+	ln     net.Listener    // nil while stopped
+	screen *image.RGBA
+}
+
+var _ core.VisualDriver = (*Driver)(nil)
+
+// New returns a driver with no running services. Close stops them all.
+func New() *Driver {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Driver{ctx: ctx, cancel: cancel, nodes: make(map[core.NodeID]*node), faults: make(map[core.ClusterID]Fault)}
+}
+
+// SetFault sets the fault switch of cluster's nodes; the zero Fault
+// clears it.
+func (d *Driver) SetFault(cluster core.ClusterID, f Fault) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f == (Fault{}) {
+		delete(d.faults, cluster)
+		return
+	}
+	d.faults[cluster] = f
+}
+
+// Close stops every listener and closes every open connection, and waits
+// for them.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	d.closed = true
+	for _, n := range d.nodes {
+		if n.ln != nil {
+			n.ln.Close()
+			n.ln = nil
+		}
+	}
+	d.mu.Unlock()
+	d.cancel()
+	d.wg.Wait()
+	return nil
+}
+
+// inject applies the cluster's fault switch to one call of op on node t.
+func (d *Driver) inject(ctx context.Context, t core.VisualNode, command string) error {
+	d.mu.Lock()
+	f := d.faults[t.ClusterID]
+	d.mu.Unlock()
+	if f.Delay > 0 {
+		timer := time.NewTimer(f.Delay)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout,
+				Message: "the agent on " + t.HostName + " did not answer", Err: ctx.Err()}
+		}
+	}
+	if f.Command != "" {
+		command = f.Command
+	}
+	timeout := &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout, Message: "the agent on " + t.HostName + " did not answer"}
+	switch f.Kind {
+	case FaultAgentTimeout:
+		return timeout
+	case FaultPartial:
+		if t.Index > 0 {
+			return timeout
+		}
+	case FaultExecFail:
+		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: command}
+	case FaultUpstream:
+		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonUpstreamFailed, Message: "the ECS instance of " + t.HostName + " did not respond"}
+	case FaultUnavailable:
+		return &core.Error{Kind: core.KindUnavailable, Message: "the node service is temporarily unavailable"}
+	case FaultInternal:
+		return &core.Error{Kind: core.KindInternal, Message: "simulated driver failure"}
+	}
+	return nil
+}
+
+// entry returns the node's record, creating it; d.mu must be held.
+func (d *Driver) entry(t core.VisualNode) *node {
+	n := d.nodes[t.NodeID]
+	if n == nil {
+		n = &node{}
+		d.nodes[t.NodeID] = n
+	}
+	if n.screen == nil || n.target != t {
+		n.screen = screen(t)
+	}
+	n.target = t
+	return n
+}
+
+// SetVisualPassword implements core.VisualDriver: new connections (and
+// the next start) ask for pw; open connections stay open, as with Xvnc.
+func (d *Driver) SetVisualPassword(ctx context.Context, t core.VisualNode, pw core.Secret) error {
+	if err := d.inject(ctx, t, commandSetPassword); err != nil {
+		return err
+	}
+	if pw.IsZero() {
+		// An empty VNC password would let anyone in (vnc-backends.md §1).
+		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: commandSetPassword}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.entry(t)
+	n.pw = pw
+	return nil
+}
+
+// StartVisual implements core.VisualDriver: the node listens on
+// t.Address:t.Port. A running service on the same address and port is
+// reconfigured in place (CIDR, password, authentication); on another port
+// it moves there.
+func (d *Driver) StartVisual(ctx context.Context, t core.VisualNode, pw core.Secret) error {
+	if err := d.inject(ctx, t, commandStart); err != nil {
+		return err
+	}
+	if !t.Address.IsValid() || t.Port < 1 || t.Port > 65535 || pw.IsZero() {
+		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: commandStart}
+	}
+	addr := netip.AddrPortFrom(t.Address, uint16(t.Port))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return &core.Error{Kind: core.KindUnavailable, Message: "visual driver closed"}
+	}
+	n := d.entry(t)
+	n.pw = pw
+	if n.ln != nil {
+		if a, err := netip.ParseAddrPort(n.ln.Addr().String()); err == nil && a == addr {
+			return nil
+		}
+		n.ln.Close()
+		n.ln = nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr.String())
+	if err != nil {
+		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed,
+			Message: commandStart + " -rfbport " + strconv.Itoa(t.Port), Err: err}
+	}
+	n.ln = ln
+	d.wg.Add(1)
+	go d.accept(ln, t.NodeID)
+	return nil
+}
+
+// StopVisual implements core.VisualDriver. Open connections stay open,
+// like a VNC session whose server was told to stop accepting.
+func (d *Driver) StopVisual(ctx context.Context, t core.VisualNode) error {
+	if err := d.inject(ctx, t, commandStop); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := d.nodes[t.NodeID]; n != nil && n.ln != nil {
+		n.ln.Close()
+		n.ln = nil
+	}
+	return nil
+}
+
+// Listening reports the address the node's service listens on, if any.
+func (d *Driver) Listening(id core.NodeID) (netip.AddrPort, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.nodes[id]
+	if n == nil || n.ln == nil {
+		return netip.AddrPort{}, false
+	}
+	a, err := netip.ParseAddrPort(n.ln.Addr().String())
+	return a, err == nil
+}
+
+// accept serves one listener until it is closed.
+func (d *Driver) accept(ln net.Listener, id core.NodeID) {
+	defer d.wg.Done()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		d.mu.Lock()
+		n := d.nodes[id]
+		var cfg rfb.ServerConfig
+		allowed := false
+		if n != nil && n.ln == ln {
+			allowed = n.target.CIDR.Contains(remoteAddr(conn))
+			cfg = d.serverConfig(id, n)
+		}
+		d.mu.Unlock()
+		if !allowed {
+			refuse(conn)
+			continue
+		}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			_ = rfb.Serve(d.ctx, conn, cfg)
+		}()
+	}
+}
+
+// serverConfig is the RFB configuration of a connection to node id. The
+// password is looked up per login, so a change applies to every later
+// connection; d.mu must be held.
+func (d *Driver) serverConfig(id core.NodeID, n *node) rfb.ServerConfig {
+	current := func() (core.Secret, string) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		cur := d.nodes[id]
+		if cur == nil {
+			return core.Secret{}, ""
+		}
+		return cur.pw, cur.target.PlainUser
+	}
+	scr := n.screen
+	cfg := rfb.ServerConfig{
+		DesktopName: n.target.HostName,
+		Security:    []rfb.SecurityType{rfb.SecurityVNCAuth},
+		VNCPassword: func(context.Context) (string, error) {
+			pw, _ := current()
+			if pw.IsZero() {
+				return "", errors.New("no visual service password set")
+			}
+			return pw.Reveal(), nil
+		},
+		Screen: func() *image.RGBA { return scr },
+		OnAuth: d.OnAuth,
+	}
+	if n.target.Auth == core.VisualAuthPlain {
+		// VeNCrypt Plain first: clients that speak it get the full-length
+		// check; VNC Authentication stays for classic clients.
+		cfg.Security = []rfb.SecurityType{rfb.SecurityVeNCrypt, rfb.SecurityVNCAuth}
+		cfg.CheckPlain = func(_ context.Context, user, pass string) bool {
+			pw, want := current()
+			if pw.IsZero() || want == "" {
+				return false
+			}
+			u := subtle.ConstantTimeCompare([]byte(user), []byte(want))
+			p := subtle.ConstantTimeCompare([]byte(pass), []byte(pw.Reveal()))
+			return u&p == 1
+		}
+	}
+	return cfg
+}
+
+// remoteAddr returns the peer's IP address, unmapped.
+func remoteAddr(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// refuse drops a connection from outside CidrIp with a reset, the way a
+// security group that does not allow the peer looks to a client that got
+// as far as connecting.
+func refuse(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
+}
+
+// screen renders what a user sees after logging in to a login node's
+// visual service.
+func screen(t core.VisualNode) *image.RGBA {
+	lines := []string{
+		"latchkey simulated E-HPC remote visualization",
+		"",
+		"Cluster: " + string(t.ClusterID),
+		"Node:    " + t.HostName + " (" + string(t.NodeID) + ")",
+		fmt.Sprintf("Address: %s:%d", t.Address, t.Port),
+		"",
+		"[" + t.HostName + "]$ _",
+	}
+	return textscreen.Render(lines, 640, 400)
+}

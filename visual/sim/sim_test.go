@@ -1,0 +1,125 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/core"
+)
+
+func target(t *testing.T, port int) core.VisualNode {
+	t.Helper()
+	return core.VisualNode{
+		ClusterID: "ehpc-hz-test000001", NodeID: "i-bptest", HostName: "login0",
+		Address: netip.MustParseAddr("127.0.0.1"), Port: port,
+		CIDR: netip.MustParsePrefix("0.0.0.0/0"), Auth: core.VisualAuthVNC, PlainUser: "root",
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func login(t *testing.T, addr string, pw string) error {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	c, err := rfb.Login(ctx, conn, pw)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func TestStartSetStop(t *testing.T) {
+	d := New()
+	defer d.Close()
+	ctx := context.Background()
+	tg := target(t, freePort(t))
+	addr := netip.AddrPortFrom(tg.Address, uint16(tg.Port)).String()
+	if err := d.StartVisual(ctx, tg, core.NewSecret("Abc123")); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(t, addr, "Abc123"); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if err := d.SetVisualPassword(ctx, tg, core.NewSecret("Xyz789")); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(t, addr, "Abc123"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Fatalf("old password: %v", err)
+	}
+	if err := d.SetVisualPassword(ctx, tg, core.Secret{}); core.ReasonOf(err) != core.ReasonExecFailed {
+		t.Fatalf("empty password: %v", err)
+	}
+	if err := d.StopVisual(ctx, tg); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(t, addr, "Xyz789"); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
+		t.Fatalf("stopped service: %v", err)
+	}
+	if err := d.StopVisual(ctx, tg); err != nil {
+		t.Fatalf("stopping twice: %v", err)
+	}
+}
+
+func TestBusyPortIsExecFail(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	d := New()
+	defer d.Close()
+	err = d.StartVisual(context.Background(), target(t, ln.Addr().(*net.TCPAddr).Port), core.NewSecret("Abc123"))
+	if e := core.AsError(err); e.Reason != core.ReasonExecFailed || !strings.HasPrefix(e.Message, "vncserver") {
+		t.Fatalf("busy port: %v", err)
+	}
+}
+
+func TestFaultSwitch(t *testing.T) {
+	d := New()
+	defer d.Close()
+	tg := target(t, freePort(t))
+	d.SetFault(tg.ClusterID, Fault{Kind: FaultExecFail, Command: "custom-cmd"})
+	err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123"))
+	if e := core.AsError(err); e.Reason != core.ReasonExecFailed || e.Message != "custom-cmd" {
+		t.Fatalf("exec failure: %v", err)
+	}
+	d.SetFault(tg.ClusterID, Fault{Kind: FaultPartial})
+	if err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123")); err != nil {
+		t.Fatalf("partial failure, first login node: %v", err)
+	}
+	second := tg
+	second.Index, second.NodeID = 1, "i-bptest2"
+	if err := d.SetVisualPassword(context.Background(), second, core.NewSecret("Abc123")); core.ReasonOf(err) != core.ReasonAgentTimeout {
+		t.Fatalf("partial failure, second login node: %v", err)
+	}
+	d.SetFault(tg.ClusterID, Fault{Delay: time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := d.SetVisualPassword(ctx, tg, core.NewSecret("Abc123")); core.ReasonOf(err) != core.ReasonAgentTimeout {
+		t.Fatalf("delay beyond the deadline: %v", err)
+	}
+	d.SetFault(tg.ClusterID, Fault{})
+	if err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123")); err != nil {
+		t.Fatalf("cleared: %v", err)
+	}
+}
