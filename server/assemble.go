@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/latchkey/latchkey/aliyun"
+	"github.com/latchkey/latchkey/bce"
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/sim"
@@ -110,31 +111,49 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	if err := ecs.Reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("console reconcile: %w", err)
 	}
+	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 	if cfg.Demo && first {
 		fleet, err := seedDemo(ctx, ecs, creds, rand.Reader, cfg.Transition/4)
 		if err != nil {
 			return nil, fmt.Errorf("demo fleet: %w", err)
 		}
 		a.banner.demo = fleet
-		log.Info("demo fleet seeded", "instances", len(fleet))
+		bccIDs, err := bcc.SeedDemo(ctx, demoCaller(creds))
+		if err != nil {
+			return nil, fmt.Errorf("demo fleet: %w", err)
+		}
+		for _, id := range bccIDs {
+			a.banner.demoBCC = append(a.banner.demoBCC, string(id))
+		}
+		log.Info("demo fleet seeded", "ecs", len(fleet), "bcc", len(bccIDs))
 	}
 
-	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs})
+	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
 	httpsHost := eps.HTTPS
+	// Console URLs always point at the HTTPS listener (PRODUCT.md §3:
+	// wss://HOST:PORT/vnc/?s=TOKEN), whichever listener the call came in on.
+	consoleURL := func(token string) string {
+		return "wss://" + httpsHost + "/vnc/?s=" + url.QueryEscape(token)
+	}
+	audit := service.AuditLog{Store: st}
 	a.handler = newHandler(routeDeps{
 		ready: ready,
 		aliyun: aliyun.NewHandler(aliyun.Deps{
-			Keys:  identity,
-			ECS:   ecs,
-			Audit: service.AuditLog{Store: st},
-			Clock: cfg.Clock,
-			Log:   log.With("component", "aliyun"),
-			// Console URLs always point at the HTTPS listener (PRODUCT.md
-			// §3: wss://HOST:PORT/vnc/?s=TOKEN), whichever listener the
-			// DescribeInstanceVncUrl call came in on.
-			ConsoleURL: func(token string) string {
-				return "wss://" + httpsHost + "/vnc/?s=" + url.QueryEscape(token)
-			},
+			Keys:       identity,
+			ECS:        ecs,
+			Audit:      audit,
+			Clock:      cfg.Clock,
+			Log:        log.With("component", "aliyun"),
+			ConsoleURL: consoleURL,
+		}),
+		bce: bce.NewServer(bce.Config{
+			BCC:           bcc,
+			Keyring:       identity,
+			Auditor:       audit,
+			Clock:         cfg.Clock,
+			Log:           log.With("component", "bce"),
+			DefaultRegion: core.RegionID(cfg.BCERegion),
+			ConsoleURL:    consoleURL,
 		}),
 		vnc: &gateway.Handler{Consoles: consoles, Log: log.With("component", "gateway")},
 	})

@@ -22,6 +22,8 @@ type banner struct {
 	secret string
 
 	demo []demoInstance
+	// demoBCC are the demo fleet's BCC instance ids (region bj).
+	demoBCC []string
 }
 
 // demoInstance is one seeded demo instance as the banner shows it. The
@@ -81,23 +83,32 @@ func (b *banner) print(w io.Writer) {
 	}
 	p("    SSL_CERT_FILE=%s aliyun ecs DescribeInstances --profile latchkey --endpoint %s\n", b.caFile, b.eps.HTTPS)
 
+	endpoint := "http://" + b.eps.HTTP
+	if b.eps.HTTP == "" {
+		endpoint = "https://" + b.eps.HTTPS
+	}
+	p("\nBaidu bce-sdk-go (github.com/baidubce/bce-sdk-go/services/bcc):\n\n")
+	p("    client, err := bcc.NewClient(%q, %q, %q)\n", b.accessKeyID, secret, endpoint)
+	p("  over HTTPS, set client.HTTPClient to an *http.Client that trusts %s\n", b.caFile)
+	p("  (the SDK's own NoVerifySSL is not applied).\n")
+
 	if len(b.demo) > 0 {
 		p("\nDemo fleet (seeded on this first start):\n\n")
-		p("    %-24s %-20s %-12s %-14s %s\n", "InstanceId", "InstanceName", "RegionId", "IoOptimized", "VNC password")
+		p("    %-24s %-16s %-12s %-12s %s\n", "ECS InstanceId", "InstanceName", "RegionId", "IoOptimized", "VNC password")
 		for _, d := range b.demo {
-			p("    %-24s %-20s %-12s %-14t %s\n", d.ID, d.Name, d.RegionID, d.IoOptimized, d.VNCPassword)
+			p("    %-24s %-16s %-12s %-12t %s\n", d.ID, d.Name, d.RegionID, d.IoOptimized, d.VNCPassword)
+		}
+		for _, id := range b.demoBCC {
+			p("    %-24s BCC instance in bj; set its admin password with changePass\n", id)
 		}
 		d := b.demo[0]
-		p("\n  To open a console, ask for its URL (single use, valid 15 seconds):\n\n")
-		if b.eps.HTTP != "" {
-			p("    aliyun ecs DescribeInstanceVncUrl --profile latchkey --endpoint %s --insecure \\\n", b.eps.HTTP)
-		} else {
-			p("    SSL_CERT_FILE=%s aliyun ecs DescribeInstanceVncUrl --profile latchkey --endpoint %s \\\n", b.caFile, b.eps.HTTPS)
-		}
-		p("        --RegionId %s --InstanceId %s\n\n", d.RegionID, d.ID)
-		p("  then connect a VNC client to the wss:// URL it returns (percent-decode it first;\n")
-		p("  the server certificate chains to %s) and enter the instance's VNC password.\n", b.caFile)
-		p("  Change a password with ModifyInstanceVncPasswd (6 letters and digits).\n")
+		p("\n  Open a console with any VNC client: latchkey bridges a local port to the URL that\n")
+		p("  DescribeInstanceVncUrl returns (single use, valid 15 seconds), fresh for each connection:\n\n")
+		p("    latchkey console --data-dir %s --instance %s\n", b.dataDir, d.ID)
+		p("    vncviewer 127.0.0.1::5900        # enter the instance's VNC password\n\n")
+		p("  (from a checkout: go run ./cmd/latchkey console …). Change a password with\n")
+		p("  ModifyInstanceVncPasswd (6 letters and digits): live at once when I/O optimized,\n")
+		p("  after RebootInstance otherwise.\n")
 	}
 	p("\n")
 	io.WriteString(w, s.String())

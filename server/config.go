@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/core"
 )
 
@@ -118,8 +119,8 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("--bcc-password-policy %q: want 2020 or 2025", c.BCCPasswordPolicy)
 	}
-	if c.BCERegion == "" {
-		return errors.New("--bce-region must not be empty")
+	if !catalog.IsBCCRegion(core.RegionID(c.BCERegion)) {
+		return fmt.Errorf("--bce-region %q: want one of %v", c.BCERegion, catalog.BCCRegions())
 	}
 	if _, _, err := c.storeLocation(); err != nil {
 		return err

@@ -38,10 +38,7 @@ func demoECS() []struct {
 // it is I/O optimized. ClientTokens make a repeated seeding create nothing
 // twice.
 func seedDemo(ctx context.Context, ecs *service.ECS, creds service.Credentials, rnd io.Reader, poll time.Duration) ([]demoInstance, error) {
-	caller := core.Caller{
-		Principal: core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
-		RequestID: "latchkey-demo-seed",
-	}
+	caller := demoCaller(creds)
 	var out []demoInstance
 	var ids []core.InstanceID
 	for _, d := range demoECS() {
@@ -77,6 +74,14 @@ func seedDemo(ctx context.Context, ecs *service.ECS, creds service.Credentials, 
 		out[i].VNCPassword = pw.Reveal()
 	}
 	return out, nil
+}
+
+// demoCaller is the root account as the seeding's caller.
+func demoCaller(creds service.Credentials) core.Caller {
+	return core.Caller{
+		Principal: core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
+		RequestID: "latchkey-demo-seed",
+	}
 }
 
 // waitStatus polls DescribeInstances until every instance of ids is in

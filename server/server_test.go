@@ -11,6 +11,8 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/baidubce/bce-sdk-go/services/bcc"
+	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/client"
 
@@ -106,7 +108,7 @@ func TestRestartKeepsLivePasswords(t *testing.T) {
 }
 
 // TestClients checks that every client testenv hands out reaches the
-// server: SDKv1 over HTTP and HTTPS, darabonba (V3) over HTTP and HTTPS.
+// server: SDKv1, bce-sdk-go and darabonba (V3), each over HTTP and HTTPS.
 func TestClients(t *testing.T) {
 	e := testenv.Start(t)
 	for name, c := range map[string]*ecs.Client{"http": e.ECS(t), "https": e.ECSHTTPS(t)} {
@@ -117,6 +119,11 @@ func TestClients(t *testing.T) {
 		}
 		if len(resp.Regions.Region) == 0 {
 			t.Errorf("SDKv1 over %s: DescribeRegions returned no regions", name)
+		}
+	}
+	for name, c := range map[string]*bcc.Client{"http": e.BCC(t), "https": e.BCCHTTPS(t)} {
+		if _, err := c.ListInstances(&api.ListInstanceArgs{}); err != nil {
+			t.Errorf("bce-sdk-go over %s: ListInstances: %v", name, err)
 		}
 	}
 	for _, https := range []bool{false, true} {

@@ -35,9 +35,9 @@ func parseDemoFleet(t *testing.T, banner string) []demoRow {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
-		case len(f) > 0 && f[0] == "InstanceId":
+		case len(f) > 1 && f[0] == "ECS" && f[1] == "InstanceId":
 			in = true
-		case in && len(f) == 5 && strings.HasPrefix(f[0], "i-"):
+		case in && len(f) == 5 && strings.HasPrefix(f[0], "i-") && f[2] == "cn-hangzhou":
 			rows = append(rows, demoRow{id: f[0], name: f[1], region: f[2], ioOptimized: f[3] == "true", password: f[4]})
 		case in:
 			in = len(rows) == 0

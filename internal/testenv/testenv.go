@@ -29,6 +29,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/baidubce/bce-sdk-go/services/bcc"
 
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/server"
@@ -235,6 +236,30 @@ func (e *Env) ECSWithKey(t testing.TB, accessKeyID, secret string) *ecs.Client {
 		t.Fatal(err)
 	}
 	c.Domain = e.Endpoints.HTTP
+	return c
+}
+
+// BCC returns a bce-sdk-go BCC client that talks plain HTTP to latchkey
+// (the SDK's default for an endpoint without a scheme).
+func (e *Env) BCC(t testing.TB) *bcc.Client {
+	t.Helper()
+	c, err := bcc.NewClient(e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret, "http://"+e.Endpoints.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// BCCHTTPS returns a bce-sdk-go BCC client that talks HTTPS to latchkey
+// and trusts its CA. The SDK does not apply its own NoVerifySSL on this
+// path, so the client's HTTPClient is replaced (bce-rest.md §3.1).
+func (e *Env) BCCHTTPS(t testing.TB) *bcc.Client {
+	t.Helper()
+	c, err := bcc.NewClient(e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret, "https://"+e.Endpoints.HTTPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.HTTPClient = e.HTTPClient()
 	return c
 }
 
