@@ -119,7 +119,7 @@ func changePassword(ctx context.Context, s *Store, i int) error {
 func BenchmarkUpdateSequential(b *testing.B) {
 	s := benchStore(b)
 	ctx := context.Background()
-	commits := s.commits.Load()
+	commits := s.writer.Commits()
 	i := 0
 	for b.Loop() {
 		if err := changePassword(ctx, s, i%benchInstances); err != nil {
@@ -139,7 +139,7 @@ func BenchmarkUpdateParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("goroutines=%d", n), func(b *testing.B) {
 			s := benchStore(b)
 			ctx := context.Background()
-			commits := s.commits.Load()
+			commits := s.writer.Commits()
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -189,7 +189,7 @@ func BenchmarkView(b *testing.B) {
 
 func report(b *testing.B, s *Store, commitsBefore int64) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
-	if c := s.commits.Load() - commitsBefore; c > 0 {
+	if c := s.writer.Commits() - commitsBefore; c > 0 {
 		b.ReportMetric(float64(b.N)/float64(c), "updates/commit")
 	}
 }

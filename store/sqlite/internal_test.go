@@ -37,7 +37,7 @@ func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	const n = 20
 	holding, release := make(chan struct{}), make(chan struct{})
-	before := s.commits.Load()
+	before := s.writer.Commits()
 
 	var wg sync.WaitGroup
 	errs := make([]error, n+1)
@@ -76,13 +76,13 @@ func TestGroupCommit(t *testing.T) {
 	}
 	// Wait until all n are queued for the writer. This loop has no
 	// deadline: if they never queue, the test times out.
-	for s.waiting.Load() != n {
+	for s.writer.Waiting() != n {
 		runtime.Gosched()
 	}
 	close(release)
 	wg.Wait()
 
-	if got := s.commits.Load() - before; got != 1 {
+	if got := s.writer.Commits() - before; got != 1 {
 		t.Errorf("%d commits for %d queued Updates, want 1", got, n+1)
 	}
 	var want []string
@@ -152,7 +152,7 @@ func TestAbortedBatch(t *testing.T) {
 			return nil
 		})
 	}()
-	for s.waiting.Load() != 1 {
+	for s.writer.Waiting() != 1 {
 		runtime.Gosched()
 	}
 	close(release)

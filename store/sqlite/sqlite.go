@@ -17,6 +17,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/internal/groupcommit"
 )
 
 //go:embed migrations/*.sql
@@ -57,20 +58,12 @@ type Store struct {
 	rdb *sql.DB // the read pool
 	rs  stmts   // prepared on rdb
 
-	// waiting counts Updates that want mu. The holder of mu commits the
-	// open batch only when nobody is waiting (or the batch is full):
-	// otherwise the next holder joins the batch and the decision passes
-	// on to it.
-	waiting atomic.Int32
-	commits atomic.Int64 // successful COMMITs, for tests
-
-	mu      sync.Mutex
-	conn    *sql.Conn   // the write connection
-	ws      stmts       // prepared on conn
-	ctl     control     // transaction control, prepared on conn
-	batch   *batch      // the open transaction, or nil
-	aborted bool        // SQLite rolled back the open transaction by itself
-	closed  atomic.Bool // set under mu; read without it by View
+	writer  *groupcommit.Writer
+	conn    *sql.Conn // the write connection, used only by the writer's holder
+	ws      stmts     // prepared on conn
+	ctl     control   // transaction control, prepared on conn
+	aborted bool      // SQLite rolled back the open transaction by itself
+	closed  atomic.Bool
 
 	// views holds a read lock for each running View; Close takes the
 	// write lock, so it waits for them and no View starts after it.
@@ -113,7 +106,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 		// our own ROLLBACK, and on an error (disk full, I/O) that
 		// ends the transaction by itself. The latter must fail the
 		// batch: statements after it would run outside any
-		// transaction. The hook runs on the goroutine that holds mu.
+		// transaction. The hook runs on the goroutine that holds the writer.
 		h.RegisterRollbackHook(func() { s.aborted = true })
 		return nil
 	}); err != nil {
@@ -128,6 +121,8 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if err := s.ctl.prepare(ctx, s.conn); err != nil {
 		return err
 	}
+
+	s.writer = groupcommit.New(writeConn{s}, maxBatch, newWriteErr)
 
 	if s.rdb, err = sql.Open("sqlite", dsn(path, readerPragmas())); err != nil {
 		return internal("sqlite.Open", err)
@@ -150,21 +145,13 @@ func dsn(path string, pragmas []pragma) string {
 // Close waits for the Update that holds the writer, commits the open
 // batch, and closes the database. Later calls fail with KindUnavailable.
 func (s *Store) Close() error {
-	s.waiting.Add(1)
-	s.mu.Lock()
-	s.waiting.Add(-1)
-	if s.closed.Load() {
-		s.mu.Unlock()
+	if s.closed.Swap(true) {
 		return nil
 	}
-	s.closed.Store(true)
-	if s.batch != nil {
-		s.commitLocked()
-	}
-	s.mu.Unlock()
+	werr := s.writer.Close()
 	s.views.Lock()
 	defer s.views.Unlock()
-	return s.closeAll()
+	return errors.Join(werr, s.closeAll())
 }
 
 func (s *Store) closeAll() error {

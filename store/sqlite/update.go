@@ -2,185 +2,79 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/internal/groupcommit"
 )
-
-// batch is one write transaction shared by the Updates that joined it.
-type batch struct {
-	members int           // fns that succeeded and wait for the commit
-	done    chan struct{} // closed once the transaction has ended
-	err     error         // the commit's outcome, set before done closes
-}
 
 // Update runs fn in a read-write transaction and returns only once the
 // transaction is durable (or has failed).
 //
 // Updates are serialized: fn runs on the caller's goroutine while it holds
-// the Store's single writer, inside a SAVEPOINT of the batch transaction.
-// It sees every change of the fns before it in the batch. If fn returns
-// an error (or panics), its savepoint is rolled back and the others in the
-// batch are unaffected; Update returns fn's error (or re-panics) at once.
-// If fn returns nil, Update waits for the batch's COMMIT and returns its
-// outcome: nil means the changes are durable; an error means none of them
-// happened.
+// the Store's single writer, inside a SAVEPOINT of the batch transaction
+// (see package groupcommit). It sees every change of the fns before it in
+// the batch. If fn returns an error (or panics), its savepoint is rolled
+// back, the others in the batch are unaffected, and Update returns fn's
+// error (or re-panics) at once. If fn returns nil, Update waits for the
+// batch's COMMIT and returns its outcome: nil means the changes are
+// durable; an error means none of them happened.
 //
-// fn must not call Update or View's writes on the same Store (Update would
-// deadlock), and must not keep the Tx after it returns. The caller's
-// context is checked before fn and before each statement; once fn
-// succeeded, Update waits for the commit even if the context is done, so
-// that its answer is the truth. After Close, Update fails with
-// KindUnavailable.
+// fn must not call Update on the same Store (it would deadlock) and must
+// not keep the Tx after it returns. The caller's context is checked
+// before fn and before each statement, never during one (see tx.enter).
+// After Close, Update fails with KindUnavailable.
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
-	const op = "sqlite.Update"
-	if err := ctx.Err(); err != nil {
-		return mapErr(op, err)
-	}
-	s.waiting.Add(1)
-	s.mu.Lock()
-	s.waiting.Add(-1)
-	if s.closed.Load() {
-		s.mu.Unlock()
-		return errClosed(op)
-	}
-	if err := ctx.Err(); err != nil {
-		s.settleLocked()
-		s.mu.Unlock()
-		return mapErr(op, err)
-	}
-	if s.batch == nil {
-		if err := s.beginLocked(); err != nil {
-			s.mu.Unlock()
-			return err
-		}
-	}
-	b := s.batch
-
-	if _, err := s.ctl.savepoint.ExecContext(context.Background()); err != nil {
-		err = mapErr(op, err)
-		s.failLocked(err)
-		s.mu.Unlock()
-		return err
-	}
-	t := &tx{s: s, now: s.clock.Now()}
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		// fn panicked or called runtime.Goexit: undo its changes, hand
-		// the writer on, and let the panic continue.
-		t.done = true
-		s.undoLocked()
-		s.settleLocked()
-		s.mu.Unlock()
-	}()
-	err := fn(t)
-	returned = true
-	t.done = true
-
-	switch {
-	case s.aborted:
-		// The database rolled the whole transaction back (I/O error,
-		// disk full): every change of the batch is gone.
-		abortErr := &core.Error{Kind: core.KindInternal, Op: op, Message: "the database rolled the transaction back"}
-		s.failLocked(abortErr)
-		s.mu.Unlock()
-		if err == nil {
-			err = abortErr
-		}
-		return err
-	case err != nil:
-		s.undoLocked()
-		s.settleLocked()
-		s.mu.Unlock()
-		return err
-	}
-	if _, err := s.ctl.release.ExecContext(context.Background()); err != nil {
-		err = mapErr(op, err)
-		s.failLocked(err)
-		s.mu.Unlock()
-		return err
-	}
-	b.members++
-	s.settleLocked()
-	s.mu.Unlock()
-	<-b.done
-	return b.err
-}
-
-// beginLocked opens a new batch transaction.
-func (s *Store) beginLocked() error {
-	s.aborted = false
-	if _, err := s.ctl.begin.ExecContext(context.Background()); err != nil {
+	err := s.writer.Do(ctx, func() error {
+		t := &tx{s: s, now: s.clock.Now()}
+		defer func() { t.done = true }()
+		return fn(t)
+	})
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return mapErr("sqlite.Update", err)
 	}
-	s.batch = &batch{done: make(chan struct{})}
-	return nil
+	return err
 }
 
-// undoLocked rolls back the current fn's savepoint. If that fails the
-// batch cannot go on and fails as a whole.
-func (s *Store) undoLocked() {
-	if s.batch == nil {
-		return
-	}
-	if s.aborted {
-		s.failLocked(&core.Error{Kind: core.KindInternal, Op: "sqlite.Update", Message: "the database rolled the transaction back"})
-		return
-	}
-	ctx := context.Background()
-	if _, err := s.ctl.rollbackTo.ExecContext(ctx); err != nil {
-		s.failLocked(mapErr("sqlite.Update", err))
-		return
-	}
-	if _, err := s.ctl.release.ExecContext(ctx); err != nil {
-		s.failLocked(mapErr("sqlite.Update", err))
-	}
+// writeConn is the transaction control of the write connection.
+type writeConn struct{ s *Store }
+
+var _ groupcommit.Conn = writeConn{}
+
+func run(st *sql.Stmt) error {
+	_, err := st.ExecContext(context.Background())
+	return mapErr("sqlite.Update", err)
 }
 
-// settleLocked commits the open batch unless another Update is waiting
-// for the writer and the batch has room: then that Update joins the batch
-// and settles it in turn. The last Update of a queue therefore commits,
-// and no batch stays open while nobody holds the writer — except for the
-// instant between a waiter's increment of s.waiting and its Lock, after
-// which it settles the batch itself.
-func (s *Store) settleLocked() {
-	if s.batch == nil {
-		return
-	}
-	if s.waiting.Load() > 0 && s.batch.members < maxBatch {
-		return
-	}
-	s.commitLocked()
+func (c writeConn) Begin() error {
+	c.s.aborted = false
+	return run(c.s.ctl.begin)
 }
 
-// commitLocked commits the open batch and releases its members.
-func (s *Store) commitLocked() {
-	b := s.batch
-	s.batch = nil
-	if _, err := s.ctl.commit.ExecContext(context.Background()); err != nil {
-		// A failed COMMIT may leave the transaction open; end it so the
-		// next batch starts clean. Nothing of this batch happened.
-		s.ctl.rollback.ExecContext(context.Background())
-		b.err = mapErr("sqlite.Update", err)
-	} else {
-		s.commits.Add(1)
+func (c writeConn) Savepoint() error { return run(c.s.ctl.savepoint) }
+func (c writeConn) Release() error   { return run(c.s.ctl.release) }
+func (c writeConn) Commit() error    { return run(c.s.ctl.commit) }
+func (c writeConn) Rollback() error  { return run(c.s.ctl.rollback) }
+
+// RollbackTo undoes the fn's changes and ends its savepoint: ROLLBACK TO
+// leaves the savepoint open, RELEASE closes it.
+func (c writeConn) RollbackTo() error {
+	if err := run(c.s.ctl.rollbackTo); err != nil {
+		return err
 	}
-	close(b.done)
+	return run(c.s.ctl.release)
 }
 
-// failLocked ends the open batch with err: its transaction is rolled back
-// (if the database has not done so already) and every member gets err.
-func (s *Store) failLocked(err error) {
-	b := s.batch
-	if b == nil {
-		return
+func (c writeConn) Aborted() bool { return c.s.aborted }
+
+// Failed is always nil: SQLite aborts only the failing statement of a
+// constraint violation, and reports the other failures through Aborted.
+func (c writeConn) Failed() error { return nil }
+
+func newWriteErr(msg string) error {
+	if msg == groupcommit.MsgClosed {
+		return errClosed("sqlite.Update")
 	}
-	s.batch = nil
-	if !s.aborted {
-		s.ctl.rollback.ExecContext(context.Background())
-	}
-	b.err = err
-	close(b.done)
+	return &core.Error{Kind: core.KindInternal, Op: "sqlite.Update", Message: msg}
 }
