@@ -19,7 +19,9 @@ import (
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/pki"
+	"github.com/latchkey/latchkey/metrics"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -80,7 +82,13 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	}
 	a.closers = append(a.closers, st.Close)
 
+	// Console drivers are wrapped from the inside out: fault rules first
+	// (PRODUCT.md §8), then the metrics that count what the service saw.
+	m := metrics.New()
+	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults")})
 	simDriver := sim.New()
+	simDriver.OnAuth = m.ConsoleLogin
+	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(map[string]core.ConsoleDriver{"sim": simDriver}), m)
 	svc := service.Config{
 		Store:      st,
 		Sealer:     sealer,
@@ -88,7 +96,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		Clock:      cfg.Clock,
 		Log:        log.With("component", "service"),
 		Authorizer: service.RootOnly{},
-		Drivers:    map[string]core.ConsoleDriver{"sim": simDriver},
+		Drivers:    drivers,
 		Transition: cfg.Transition,
 	}
 	identity := service.NewIdentity(svc)
@@ -137,16 +145,17 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	}
 	audit := service.AuditLog{Store: st}
 	a.handler = newHandler(routeDeps{
-		ready: ready,
-		aliyun: aliyun.NewHandler(aliyun.Deps{
+		ready:   ready,
+		metrics: m.Handler(),
+		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
 			Keys:       identity,
-			ECS:        ecs,
+			ECS:        metrics.ECS(ecs, m),
 			Audit:      audit,
 			Clock:      cfg.Clock,
 			Log:        log.With("component", "aliyun"),
 			ConsoleURL: consoleURL,
-		}),
-		bce: bce.NewServer(bce.Config{
+		})),
+		bce: m.Middleware("bce", bce.NewServer(bce.Config{
 			BCC:           bcc,
 			Keyring:       identity,
 			Auditor:       audit,
@@ -154,8 +163,8 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Log:           log.With("component", "bce"),
 			DefaultRegion: core.RegionID(cfg.BCERegion),
 			ConsoleURL:    consoleURL,
-		}),
-		vnc: &gateway.Handler{Consoles: consoles, Log: log.With("component", "gateway")},
+		})),
+		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
 	})
 	return a, nil
 }

@@ -17,6 +17,8 @@ type routeDeps struct {
 	bce http.Handler
 	// internal is the /_latchkey/ API, served on the HTTPS listener only.
 	internal http.Handler
+	// metrics serves /metrics in the Prometheus text format.
+	metrics http.Handler
 }
 
 // newHandler returns the one handler both listeners serve.
@@ -30,6 +32,9 @@ func newHandler(d routeDeps) http.Handler {
 // §8). Alibaba RPC owns "/" because its clients post to the root path.
 func addRoutes(mux *http.ServeMux, d routeDeps) {
 	mux.Handle("GET /healthz", handleHealthz(d.ready))
+	if d.metrics != nil {
+		mux.Handle("GET /metrics", d.metrics)
+	}
 	if d.vnc != nil {
 		mux.Handle("/vnc/", d.vnc)
 	}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -141,6 +142,35 @@ func TestClients(t *testing.T) {
 		}
 		if out["statusCode"] == nil {
 			t.Errorf("darabonba V3 (https=%v): no status in %v", https, out)
+		}
+	}
+}
+
+// TestMetricsCountRequests checks that /metrics is served on both
+// listeners and counts an SDK call by product, action and code.
+func TestMetricsCountRequests(t *testing.T) {
+	e := testenv.Start(t)
+	if _, err := e.ECS(t).DescribeRegions(ecs.CreateDescribeRegionsRequest()); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{e.URL("/metrics"), e.HTTPURL("/metrics")} {
+		resp, err := e.HTTPClient().Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %s", u, resp.Status)
+		}
+		counted := false
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, `latchkey_requests_total{action="DescribeRegions",`) && strings.HasSuffix(line, " 1") {
+				counted = true
+			}
+		}
+		if !counted {
+			t.Errorf("GET %s does not count the one DescribeRegions call", u)
 		}
 	}
 }
