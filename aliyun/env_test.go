@@ -10,11 +10,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +31,7 @@ import (
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
 )
 
@@ -143,7 +147,7 @@ type env struct {
 	caPEM    []byte
 	front    *offsetClock // the front end's clock (timestamp window, nonces)
 	svcClock *offsetClock // the services' clock (state machine)
-	store    *memStore
+	store    core.Store
 	identity *service.Identity
 	ecs      *service.ECS
 	driver   *testDriver
@@ -178,7 +182,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		o(&cfg)
 	}
 	e := &env{front: &offsetClock{}, svcClock: &offsetClock{}, driver: newTestDriver(), audit: &auditLog{}, logs: &syncBuffer{}}
-	e.store = newMemStore(e.svcClock)
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"), e.svcClock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.store = st
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -212,6 +221,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		e.srv = httptest.NewUnstartedServer(h)
 		cert, pool, caPEM := testCA(t)
 		e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		// A client that does not trust the CA is an expected test case;
+		// keep its handshake error out of the output.
+		e.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 		e.srv.StartTLS()
 		e.pool, e.caPEM = pool, caPEM
 	} else {

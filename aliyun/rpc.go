@@ -174,6 +174,7 @@ type server struct {
 type call struct {
 	requestID core.RequestID
 	host      string
+	scheme    string // "v1" or "v3" once parsed
 	format    string
 	product   *product
 	action    string
@@ -216,7 +217,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.audit(r.Context(), c, value, result)
-	s.d.Log.Debug("rpc", "request_id", c.requestID, "method", r.Method, "action", c.action,
+	s.d.Log.Debug("rpc", "request_id", c.requestID, "method", r.Method, "scheme", c.scheme, "action", c.action,
 		"status", status, "result", result, "duration", time.Since(start))
 }
 
@@ -304,7 +305,7 @@ func (s *server) authenticate(r *http.Request, c *call) (*signedRequest, action,
 		sr, aerr = parseV1(r.Method, params)
 	}
 	if sr != nil {
-		c.format = sr.format
+		c.format, c.scheme = sr.format, sr.scheme
 	}
 	if aerr != nil {
 		return nil, action{}, aerr
