@@ -541,7 +541,10 @@ func TestV3Rules(t *testing.T) {
 func TestCallerAndRequestID(t *testing.T) {
 	n := 0
 	r := newRig(t, func(d *Deps) {
-		d.NewRequestID = func() core.RequestID { n++; return core.RequestID("0000000" + string(rune('0'+n)) + "-AAAA-4AAA-8AAA-AAAAAAAAAAAA") }
+		d.NewRequestID = func() core.RequestID {
+			n++
+			return core.RequestID("0000000" + string(rune('0'+n)) + "-AAAA-4AAA-8AAA-AAAAAAAAAAAA")
+		}
 	})
 	p := signV1("POST", r.v1Params("StartInstance", "c1", map[string]string{"InstanceId": "i-1", "DryRun": "true"}), stubSecret)
 	req := httptest.NewRequest("POST", "https://ecs.example/?"+encode(p), nil)
