@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/pki"
+	"github.com/latchkey/latchkey/internalapi"
 	"github.com/latchkey/latchkey/metrics"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
@@ -57,7 +58,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		}
 	}()
 
-	_, created, err := loadOrCreateToken(filepath.Join(cfg.DataDir, AdminTokenFile), rand.Reader)
+	adminToken, created, err := loadOrCreateToken(filepath.Join(cfg.DataDir, AdminTokenFile), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
@@ -165,6 +166,9 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			ConsoleURL:    consoleURL,
 		})),
 		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
+		// The internal API (PRODUCT.md §8); so far the BCC guest password
+		// check of issue 4.
+		internal: internalapi.Handler(internalapi.Deps{Token: adminToken, BCC: bcc, Log: log.With("component", "internal")}),
 	})
 	return a, nil
 }
