@@ -82,6 +82,7 @@ type harness struct {
 	store     core.Store
 	bcc       *service.BCC
 	identity  *service.Identity
+	ram       *service.RAM
 	creds     service.Credentials
 	url       string
 }
@@ -90,6 +91,9 @@ type harnessOptions struct {
 	transition time.Duration
 	policy     core.BCCPasswordPolicy
 	authorizer core.Authorizer
+	// ram selects the policy-backed authorizer (RAM users evaluated
+	// against their attached policies) and builds h.ram.
+	ram bool
 }
 
 var uuidLower = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -114,7 +118,11 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		Store: st, Sealer: sealer, Clock: clock, Authorizer: o.authorizer, Transition: o.transition,
 		Hasher: vault.NewHasher(vault.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, nil),
 	}
+	if o.ram {
+		cfg.Authorizer = service.NewPolicyAuthorizer(cfg)
+	}
 	h := &harness{t: t, clock: clock, authClock: &offsetClock{}, store: st, bcc: service.NewBCC(cfg, o.policy), identity: service.NewIdentity(cfg)}
+	h.ram = service.NewRAM(cfg, h.identity)
 	if h.creds, _, err = h.identity.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -651,6 +659,54 @@ func TestBCCRAMDenied(t *testing.T) {
 	wantServiceError(t, "delete by a read-only user", alice.DeleteInstance(id), "AccessDenied", 403)
 	_, err = alice.CreateInstance(&api.CreateInstanceArgs{ImageId: "m-1", CpuCount: 1, MemoryCapacityInGB: 1})
 	wantServiceError(t, "create by a read-only user", err, "AccessDenied", 403)
+}
+
+// TestBCCRAMPolicies runs bcc:<Operation> through the shared policy engine:
+// a RAM user with BCCReadOnlyAccess reads but is denied changes (403
+// AccessDenied); with BCCFullAccess it may change the password.
+func TestBCCRAMPolicies(t *testing.T) {
+	h := newHarness(t, harnessOptions{ram: true})
+	ctx := context.Background()
+	root := h.client()
+	id := h.create(root, nil)
+	rootCaller := core.Caller{Principal: core.Principal{AccountID: h.creds.AccountID, AccessKeyID: h.creds.AccessKeyID}}
+	if _, err := h.ram.CreateUser(ctx, rootCaller, core.CreateRAMUserInput{Name: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := h.ram.CreateAccessKey(ctx, rootCaller, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := h.clientFor(string(key.Key.ID), key.Secret.Reveal())
+
+	_, err = bob.GetInstanceDetail(id)
+	wantServiceError(t, "no policy", err, "AccessDenied", 403)
+
+	if err := h.ram.AttachPolicyToUser(ctx, rootCaller, core.PolicySystem, "BCCReadOnlyAccess", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.GetInstanceDetail(id); err != nil {
+		t.Errorf("read-only: detail: %v", err)
+	}
+	if _, err := bob.ListInstances(nil); err != nil {
+		t.Errorf("read-only: list: %v", err)
+	}
+	if _, err := bob.GetInstanceVNC(id); err != nil {
+		t.Errorf("read-only: vnc: %v", err)
+	}
+	_, err = bob.ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "Passw0rd!"})
+	wantServiceError(t, "read-only: changePass", err, "AccessDenied", 403)
+	wantServiceError(t, "read-only: stop", bob.StopInstance(id, false), "AccessDenied", 403)
+
+	if err := h.ram.AttachPolicyToUser(ctx, rootCaller, core.PolicySystem, "BCCFullAccess", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "Passw0rd!"}); err != nil {
+		t.Errorf("full access: changePass: %v", err)
+	}
+	if !h.checkPassword(id, "Passw0rd!") {
+		t.Error("full access: the password did not change")
+	}
 }
 
 // readOnly allows roots everything and RAM users the bcc:Get* and
