@@ -23,7 +23,7 @@ import (
 
 // runInstance creates and starts one instance through the SDK and returns
 // its id.
-func runInstance(t *testing.T, c *ecs.Client, ioOptimized string) string {
+func runInstance(t testing.TB, c *ecs.Client, ioOptimized string) string {
 	t.Helper()
 	req := ecs.CreateRunInstancesRequest()
 	req.RegionId = testenv.Region
