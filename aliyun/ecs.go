@@ -322,7 +322,7 @@ func (s *server) consoleURL(r *Request, token string) string {
 		return s.d.ConsoleURL(token)
 	}
 	scheme := "ws"
-	if r.Secure {
+	if r.Caller.Secure {
 		scheme = "wss"
 	}
 	return scheme + "://" + r.Host + "/vnc/?s=" + percentEncode(token)

@@ -30,8 +30,9 @@ const nonceMemory = 2 * timestampWindow
 // maxBody bounds a request body; RPC bodies are small forms.
 const maxBody = 1 << 20
 
-// Deps is what the RPC front end needs. Keys, ECS and Clock are required;
-// the rest have defaults.
+// Deps is what the RPC front end needs. Keys is required; each product's
+// service enables that product; the rest have defaults. Adding a product
+// (E-HPC 2018-04-12, RAM 2015-05-01) adds its service here.
 type Deps struct {
 	// Keys resolves the access key of each request.
 	Keys core.Keyring
@@ -41,7 +42,8 @@ type Deps struct {
 	// Audit records every mutating call after its outcome is known. Nil
 	// disables auditing.
 	Audit core.Auditor
-	// Clock is the time source of the timestamp window and the nonce memory.
+	// Clock is the time source of the timestamp window and the nonce
+	// memory. Nil is the system clock.
 	Clock core.Clock
 	// Log receives one debug record per request (never a parameter value,
 	// a secret or the Authorization header) and the causes of internal
@@ -55,8 +57,9 @@ type Deps struct {
 	// NewRequestID returns the RequestId of each request. Nil makes
 	// random upper-case UUIDs.
 	NewRequestID func() core.RequestID
-	// NonceLimit bounds the nonces remembered at once; zero means
-	// defaultNonceLimit.
+	// NonceLimit bounds the nonces remembered at once, across access
+	// keys; zero means defaultNonceLimit (2^20). When it is reached, new
+	// requests are refused with Throttling.User until nonces expire.
 	NonceLimit int
 }
 
@@ -123,8 +126,6 @@ type Request struct {
 	Caller core.Caller
 	// Host is the Host header the client addressed.
 	Host string
-	// Secure reports whether the request came over TLS.
-	Secure bool
 }
 
 // responseMeta is embedded first in every response struct; the adapter
@@ -217,8 +218,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.audit(r.Context(), c, value, result)
-	s.d.Log.Debug("rpc", "request_id", c.requestID, "method", r.Method, "scheme", c.scheme, "action", c.action,
-		"status", status, "result", result, "duration", time.Since(start))
+	if s.d.Log.Enabled(r.Context(), slog.LevelDebug) {
+		s.d.Log.Debug("rpc", "request_id", c.requestID, "method", r.Method, "scheme", c.scheme, "action", c.action,
+			"status", status, "result", result, "duration", time.Since(start))
+	}
 }
 
 // serve authenticates the request and runs its handler.
@@ -272,8 +275,7 @@ func (s *server) serve(r *http.Request, c *call) (value any, err error) {
 			Secure:    r.TLS != nil,
 			RequestID: c.requestID,
 		},
-		Host:   r.Host,
-		Secure: r.TLS != nil,
+		Host: r.Host,
 	}
 	return act.handle(r.Context(), c.req)
 }
