@@ -106,6 +106,20 @@ func startPipe(t *testing.T, cfg ServerConfig) (func() net.Conn, <-chan error) {
 
 // startTCP serves connections accepted on a loopback listener.
 func startTCP(t *testing.T, cfg ServerConfig) (func() net.Conn, <-chan error) {
+	addr, results := serveTCP(t, cfg)
+	return func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}, results
+}
+
+// serveTCP serves cfg on a loopback listener until the test ends and
+// returns its address.
+func serveTCP(t *testing.T, cfg ServerConfig) (string, <-chan error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -123,14 +137,7 @@ func startTCP(t *testing.T, cfg ServerConfig) (func() net.Conn, <-chan error) {
 		}
 	})
 	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
-	return func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}, results
+	return ln.Addr().String(), results
 }
 
 // requireTool returns the path of an external program, skipping the test

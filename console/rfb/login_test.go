@@ -3,6 +3,7 @@ package rfb
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -75,7 +76,10 @@ func TestEmptyPasswordNeverLogsIn(t *testing.T) {
 	p := &passwords{vnc: ""}
 	dial, results := startPipe(t, p.config())
 	for i, try := range []string{"", "anything", "\x00"} {
-		_, err := Login(t.Context(), dial(), try)
+		c, err := Login(t.Context(), dial(), try)
+		if err == nil {
+			c.Close()
+		}
 		if !errors.Is(err, ErrAuthFailed) {
 			t.Errorf("VNC auth attempt %d with no password configured: err = %v, want ErrAuthFailed", i, err)
 		}
@@ -210,10 +214,12 @@ func TestServerConfigErrors(t *testing.T) {
 		{VNCPassword: pw, Security: []SecurityType{SecurityVeNCrypt}},
 		{VNCPassword: pw, Security: []SecurityType{1}},
 	} {
+		// Close the client first: a config wrongly accepted then fails on
+		// I/O instead of blocking, and is told apart by its message.
 		dial, results := startPipe(t, cfg)
-		dial()
-		if err := <-results; err == nil {
-			t.Errorf("config %d: Serve = nil, want a configuration error", i)
+		dial().Close()
+		if err := <-results; err == nil || !strings.HasPrefix(err.Error(), "rfb: server config") {
+			t.Errorf("config %d: Serve = %v, want a configuration error", i, err)
 		}
 	}
 }

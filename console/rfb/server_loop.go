@@ -101,7 +101,7 @@ func (s *session) loop() error {
 			} else {
 				pending, waiting = req.rect, true
 			}
-			if !bytes.Equal(frame.Pix, last) || last == nil {
+			if !bytes.Equal(frame.Pix, last) { // last is nil before the first frame and after a format change
 				waiting = false
 				if err := send(frame, pending); err != nil {
 					return err
