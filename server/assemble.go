@@ -96,10 +96,12 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		Hasher:     hasher,
 		Clock:      cfg.Clock,
 		Log:        log.With("component", "service"),
-		Authorizer: service.RootOnly{},
 		Drivers:    drivers,
 		Transition: cfg.Transition,
 	}
+	// Every call is authorized by RAM policy; roots are always allowed
+	// (PRODUCT.md §4).
+	svc.Authorizer = service.NewPolicyAuthorizer(svc)
 	identity := service.NewIdentity(svc)
 	creds, first, err := identity.Bootstrap(ctx)
 	if err != nil {
