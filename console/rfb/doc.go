@@ -11,7 +11,7 @@
 // Password semantics follow real VNC servers (see
 // shared/reference/vnc-backends.md §1): VNC Authentication uses only the
 // first 8 bytes of the password, VeNCrypt Plain checks the whole password,
-// and an empty password never logs anyone in.
+// and the server never accepts an empty password.
 //
 // Nothing in this package logs, and no error it returns contains a
 // password.
