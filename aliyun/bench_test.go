@@ -32,8 +32,7 @@ func BenchmarkV1Verify(b *testing.B) {
 // ModifyInstanceVncPasswd over a stub service: parsing, key lookup,
 // signature, nonce, dispatch, rendering. Client-side signing is included.
 func BenchmarkFrontEnd(b *testing.B) {
-	t := &testing.T{}
-	r := newRig(t, func(d *Deps) { d.Log = nil; d.Audit = nil })
+	r := newRig(b, func(d *Deps) { d.Log = nil; d.Audit = nil })
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

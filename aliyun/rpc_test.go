@@ -135,7 +135,7 @@ type rig struct {
 	audit *auditLog
 }
 
-func newRig(t *testing.T, edit ...func(*Deps)) *rig {
+func newRig(t testing.TB, edit ...func(*Deps)) *rig {
 	t.Helper()
 	r := &rig{clock: &manualClock{t: time.Date(2026, 11, 23, 20, 19, 19, 0, time.UTC)}, ecs: &stubECS{}, logs: &syncBuffer{}, audit: &auditLog{}}
 	d := Deps{

@@ -404,6 +404,7 @@ func TestSDKv1ModifyInstanceVncPasswdErrors(t *testing.T) {
 		{"unknown region", "cn-atlantis", ids[0], "Abc123", "InvalidRegionId.NotFound", 404, "The specified RegionId does not exist."},
 		{"unknown instance", "", "i-bpdoesnotexist0000", "Abc123", "InvalidInstanceId.NotFound", 404, "The specified InstanceId does not exist."},
 		{"other region", "cn-shanghai", ids[0], "Abc123", "InvalidInstanceId.NotFound", 404, "The specified InstanceId does not exist."},
+		{"no instance", "", "", "Abc123", "MissingParameter", 400, `The input parameter "InstanceId" that is mandatory for processing this request is not supplied.`},
 	} {
 		err := modify(tc.region, tc.id, tc.pw)
 		se := wantServerError(t, err, tc.code, tc.status)
