@@ -1,0 +1,325 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// tx implements core.Tx for an Update (on the write connection, inside
+// the batch transaction and the fn's savepoint: rtx == nil) and for a
+// View (rtx).
+type tx struct {
+	s    *Store
+	now  time.Time
+	rtx  pgx.Tx
+	done bool
+}
+
+var _ core.Tx = (*tx)(nil)
+
+func (t *tx) Now() time.Time { return t.now }
+
+// enter checks that the Tx may run a statement and returns the context to
+// run it with. In an Update the caller's context is checked before each
+// statement and never interrupts one: pgx answers a canceled context by
+// closing the connection, which would end the whole batch.
+func (t *tx) enter(ctx context.Context, op string, write bool) (context.Context, error) {
+	if t.done {
+		return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "transaction used after its fn returned"}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, mapErr(op, err)
+	}
+	if t.rtx != nil {
+		if write {
+			return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "write in a read-only transaction (View)"}
+		}
+		return ctx, nil
+	}
+	if t.s.failed != nil {
+		return nil, &core.Error{Kind: core.KindInternal, Op: op, Message: "an earlier statement of this transaction failed", Err: t.s.failed}
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
+// fail records a statement error of an Update: PostgreSQL has spoiled the
+// savepoint, and the fn fails with the first such error.
+func (t *tx) fail(op string, err error) error {
+	err = mapErr(op, err)
+	if t.rtx == nil && err != nil && t.s.failed == nil {
+		t.s.failed = err
+	}
+	return err
+}
+
+func (t *tx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if t.rtx == nil {
+		return t.s.wconn.QueryRow(ctx, sql, args...)
+	}
+	return t.rtx.QueryRow(ctx, sql, args...)
+}
+
+func (t *tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if t.rtx == nil {
+		return t.s.wconn.Query(ctx, sql, args...)
+	}
+	return t.rtx.Query(ctx, sql, args...)
+}
+
+func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.s.wconn.Exec(ctx, sql, args...)
+}
+
+// GetDoc returns the document or an *core.Error of KindNotFound.
+func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (core.Doc, error) {
+	const op = "postgres.GetDoc"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return core.Doc{}, err
+	}
+	d := core.Doc{Kind: kind, Key: key}
+	err = t.queryRow(ctx, `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`,
+		string(kind), key).Scan(&d.Account, &d.Region, &d.Body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return core.Doc{}, notFound(op, kind, key)
+	}
+	if err != nil {
+		return core.Doc{}, t.fail(op, err)
+	}
+	return d, nil
+}
+
+// PutDoc inserts d at the end of the insertion order, or replaces the
+// document with its kind and key in place. Empty Kind or Key is
+// KindInvalid; it is checked here rather than left to the CHECK
+// constraint, which would spoil the transaction.
+func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
+	const op = "postgres.PutDoc"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	if d.Kind == "" || d.Key == "" {
+		return &core.Error{Kind: core.KindInvalid, Op: op, Message: "document kind and key must not be empty"}
+	}
+	if d.Body == nil {
+		d.Body = []byte{}
+	}
+	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body}
+	// The common write keeps account and region and touches no index.
+	tag, err := t.exec(ctx, `UPDATE docs SET body = $5 WHERE kind = $1 AND key = $2 AND account = $3 AND region = $4`, args...)
+	if err != nil {
+		return t.fail(op, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	_, err = t.exec(ctx, `INSERT INTO docs (kind, key, account, region, body) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kind, key) DO UPDATE SET account = EXCLUDED.account, region = EXCLUDED.region, body = EXCLUDED.body`, args...)
+	return t.fail(op, err)
+}
+
+// DeleteDoc removes the document; deleting a missing one is not an error.
+func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) error {
+	const op = "postgres.DeleteDoc"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
+	return t.fail(op, err)
+}
+
+// args numbers query parameters.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// ListDocs returns the documents q selects in insertion order, with the
+// rules of sqlite's ListDocs: empty Kind selects every kind and then
+// forbids After; an After that names no document, or a negative Limit, is
+// KindInvalid.
+func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
+	const op = "postgres.ListDocs"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 {
+		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	}
+	var where []string
+	var a args
+	if q.Kind != "" {
+		where = append(where, "kind = "+a.add(string(q.Kind)))
+	}
+	if q.Account != "" {
+		where = append(where, "account = "+a.add(string(q.Account)))
+	}
+	if q.Region != "" {
+		where = append(where, "region = "+a.add(string(q.Region)))
+	}
+	if q.After != "" {
+		if q.Kind == "" {
+			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
+		}
+		var seq int64
+		err := t.queryRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, string(q.Kind), q.After).Scan(&seq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
+		}
+		if err != nil {
+			return nil, t.fail(op, err)
+		}
+		where = append(where, "seq > "+a.add(seq))
+	}
+	var b strings.Builder
+	b.WriteString("SELECT kind, key, account, region, body FROM docs")
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY seq")
+	if q.Limit > 0 {
+		b.WriteString(" LIMIT " + a.add(q.Limit))
+	}
+	rows, err := t.query(ctx, b.String(), a...)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	out := []core.Doc{}
+	for rows.Next() {
+		var d core.Doc
+		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Body); err != nil {
+			rows.Close()
+			return nil, t.fail(op, err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
+}
+
+// Audit times are stored as Unix nanoseconds, which cover 1678 to 2262.
+const (
+	minNanos = -1 << 63
+	maxNanos = 1<<63 - 1
+)
+
+// AppendAudit records ev; an event without a Time gets the transaction's
+// Now. Times come back in UTC, to the nanosecond.
+func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
+	const op = "postgres.AppendAudit"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return err
+	}
+	if ev.Time.IsZero() {
+		ev.Time = t.now
+	}
+	if ev.Time.Before(time.Unix(0, minNanos)) || ev.Time.After(time.Unix(0, maxNanos)) {
+		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Time", Message: "audit time out of range"}
+	}
+	ip := ""
+	if ev.SourceIP.IsValid() {
+		ip = ev.SourceIP.String()
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
+		product, action, resource, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		ev.Time.UnixNano(), string(ev.RequestID), string(ev.AccountID), string(ev.User), string(ev.AccessKeyID), ip,
+		ev.Product, ev.Action, ev.Resource, ev.Result, ev.Detail)
+	return t.fail(op, err)
+}
+
+// QueryAudit returns the events f selects, oldest first (ties in append
+// order), at most f.Limit when it is positive.
+func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEvent, error) {
+	const op = "postgres.QueryAudit"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit < 0 {
+		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	}
+	var where []string
+	var a args
+	if f.Resource != "" {
+		where = append(where, "resource = "+a.add(f.Resource))
+	}
+	if f.AccountID != "" {
+		where = append(where, "account = "+a.add(string(f.AccountID)))
+	}
+	if f.User != "" {
+		where = append(where, "user_name = "+a.add(string(f.User)))
+	}
+	if f.AccessKeyID != "" {
+		where = append(where, "access_key_id = "+a.add(string(f.AccessKeyID)))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "time >= "+a.add(clampNanos(f.Since)))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time < "+a.add(clampNanos(f.Until)))
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT time, request_id, account, user_name, access_key_id, source_ip,
+		product, action, resource, result, detail FROM audit`)
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	b.WriteString(" ORDER BY time, id")
+	if f.Limit > 0 {
+		b.WriteString(" LIMIT " + a.add(f.Limit))
+	}
+	rows, err := t.query(ctx, b.String(), a...)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	out := []core.AuditEvent{}
+	for rows.Next() {
+		var ev core.AuditEvent
+		var ns int64
+		var ip string
+		if err := rows.Scan(&ns, &ev.RequestID, &ev.AccountID, &ev.User, &ev.AccessKeyID, &ip,
+			&ev.Product, &ev.Action, &ev.Resource, &ev.Result, &ev.Detail); err != nil {
+			rows.Close()
+			return nil, t.fail(op, err)
+		}
+		ev.Time = time.Unix(0, ns).UTC()
+		if ip != "" {
+			if ev.SourceIP, err = netip.ParseAddr(ip); err != nil {
+				rows.Close()
+				return nil, internal(op, err)
+			}
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
+}
+
+func clampNanos(tm time.Time) int64 {
+	switch {
+	case tm.Before(time.Unix(0, minNanos)):
+		return minNanos
+	case tm.After(time.Unix(0, maxNanos)):
+		return maxNanos
+	}
+	return tm.UnixNano()
+}
