@@ -198,14 +198,18 @@ func TestErrorMappingCoversCoreReasons(t *testing.T) {
 	}
 }
 
-// Every row is reachable: from a core error through ecsError, or from a
-// request the front end refuses itself. The protocol cases run for real.
+// Every row is reachable: from a core error through some product's
+// mapping, or from a request the front end refuses itself. The protocol
+// cases run for real.
 func TestErrorTableRowsAreReachable(t *testing.T) {
 	reached := map[errorCode]bool{}
-	for _, reason := range coreReasons(t) {
-		for _, k := range kinds {
-			for _, f := range []string{"", "VncPassword", "Password", "InstanceId"} {
-				reached[ecsError(&core.Error{Kind: k, Reason: reason, Field: f}).code] = true
+	for _, p := range (&server{}).products() {
+		for _, reason := range coreReasons(t) {
+			for _, k := range kinds {
+				for _, f := range []string{"", "VncPassword", "Password", "InstanceId"} {
+					e := &core.Error{Kind: k, Reason: reason, Field: f, Message: "m"}
+					reached[errorFor(p, e).code] = true
+				}
 			}
 		}
 	}
