@@ -32,7 +32,8 @@ func TestSealRoundTrip(t *testing.T) {
 		if len(sealed) != len(plain)+sealOverhead {
 			t.Errorf("len(sealed) = %d, want %d", len(sealed), len(plain)+sealOverhead)
 		}
-		if plain != "" && bytes.Contains(sealed, []byte(plain)) {
+		// Only plaintexts long enough not to occur in random bytes by chance.
+		if len(plain) >= 6 && bytes.Contains(sealed, []byte(plain)) {
 			t.Error("sealed value contains the plaintext")
 		}
 		got, err := s.Open(sealed, "ecs/i-1/vnc")
