@@ -503,9 +503,12 @@ func (s *BCC) GetInstanceVNC(ctx context.Context, c core.Caller, ref core.BCCRef
 }
 
 // ChangeInstancePass implements core.BCC (seed 003): allowed in Running and
-// Stopped. A guest that runs a real operating system takes the password
-// first; if it cannot be reached nothing changes. The stored argon2id hash
-// is what latchkey checks the password against.
+// Stopped. A Running guest whose driver is a GuestPasswordSetter (a real
+// operating system) takes the password first; if it cannot be reached
+// nothing changes. A Stopped one has no agent to ask: only the stored hash
+// changes, and such a driver must apply it at the next start (no driver
+// of that kind exists yet). The stored argon2id hash is what latchkey
+// checks the password against.
 func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BCCRef, pw core.Secret) error {
 	const op = core.BCCChangeInstancePass
 	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
@@ -563,18 +566,17 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 	return nil
 }
 
-// pushConsole lets a simulated guest's console (a driver that is not a
-// GuestPasswordSetter) accept the new administrator password, as logging
-// in on a real guest's console would. It is best effort and in memory
-// only: the password is stored as a hash alone (PRODUCT.md §6), so after
-// a restart of latchkey such a console waits for the next changePass.
-// The guest's password, the effect the call promises, is already stored.
+// pushConsole lets a simulated guest's console (driver "sim") accept the
+// new administrator password, as logging in on a real guest's console
+// would. Only the sim driver: a driver in front of a real guest must never
+// receive the administrator password as a VNC password. It is best effort
+// and in memory only: the password is stored as a hash alone (PRODUCT.md
+// §6), so after a restart of latchkey such a console waits for the next
+// changePass. The guest's password, the effect the call promises, is
+// already stored.
 func (s *BCC) pushConsole(ctx context.Context, inst *core.BCCInstance, pw core.Secret) {
 	d, ok := s.cfg.Drivers[inst.Driver]
-	if !ok {
-		return
-	}
-	if _, real := d.(core.GuestPasswordSetter); real {
+	if !ok || inst.Driver != "sim" {
 		return
 	}
 	if err := d.SetConsolePassword(ctx, inst.ConsoleTarget(), pw); err != nil {
