@@ -196,11 +196,14 @@ type call struct {
 //  4. the timestamp parses (InvalidTimeStamp.Format) and lies within ±15
 //     minutes (InvalidTimeStamp.Expired);
 //  5. the signature matches (SignatureDoesNotMatch);
-//  6. the nonce is fresh (SignatureNonceUsed); it is recorded only now;
+//  6. the nonce is fresh (SignatureNonceUsed; Throttling.User when the
+//     nonce memory is full); it is recorded only now;
 //  7. no security token (InvalidSecurityToken.Malformed: latchkey issues
 //     none);
-//  8. the handler, whose service authorizes (Forbidden.RAM), validates
-//     parameters and acts.
+//  8. the handler reads its parameters' syntax (InvalidParameter for an
+//     integer, boolean or JSON list that is not one), then its service
+//     authorizes (Forbidden.RAM), checks presence and values
+//     (MissingParameter and the product's own codes) and acts.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	c := &call{requestID: s.d.NewRequestID(), host: r.Host, format: formatJSON}
