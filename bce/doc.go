@@ -8,3 +8,5 @@
 // routes.go lists every route. Handlers return values; only the adapter
 // writes responses, and every status comes from the error table.
 package bce
+
+//go:generate env LATCHKEY_WRITE_COVERAGE=1 go test -run TestCoverageFile .
