@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/internalapi"
 	"github.com/latchkey/latchkey/metrics"
 	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
 )
@@ -191,8 +192,15 @@ func openStore(ctx context.Context, cfg Config) (core.Store, error) {
 			return nil, fmt.Errorf("store %s: %w", location, err)
 		}
 		return st, nil
+	case "postgres":
+		// The URL may carry a password: it stays out of the error.
+		st, err := postgres.Open(ctx, location, cfg.Clock, 0)
+		if err != nil {
+			return nil, fmt.Errorf("store postgres: %w", err)
+		}
+		return st, nil
 	}
-	return nil, fmt.Errorf("store: %s is not available in this build; use sqlite://PATH", scheme)
+	return nil, fmt.Errorf("store: unknown scheme %q", scheme)
 }
 
 // ensureCredentialsFile writes credentials.json (mode 0600) when the root
