@@ -39,7 +39,11 @@ type Store struct {
 	// writer. wconn is replaced when it breaks.
 	wconn  *pgx.Conn
 	failed error // the statement error that spoiled the current savepoint
-	closed atomic.Bool
+	// pending control statements, sent with the next statement (see
+	// writeConn); beginPending: they include the batch's BEGIN.
+	pending      []pendingStmt
+	beginPending bool
+	closed       atomic.Bool
 
 	// The read pool: at most cap(slots) connections, idle ones in idle.
 	slots  chan struct{}

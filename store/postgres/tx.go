@@ -61,22 +61,40 @@ func (t *tx) fail(op string, err error) error {
 	return err
 }
 
-func (t *tx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.rtx == nil {
-		return t.s.wconn.QueryRow(ctx, sql, args...)
+// scanRow, query and exec run a statement in the transaction. In an
+// Update they first send the writer's pending control statements (see
+// writeConn), in the same round trip where they can.
+func (t *tx) scanRow(ctx context.Context, sql string, args []any, dest ...any) error {
+	if t.rtx != nil {
+		return t.rtx.QueryRow(ctx, sql, args...).Scan(dest...)
 	}
-	return t.rtx.QueryRow(ctx, sql, args...)
+	if len(t.s.pending) == 0 {
+		return t.s.wconn.QueryRow(ctx, sql, args...).Scan(dest...)
+	}
+	return t.s.sendPending(ctx, func(b *pgx.Batch) {
+		b.Queue(sql, args...).QueryRow(func(r pgx.Row) error { return r.Scan(dest...) })
+	})
 }
 
 func (t *tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.rtx == nil {
-		return t.s.wconn.Query(ctx, sql, args...)
+	if t.rtx != nil {
+		return t.rtx.Query(ctx, sql, args...)
 	}
-	return t.rtx.Query(ctx, sql, args...)
+	if err := t.s.sendPending(ctx, nil); err != nil {
+		return nil, err
+	}
+	return t.s.wconn.Query(ctx, sql, args...)
 }
 
 func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return t.s.wconn.Exec(ctx, sql, args...)
+	if len(t.s.pending) == 0 {
+		return t.s.wconn.Exec(ctx, sql, args...)
+	}
+	var tag pgconn.CommandTag
+	err := t.s.sendPending(ctx, func(b *pgx.Batch) {
+		b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	})
+	return tag, err
 }
 
 // GetDoc returns the document or an *core.Error of KindNotFound.
@@ -87,8 +105,8 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 		return core.Doc{}, err
 	}
 	d := core.Doc{Kind: kind, Key: key}
-	err = t.queryRow(ctx, `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`,
-		string(kind), key).Scan(&d.Account, &d.Region, &d.Body)
+	err = t.scanRow(ctx, `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`,
+		[]any{string(kind), key}, &d.Account, &d.Region, &d.Body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return core.Doc{}, notFound(op, kind, key)
 	}
@@ -114,17 +132,12 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	if d.Body == nil {
 		d.Body = []byte{}
 	}
-	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body}
-	// The common write keeps account and region and touches no index.
-	tag, err := t.exec(ctx, `UPDATE docs SET body = $5 WHERE kind = $1 AND key = $2 AND account = $3 AND region = $4`, args...)
-	if err != nil {
-		return t.fail(op, err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
+	// One round trip: the upsert keeps seq on conflict. PostgreSQL
+	// updates in place (HOT) when account and region keep their values,
+	// so the common write touches no index.
 	_, err = t.exec(ctx, `INSERT INTO docs (kind, key, account, region, body) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (kind, key) DO UPDATE SET account = EXCLUDED.account, region = EXCLUDED.region, body = EXCLUDED.body`, args...)
+		ON CONFLICT (kind, key) DO UPDATE SET account = EXCLUDED.account, region = EXCLUDED.region, body = EXCLUDED.body`,
+		string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body)
 	return t.fail(op, err)
 }
 
@@ -176,7 +189,7 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
 		}
 		var seq int64
-		err := t.queryRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, string(q.Kind), q.After).Scan(&seq)
+		err := t.scanRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, []any{string(q.Kind), q.After}, &seq)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
 		}

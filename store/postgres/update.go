@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/internal/groupcommit"
@@ -31,22 +32,57 @@ func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 }
 
 // writeConn is the transaction control of the write connection.
+//
+// Each control statement costs a round trip, and an Update has several
+// (BEGIN and the lock for a batch, SAVEPOINT and RELEASE for each fn), so
+// they are not sent at once: they wait in Store.pending and go out in one
+// pipeline with the fn's next statement, or with the COMMIT. A password
+// change then costs three round trips (read, write, audit) instead of
+// five to seven. A pending statement's error surfaces at that next
+// statement, which fails the fn as its own error would.
 type writeConn struct{ s *Store }
 
 var _ groupcommit.Conn = writeConn{}
 
-// exec runs a control statement. Control statements are never canceled:
-// pgx answers a canceled context by closing the connection, which would
-// lose the whole batch.
-func (c writeConn) exec(sql string, args ...any) error {
-	_, err := c.s.wconn.Exec(context.Background(), sql, args...)
+// pendingStmt is a control statement waiting to be sent.
+type pendingStmt struct {
+	sql  string
+	args []any
+}
+
+// sendPending sends the pending control statements, and the statement add
+// queues, in one round trip.
+func (s *Store) sendPending(ctx context.Context, add func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	for _, p := range s.pending {
+		b.Queue(p.sql, p.args...)
+	}
+	s.pending = s.pending[:0]
+	s.beginPending = false
+	if add != nil {
+		add(b)
+	}
+	return s.wconn.SendBatch(ctx, b).Close()
+}
+
+func (c writeConn) queue(sql string, args ...any) {
+	c.s.pending = append(c.s.pending, pendingStmt{sql, args})
+}
+
+// exec sends the pending statements and runs sql. Control statements are
+// never canceled: pgx answers a canceled context by closing the
+// connection, which would lose the whole batch.
+func (c writeConn) exec(sql string) error {
+	err := c.s.sendPending(context.Background(), func(b *pgx.Batch) { b.Queue(sql) })
 	return mapErr("postgres.Update", err)
 }
 
-// Begin opens the batch transaction and takes the writers' advisory lock,
-// reconnecting first if the write connection broke.
+// Begin opens the batch transaction and takes the writers' advisory lock
+// (both sent with the first statement), reconnecting first if the write
+// connection broke.
 func (c writeConn) Begin() error {
 	c.s.failed = nil
+	c.s.pending = c.s.pending[:0]
 	if c.s.wconn == nil || c.s.wconn.IsClosed() {
 		conn, err := pgx.ConnectConfig(context.Background(), c.s.cfg.Copy())
 		if err != nil {
@@ -54,37 +90,49 @@ func (c writeConn) Begin() error {
 		}
 		c.s.wconn = conn
 	}
-	if err := c.exec("BEGIN"); err != nil {
-		return err
-	}
-	if err := c.exec("SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
-		c.exec("ROLLBACK")
-		return err
-	}
+	c.queue("BEGIN")
+	c.queue("SELECT pg_advisory_xact_lock($1)", lockKey)
+	c.s.beginPending = true
 	return nil
 }
 
 func (c writeConn) Savepoint() error {
 	c.s.failed = nil
-	return c.exec("SAVEPOINT fn")
+	c.queue("SAVEPOINT fn")
+	return nil
 }
 
-func (c writeConn) Release() error { return c.exec("RELEASE SAVEPOINT fn") }
+func (c writeConn) Release() error {
+	c.queue("RELEASE SAVEPOINT fn")
+	return nil
+}
 
 // RollbackTo undoes the fn's changes, also after a failed statement (it
 // clears PostgreSQL's failed-transaction state), and ends the savepoint.
+// A savepoint that was never sent (the fn ran no statement) is dropped.
 func (c writeConn) RollbackTo() error {
 	c.s.failed = nil
-	if err := c.exec("ROLLBACK TO SAVEPOINT fn"); err != nil {
-		return err
+	if n := len(c.s.pending); n > 0 && c.s.pending[n-1].sql == "SAVEPOINT fn" {
+		c.s.pending = c.s.pending[:n-1]
+		return nil
 	}
+	c.queue("ROLLBACK TO SAVEPOINT fn")
 	return c.exec("RELEASE SAVEPOINT fn")
 }
 
 // Commit commits the batch. PostgreSQL answers COMMIT of a failed
 // transaction with a ROLLBACK and no error, so the command tag is checked.
 func (c writeConn) Commit() error {
-	tag, err := c.s.wconn.Exec(context.Background(), "COMMIT")
+	if c.s.beginPending {
+		// No fn ran a statement: there is nothing to commit.
+		c.s.pending = c.s.pending[:0]
+		c.s.beginPending = false
+		return nil
+	}
+	var tag pgconn.CommandTag
+	err := c.s.sendPending(context.Background(), func(b *pgx.Batch) {
+		b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	})
 	if err != nil {
 		return mapErr("postgres.Update", err)
 	}
@@ -95,16 +143,22 @@ func (c writeConn) Commit() error {
 }
 
 func (c writeConn) Rollback() error {
-	if c.s.wconn.IsClosed() {
+	c.s.pending = c.s.pending[:0]
+	c.s.beginPending = false
+	if c.s.wconn.IsClosed() || c.s.wconn.PgConn().TxStatus() == 'I' {
 		return nil
 	}
-	return c.exec("ROLLBACK")
+	_, err := c.s.wconn.Exec(context.Background(), "ROLLBACK")
+	return mapErr("postgres.Update", err)
 }
 
 // Aborted reports a batch transaction that is gone: the connection broke,
-// or the server is no longer in a transaction.
+// or the server is no longer in a transaction that was begun.
 func (c writeConn) Aborted() bool {
-	return c.s.wconn.IsClosed() || c.s.wconn.PgConn().TxStatus() == 'I'
+	if c.s.wconn.IsClosed() {
+		return true
+	}
+	return !c.s.beginPending && c.s.wconn.PgConn().TxStatus() == 'I'
 }
 
 func (c writeConn) Failed() error { return c.s.failed }
