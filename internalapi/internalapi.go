@@ -1,122 +1,407 @@
 package internalapi
 
 import (
+	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
+	"runtime/debug"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/metrics"
+	"github.com/latchkey/latchkey/service"
 )
 
-// maxBody bounds a request body.
-const maxBody = 64 << 10
+// maxBody bounds a JSON request body; maxFleet bounds a fleet file.
+const (
+	maxBody  = 64 << 10
+	maxFleet = 4 << 20
+)
 
-// Deps is what the internal API needs.
-type Deps struct {
-	// Token is the bearer token every request must carry.
-	Token core.Secret
-	// BCC answers guest password checks of BCC instances.
-	BCC core.BCC
-	Log *slog.Logger
+// Timing reads and changes the transition interval of the services at run
+// time. Services that copy the interval at construction cannot offer it;
+// then Deps.Timing is nil and the interval is read-only.
+type Timing interface {
+	Transition() time.Duration
+	SetTransition(time.Duration) error
 }
 
-// Handler returns the internal API. Routes:
-//
-//	POST /_latchkey/check-password   {"product","instanceId","target","password"} → {"match"}
-//
-// Every answer is JSON; errors are {"error": "<text>"} with 400 (bad
-// input), 401 (missing or wrong token), 404 (unknown route or resource) or
-// 500. No answer and no log line contains a password or the token.
+// Deps is what the internal API needs. Token is required; every other
+// dependency is optional, and the routes that need a missing one answer
+// 501 saying so.
+type Deps struct {
+	// Token is the bearer token every request must carry (admin.token).
+	Token core.Secret
+
+	Store  core.Store
+	Sealer core.Sealer
+	Hasher core.Hasher
+	Clock  core.Clock
+	Log    *slog.Logger
+	// Audit records the internal API's own calls (product "latchkey").
+	Audit core.Auditor
+	// Metrics, if set, counts the internal API's requests and refused
+	// tokens.
+	Metrics *metrics.Metrics
+	// Version names this build; empty reads the module's build info.
+	Version string
+
+	// Root is the data directory's root account and the access key that
+	// reset keeps (credentials.json).
+	Root core.Principal
+
+	// Forget drops an access key from the identity service's lookup
+	// cache after a fleet file changed its secret.
+	Forget func(core.AccessKeyID)
+
+	ECS      core.ECS
+	EHPC     core.EHPC
+	BCC      core.BCC
+	RAM      core.RAM
+	Accounts *service.Accounts
+	Faults   *faults.Injector
+	Timing   Timing
+	// Interval is the transition interval to report when Timing is nil.
+	Interval time.Duration
+
+	// ConsoleDrivers and VisualDrivers are the drivers by name, without
+	// fault injection: password checks look at the real console, and
+	// reset stops every visual service, whatever rules are in force.
+	ConsoleDrivers map[string]core.ConsoleDriver
+	VisualDrivers  map[string]core.VisualDriver
+	// EHPCPolicy tells how a visual service checks passwords (2024: the
+	// whole password through VeNCrypt Plain).
+	EHPCPolicy core.EHPCPasswordPolicy
+
+	// CheckBurst and CheckEvery rate-limit password checks per resource:
+	// at most CheckBurst at once, then one per CheckEvery. Zero means 20
+	// and 3 seconds.
+	CheckBurst int
+	CheckEvery time.Duration
+}
+
+// api is the handler Handler returns.
+type api struct {
+	d       Deps
+	started time.Time
+	limiter *limiter
+}
+
+// Handler returns the internal API, to be mounted at /_latchkey/ on the
+// HTTPS listener. Every answer is JSON; an error is {"error": message,
+// "code": code, "field": name} with status 400 (bad input), 401 (missing
+// or wrong token), 404 (unknown route or resource), 409 (the state
+// forbids it), 429 (too many password checks), 501 (not available in
+// this assembly) or 500. No answer and no log line holds a password, a
+// secret or the token.
 func Handler(d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Clock == nil {
+		d.Clock = core.SystemClock{}
+	}
+	if d.Version == "" {
+		d.Version = buildVersion()
+	}
+	if d.CheckBurst == 0 {
+		d.CheckBurst = 20
+	}
+	if d.CheckEvery == 0 {
+		d.CheckEvery = 3 * time.Second
+	}
+	a := &api{d: d, started: d.Clock.Now(), limiter: newLimiter(d.CheckBurst, d.CheckEvery)}
 	mux := http.NewServeMux()
-	mux.Handle("POST /_latchkey/check-password", d.auth(d.checkPassword))
-	mux.Handle("/_latchkey/", d.auth(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{"no such internal API route"})
-	}))
-	return mux
+	a.routes(mux)
+	var h http.Handler = a.auth(mux)
+	if d.Metrics != nil {
+		h = d.Metrics.Middleware("latchkey", h)
+	}
+	return h
 }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
-// auth admits requests that carry the bearer token, compared in constant
-// time.
-func (d Deps) auth(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		want := d.Token.Reveal()
-		if !ok || want == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
-			writeJSON(w, http.StatusUnauthorized, errorBody{"missing or wrong bearer token (DATA_DIR/admin.token)"})
-			return
-		}
-		next(w, r)
+// routes is the complete list of the internal API's routes.
+func (a *api) routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /_latchkey/health", a.health)
+	mux.HandleFunc("GET /_latchkey/version", a.version)
+	mux.HandleFunc("POST /_latchkey/reset", a.reset)
+	mux.HandleFunc("GET /_latchkey/fleet/demo", a.demoFleet)
+	mux.HandleFunc("POST /_latchkey/fleet", a.applyFleet)
+	mux.HandleFunc("GET /_latchkey/resources", a.listResources)
+	mux.HandleFunc("GET /_latchkey/resources/{ref...}", a.inspect)
+	mux.HandleFunc("POST /_latchkey/check-password", a.checkPassword)
+	mux.HandleFunc("GET /_latchkey/accounts", a.listAccounts)
+	mux.HandleFunc("GET /_latchkey/accounts/{id}", a.getAccount)
+	mux.HandleFunc("PATCH /_latchkey/accounts/{id}", a.changeAccount)
+	mux.HandleFunc("PUT /_latchkey/accounts/{id}", a.changeAccount)
+	mux.HandleFunc("POST /_latchkey/accounts/{id}", a.changeAccount)
+	mux.HandleFunc("GET /_latchkey/faults", a.listFaults)
+	mux.HandleFunc("POST /_latchkey/faults", a.addFault)
+	mux.HandleFunc("DELETE /_latchkey/faults", a.clearFaults)
+	mux.HandleFunc("DELETE /_latchkey/faults/{id}", a.removeFault)
+	mux.HandleFunc("GET /_latchkey/transitions", a.getTransitions)
+	mux.HandleFunc("PUT /_latchkey/transitions", a.setTransitions)
+	mux.HandleFunc("POST /_latchkey/transitions/settle", a.settle)
+	mux.HandleFunc("GET /_latchkey/audit", a.queryAudit)
+	mux.HandleFunc("/_latchkey/", func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, "", &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no such internal API route; see GET /_latchkey/version"})
 	})
 }
 
-// checkRequest asks whether Password is the live password of a target.
-// Target "guest" is the instance's administrator account.
-type checkRequest struct {
-	Product    string `json:"product"`
-	InstanceID string `json:"instanceId"`
-	Target     string `json:"target"`
-	Password   string `json:"password"`
+// auth admits requests that carry the bearer token. The comparison runs
+// on SHA-256 digests in constant time, so neither the token's content nor
+// its length leaks through timing.
+func (a *api) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		want := a.d.Token.Reveal()
+		gs, ws := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(want))
+		if !ok || want == "" || subtle.ConstantTimeCompare(gs[:], ws[:]) != 1 {
+			if a.d.Metrics != nil {
+				a.d.Metrics.AuthFailure("internal", "bad-token")
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
+			a.fail(w, r, "", &apiError{status: http.StatusUnauthorized, code: "Unauthorized", msg: "missing or wrong bearer token (DATA_DIR/admin.token)"})
+			return
+		}
+		id := core.RequestID(uuid.NewString())
+		w.Header().Set("X-Latchkey-Request-Id", string(id))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
 }
 
-type checkResponse struct {
-	Match bool `json:"match"`
+// apiError is an error with its HTTP status and code, safe to show.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+	field  string
 }
 
-func (d Deps) checkPassword(w http.ResponseWriter, r *http.Request) {
-	var req checkRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		writeJSON(w, http.StatusBadRequest, errorBody{"request body too large or unreadable"})
-		return
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+	Field string `json:"field,omitempty"`
+}
+
+// toAPIError maps a core error onto the internal API's statuses. Core
+// messages are caller-safe by contract; internal causes are logged only.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{"request body is not the expected JSON object"})
-		return
-	}
-	pw := core.NewSecret(req.Password)
-	req.Password = ""
-	if req.Target == "" {
-		req.Target = "guest"
-	}
-	if req.Product != "bcc" || req.Target != "guest" {
-		writeJSON(w, http.StatusBadRequest, errorBody{`supported: product "bcc" with target "guest"`})
-		return
-	}
-	if req.InstanceID == "" {
-		writeJSON(w, http.StatusBadRequest, errorBody{"instanceId is required"})
-		return
-	}
-	match, err := d.BCC.CheckAdminPassword(r.Context(), "", core.BCCInstanceID(req.InstanceID), pw)
-	switch {
-	case core.KindOf(err) == core.KindNotFound:
-		writeJSON(w, http.StatusNotFound, errorBody{"no BCC instance " + req.InstanceID})
-	case err != nil:
-		d.Log.Error("password check failed", "instance", req.InstanceID, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{"password check failed"})
+	e := core.AsError(err)
+	out := &apiError{msg: e.Message, field: e.Field}
+	switch e.Kind {
+	case core.KindInvalid:
+		out.status, out.code = http.StatusBadRequest, "InvalidParameter"
+		if out.msg == "" && e.Field != "" {
+			out.msg = "the parameter " + e.Field + " is invalid"
+		}
+	case core.KindNotFound:
+		out.status, out.code = http.StatusNotFound, "NotFound"
+	case core.KindConflict:
+		out.status, out.code = http.StatusConflict, "Conflict"
+	case core.KindForbidden:
+		out.status, out.code = http.StatusForbidden, "Forbidden"
+	case core.KindUnavailable:
+		out.status, out.code = http.StatusServiceUnavailable, "Unavailable"
 	default:
-		writeJSON(w, http.StatusOK, checkResponse{Match: match})
+		out.status, out.code, out.msg, out.field = http.StatusInternalServerError, "InternalError", "internal error; see the server log", ""
 	}
+	if e.Reason != "" && e.Kind != core.KindInternal {
+		out.code = string(e.Reason)
+	}
+	if out.msg == "" {
+		out.msg = e.Kind.String()
+	}
+	return out
+}
+
+// fail writes err as an error answer and tells the metrics middleware.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, action string, err error) {
+	ae := toAPIError(err)
+	if ae.status == http.StatusInternalServerError {
+		a.d.Log.Error("internal API call failed", "path", r.URL.Path, "err", err)
+	}
+	metrics.SetOutcome(r.Context(), "latchkey", action, ae.code)
+	writeJSON(w, ae.status, errorBody{Error: ae.msg, Code: ae.code, Field: ae.field})
+}
+
+// ok writes v with status and tells the metrics middleware.
+func (a *api) ok(w http.ResponseWriter, r *http.Request, action string, status int, v any) {
+	metrics.SetOutcome(r.Context(), "latchkey", action, "Success")
+	writeJSON(w, status, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		b, status = []byte(`{"error":"internal error"}`), http.StatusInternalServerError
+		b, status = []byte(`{"error":"internal error","code":"InternalError"}`), http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// decode reads a JSON body into v, refusing unknown fields. An empty body
+// leaves v as it is.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		return &apiError{status: http.StatusBadRequest, code: "InvalidBody", msg: "request body too large or unreadable"}
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "InvalidBody", msg: "request body is not the expected JSON object: " + jsonProblem(err)}
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without quoting the input (which
+// may hold a password).
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "malformed JSON"
+	case errors.As(err, &te):
+		return "field " + te.Field + " has the wrong type"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "malformed JSON"
+}
+
+// unavailable is the answer of a route whose dependency this assembly
+// lacks.
+func unavailable(what string) error {
+	return &apiError{status: http.StatusNotImplemented, code: "NotAvailable", msg: what + " is not available in this server"}
+}
+
+// adminCaller is the identity the internal API acts as inside account:
+// the account's root, marked in the audit log as the admin token.
+func adminCaller(account core.AccountID, requestID core.RequestID) core.Caller {
+	return core.Caller{Principal: core.Principal{AccountID: account}, RequestID: requestID, Secure: true}
+}
+
+// adminUser is the audit log's name for the holder of the admin token.
+const adminUser core.UserName = "latchkey-admin"
+
+// audit records one internal API call. A failure to record is logged.
+func (a *api) audit(ctx context.Context, r *http.Request, action, resource, result, detail string) {
+	if a.d.Audit == nil {
+		return
+	}
+	ev := core.AuditEvent{
+		Time: a.d.Clock.Now(), RequestID: requestID(r), User: adminUser, SourceIP: sourceIP(r),
+		Product: "latchkey", Action: action, Resource: resource, Result: result, Detail: detail,
+	}
+	if err := a.d.Audit.Record(context.WithoutCancel(ctx), ev); err != nil {
+		a.d.Log.Error("audit record failed", "action", action, "err", err)
+	}
+}
+
+// requestID returns the request's id: one per request, kept in its
+// context by the first caller.
+func requestID(r *http.Request) core.RequestID {
+	if id, ok := r.Context().Value(requestIDKey{}).(core.RequestID); ok {
+		return id
+	}
+	return ""
+}
+
+type requestIDKey struct{}
+
+// sourceIP parses the peer address of r.
+func sourceIP(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// buildVersion is the main module's version from the build info.
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
+}
+
+type healthBody struct {
+	Status  string  `json:"status"`
+	Version string  `json:"version"`
+	Uptime  float64 `json:"uptime_seconds"`
+	Store   string  `json:"store"`
+}
+
+// health answers 200 when the store answers a read, 503 otherwise.
+func (a *api) health(w http.ResponseWriter, r *http.Request) {
+	body := healthBody{Status: "ok", Version: a.d.Version, Uptime: a.d.Clock.Now().Sub(a.started).Seconds(), Store: "ok"}
+	status := http.StatusOK
+	if a.d.Store == nil {
+		body.Store = "none"
+	} else if err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
+		_, err := tx.ListDocs(r.Context(), core.Query{Kind: core.AccountKind, Limit: 1})
+		return err
+	}); err != nil {
+		a.d.Log.Warn("health: store read failed", "err", err)
+		body.Status, body.Store, status = "degraded", "unreachable", http.StatusServiceUnavailable
+	}
+	a.ok(w, r, "Health", status, body)
+}
+
+type versionBody struct {
+	Version string            `json:"version"`
+	Go      string            `json:"go"`
+	APIs    map[string]string `json:"apis"`
+}
+
+func (a *api) version(w http.ResponseWriter, r *http.Request) {
+	apis := map[string]string{}
+	if a.d.ECS != nil {
+		apis["ecs"] = "2014-05-26"
+	}
+	if a.d.EHPC != nil {
+		apis["ehpc"] = "2018-04-12"
+	}
+	if a.d.RAM != nil {
+		apis["ram"] = "2015-05-01"
+	}
+	if a.d.BCC != nil {
+		apis["bcc"] = "v2"
+	}
+	a.ok(w, r, "Version", http.StatusOK, versionBody{Version: a.d.Version, Go: runtime.Version(), APIs: apis})
 }

@@ -1,81 +1,202 @@
-package internalapi
+package internalapi_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/latchkey/latchkey/core"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
-// fakeBCC answers CheckAdminPassword for one instance and one password.
-type fakeBCC struct {
-	core.BCC
-	id, pw string
+// routes lists one request of every route, for the token checks.
+func routes() [][2]string {
+	return [][2]string{
+		{"GET", "/_latchkey/health"},
+		{"GET", "/_latchkey/version"},
+		{"POST", "/_latchkey/reset"},
+		{"GET", "/_latchkey/fleet/demo"},
+		{"POST", "/_latchkey/fleet"},
+		{"GET", "/_latchkey/resources"},
+		{"GET", "/_latchkey/resources/i-anything"},
+		{"POST", "/_latchkey/check-password"},
+		{"GET", "/_latchkey/accounts"},
+		{"GET", "/_latchkey/accounts/root"},
+		{"PATCH", "/_latchkey/accounts/root"},
+		{"GET", "/_latchkey/faults"},
+		{"POST", "/_latchkey/faults"},
+		{"DELETE", "/_latchkey/faults"},
+		{"DELETE", "/_latchkey/faults/fault-1"},
+		{"GET", "/_latchkey/transitions"},
+		{"PUT", "/_latchkey/transitions"},
+		{"POST", "/_latchkey/transitions/settle"},
+		{"GET", "/_latchkey/audit"},
+		{"GET", "/_latchkey/no-such-route"},
+	}
 }
 
-func (f fakeBCC) CheckAdminPassword(_ context.Context, account core.AccountID, id core.BCCInstanceID, pw core.Secret) (bool, error) {
-	if account != "" {
-		return false, &core.Error{Kind: core.KindInternal, Message: "the internal API checks across accounts"}
+func TestEveryRouteNeedsTheToken(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	for _, rt := range routes() {
+		for _, auth := range []string{"", "Bearer ", "Bearer " + a.token + "x", "Bearer " + a.token[:len(a.token)-1], "Basic " + a.token, "bearer " + a.token} {
+			status, raw := a.callAuth(rt[0], rt[1], auth, `{"fleet":"empty"}`, nil)
+			if status != http.StatusUnauthorized {
+				t.Errorf("%s %s with Authorization %q = %d, want 401", rt[0], rt[1], redactToken(auth, a.token), status)
+			}
+			if strings.Contains(raw, a.token) {
+				t.Errorf("%s %s: the refusal echoes the token", rt[0], rt[1])
+			}
+		}
 	}
-	if string(id) != f.id {
-		return false, &core.Error{Kind: core.KindNotFound}
+	// A refused reset changed nothing: the root key still signs.
+	if _, err := e.ECS(t).DescribeRegions(ecs.CreateDescribeRegionsRequest()); err != nil {
+		t.Errorf("after refused calls: %v", err)
 	}
-	return pw.Reveal() == f.pw, nil
+	// The internal API is not served on the plain-HTTP listener.
+	req, _ := http.NewRequest("GET", e.HTTPURL("/_latchkey/health"), nil)
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/_latchkey/health over plain HTTP = %d, want 404", resp.StatusCode)
+	}
+	// With the token, an unknown route is 404.
+	if status, _ := a.call("GET", "/_latchkey/no-such-route", nil, nil); status != 404 {
+		t.Errorf("unknown route with the token = %d", status)
+	}
 }
 
-func TestCheckPassword(t *testing.T) {
-	const token = "0123456789abcdef"
-	h := Handler(Deps{Token: core.NewSecret(token), BCC: fakeBCC{id: "i-abcdefgh", pw: "Passw0rd!"}})
-	do := func(auth, body string) (int, map[string]any, string) {
-		r := httptest.NewRequest(http.MethodPost, "/_latchkey/check-password", strings.NewReader(body))
-		if auth != "" {
-			r.Header.Set("Authorization", auth)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		var out map[string]any
-		json.Unmarshal(w.Body.Bytes(), &out)
-		return w.Code, out, w.Body.String()
+// redactToken shows an Authorization value in a failure message without
+// the token.
+func redactToken(auth, token string) string { return strings.ReplaceAll(auth, token, "<token>") }
+
+func TestHealthAndVersion(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	var h struct {
+		Status, Version, Store string
+		Uptime                 float64 `json:"uptime_seconds"`
 	}
-	for _, tc := range []struct {
-		name, auth, body string
-		status           int
-		match            any
-	}{
-		{"right password", "Bearer " + token, `{"product":"bcc","instanceId":"i-abcdefgh","target":"guest","password":"Passw0rd!"}`, 200, true},
-		{"target defaults to guest", "Bearer " + token, `{"product":"bcc","instanceId":"i-abcdefgh","password":"Passw0rd!"}`, 200, true},
-		{"wrong password", "Bearer " + token, `{"product":"bcc","instanceId":"i-abcdefgh","password":"Passw0rd?"}`, 200, false},
-		{"unknown instance", "Bearer " + token, `{"product":"bcc","instanceId":"i-zzzzzzzz","password":"Passw0rd!"}`, 404, nil},
-		{"no instance", "Bearer " + token, `{"product":"bcc","password":"Passw0rd!"}`, 400, nil},
-		{"other product", "Bearer " + token, `{"product":"ecs","instanceId":"i-abcdefgh","password":"Passw0rd!"}`, 400, nil},
-		{"not JSON", "Bearer " + token, `password=Passw0rd!`, 400, nil},
-		{"no token", "", `{"product":"bcc","instanceId":"i-abcdefgh","password":"Passw0rd!"}`, 401, nil},
-		{"wrong token", "Bearer 0123456789abcdeX", `{"product":"bcc","instanceId":"i-abcdefgh","password":"Passw0rd!"}`, 401, nil},
-		{"basic auth", "Basic " + token, `{"product":"bcc","instanceId":"i-abcdefgh","password":"Passw0rd!"}`, 401, nil},
-	} {
-		status, out, raw := do(tc.auth, tc.body)
-		if status != tc.status || out["match"] != tc.match {
-			t.Errorf("%s: %d match=%v, want %d match=%v", tc.name, status, out["match"], tc.status, tc.match)
-		}
-		if strings.Contains(raw, "Passw0rd") || strings.Contains(raw, token) {
-			t.Errorf("%s: the answer repeats a secret", tc.name)
+	a.must(200, "GET", "/_latchkey/health", nil, &h)
+	if h.Status != "ok" || h.Store != "ok" || h.Version == "" {
+		t.Errorf("health = %+v", h)
+	}
+	var v struct {
+		Version string
+		Go      string
+		APIs    map[string]string `json:"apis"`
+	}
+	a.must(200, "GET", "/_latchkey/version", nil, &v)
+	if v.APIs["ecs"] != "2014-05-26" || v.APIs["bcc"] != "v2" || !strings.HasPrefix(v.Go, "go") {
+		t.Errorf("version = %+v", v)
+	}
+}
+
+func TestAccountState(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	type state struct {
+		AccountID string          `json:"account_id"`
+		Services  map[string]bool `json:"services"`
+		InDebt    bool            `json:"in_debt"`
+	}
+	var list struct{ Accounts []state }
+	a.must(200, "GET", "/_latchkey/accounts", nil, &list)
+	if len(list.Accounts) != 1 || list.Accounts[0].AccountID != e.Credentials.AccountID || !list.Accounts[0].Services["ehpc"] {
+		t.Fatalf("accounts = %+v", list)
+	}
+	var st state
+	a.must(200, "PATCH", "/_latchkey/accounts/root", `{"services":{"ehpc":false},"in_debt":true}`, &st)
+	if st.Services["ehpc"] || !st.InDebt || !st.Services["ecs"] {
+		t.Errorf("after PATCH: %+v", st)
+	}
+	a.must(200, "GET", "/_latchkey/accounts/"+e.Credentials.AccountID, nil, &st)
+	if st.Services["ehpc"] || !st.InDebt {
+		t.Errorf("GET after PATCH: %+v", st)
+	}
+	if status, raw := a.call("PATCH", "/_latchkey/accounts/root", `{"services":{"s3":true}}`, nil); status != 400 || !strings.Contains(raw, "s3") {
+		t.Errorf("unknown service: %d %s", status, raw)
+	}
+	if status, _ := a.call("PATCH", "/_latchkey/accounts/root", `{"in_debt":"yes"}`, nil); status != 400 {
+		t.Errorf("malformed body: %d", status)
+	}
+	if status, _ := a.call("GET", "/_latchkey/accounts/1234567890123456", nil, nil); status != 404 {
+		t.Errorf("unknown account: %d", status)
+	}
+	// The change is audited.
+	var audit struct{ Events []struct{ Action, Resource, Result, Detail string } }
+	a.must(200, "GET", "/_latchkey/audit?action=ChangeAccountState", nil, &audit)
+	if len(audit.Events) == 0 || !strings.Contains(audit.Events[0].Detail, "disable ehpc") {
+		t.Errorf("audit = %+v", audit)
+	}
+}
+
+func TestTransitions(t *testing.T) {
+	e := testenv.Start(t, testenv.WithTransition(time.Hour))
+	a := newAdmin(t, e)
+	req := ecs.CreateRunInstancesRequest()
+	req.RegionId, req.ImageId, req.InstanceType = testenv.Region, "aliyun_3_x64_20G_alibase_20240819.vhd", "ecs.g7.large"
+	resp, err := e.ECS(t).RunInstances(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.InstanceIdSets.InstanceIdSet[0]
+	var tr struct {
+		Interval   string
+		Adjustable bool
+		Pending    int
+	}
+	a.must(200, "GET", "/_latchkey/transitions", nil, &tr)
+	if tr.Interval != "1h0m0s" || tr.Pending != 1 {
+		t.Errorf("transitions = %+v, want 1h and one pending", tr)
+	}
+	if status, raw := a.call("PUT", "/_latchkey/transitions", `{"interval":"0s"}`, nil); status != 501 || !strings.Contains(raw, "settle") {
+		t.Errorf("PUT transitions on a fixed interval = %d %s", status, raw)
+	}
+	var settled struct{ Settled int }
+	a.must(200, "POST", "/_latchkey/transitions/settle", nil, &settled)
+	if settled.Settled != 1 {
+		t.Errorf("settled %d, want 1", settled.Settled)
+	}
+	d := ecs.CreateDescribeInstancesRequest()
+	d.RegionId = testenv.Region
+	out, err := e.ECS(t).DescribeInstances(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Instances.Instance[0]; got.InstanceId != id || got.Status != "Running" {
+		t.Errorf("after settle: %s %s, want %s Running", got.InstanceId, got.Status, id)
+	}
+	a.must(200, "GET", "/_latchkey/transitions", nil, &tr)
+	if tr.Pending != 0 {
+		t.Errorf("pending after settle = %d", tr.Pending)
+	}
+}
+
+func TestCheckPasswordIsRateLimited(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: rl\n        vnc_password: Abc123\n", nil)
+	var list struct{ Resources []struct{ Kind, ID string } }
+	a.must(200, "GET", "/_latchkey/resources?kind=ecs.instance", nil, &list)
+	id := list.Resources[0].ID
+	limited := 0
+	for range 25 {
+		status, raw := a.call("POST", "/_latchkey/check-password", map[string]string{"resource": id, "password": "Zzz999"}, nil)
+		if status == http.StatusTooManyRequests {
+			limited++
+			if strings.Contains(raw, "Zzz999") {
+				t.Error("the refusal echoes the password")
+			}
 		}
 	}
-	// Unknown routes need the token too, then are 404.
-	r := httptest.NewRequest(http.MethodGet, "/_latchkey/nothing", nil)
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != 401 {
-		t.Errorf("unknown route without token: %d", w.Code)
-	}
-	r.Header.Set("Authorization", "Bearer "+token)
-	w = httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != 404 {
-		t.Errorf("unknown route: %d", w.Code)
+	if limited == 0 {
+		t.Error("25 checks of one resource at once were all answered")
 	}
 }

@@ -169,9 +169,19 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			ConsoleURL:    consoleURL,
 		})),
 		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
-		// The internal API (PRODUCT.md §8); so far the BCC guest password
-		// check of issue 4.
-		internal: internalapi.Handler(internalapi.Deps{Token: adminToken, BCC: bcc, Log: log.With("component", "internal")}),
+		// The internal API (PRODUCT.md §8). Password checks and reset use
+		// the drivers without fault rules: they look at the consoles
+		// themselves.
+		internal: internalapi.Handler(internalapi.Deps{
+			Token: adminToken, Store: st, Sealer: sealer, Hasher: hasher, Clock: cfg.Clock,
+			Log: log.With("component", "internal"), Audit: audit, Metrics: m,
+			Root:   core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
+			Forget: identity.Forget,
+			ECS:    ecs, BCC: bcc, Accounts: service.NewAccounts(svc), Faults: injector,
+			Interval:       cfg.Transition,
+			ConsoleDrivers: map[string]core.ConsoleDriver{"sim": simDriver},
+			EHPCPolicy:     core.EHPCPasswordPolicy(cfg.EHPCPasswordPolicy),
+		}),
 	})
 	return a, nil
 }

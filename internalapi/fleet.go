@@ -1,0 +1,415 @@
+package internalapi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// Fleet is a fleet file: the accounts and what each owns, as YAML. It
+// names resources by their names, not their ids, so one file describes
+// the same fleet on every server, and applying it twice changes nothing
+// the second time. Applying creates what is missing and changes what
+// differs (status, passwords, account state, policy attachments); it
+// never deletes. Reset first for a fleet of exactly the file.
+//
+// A fleet file holds passwords and secrets in clear: keep it as you keep
+// credentials. latchkey never echoes them.
+type Fleet struct {
+	Accounts []FleetAccount `yaml:"accounts"`
+}
+
+// FleetAccount is one account and its resources. ID "root" (or empty) is
+// the data directory's root account; other accounts are named by their
+// 16-digit ids and created when missing.
+type FleetAccount struct {
+	ID string `yaml:"id"`
+	// Services enables or disables products for the account (ecs, ehpc,
+	// bcc, ram); unnamed services keep their state.
+	Services map[string]bool `yaml:"services"`
+	InDebt   *bool           `yaml:"in_debt"`
+	// AccessKeys are root access keys with a secret you chose, so that
+	// scripts can sign as this account.
+	AccessKeys []FleetKey      `yaml:"access_keys"`
+	RAM        FleetRAM        `yaml:"ram"`
+	ECS        []FleetInstance `yaml:"ecs"`
+	EHPC       []FleetCluster  `yaml:"ehpc"`
+	BCC        []FleetBCC      `yaml:"bcc"`
+}
+
+// FleetKey is an access key with a known secret.
+type FleetKey struct {
+	ID     string `yaml:"id"`
+	Secret string `yaml:"secret"`
+}
+
+// FleetRAM is an account's custom policies and RAM users.
+type FleetRAM struct {
+	Policies []FleetPolicy  `yaml:"policies"`
+	Users    []FleetRAMUser `yaml:"users"`
+}
+
+// FleetPolicy is a custom policy.
+type FleetPolicy struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Document    string `yaml:"document"`
+}
+
+// FleetRAMUser is a RAM user, the policies attached to it (system or the
+// account's custom ones, by name; exactly these after applying) and its
+// access keys.
+type FleetRAMUser struct {
+	Name        string     `yaml:"name"`
+	DisplayName string     `yaml:"display_name"`
+	Email       string     `yaml:"email"`
+	Comments    string     `yaml:"comments"`
+	Policies    []string   `yaml:"policies"`
+	AccessKeys  []FleetKey `yaml:"access_keys"`
+}
+
+// FleetInstance is an ECS instance.
+type FleetInstance struct {
+	Name         string `yaml:"name"`
+	Region       string `yaml:"region"`
+	Zone         string `yaml:"zone"`
+	InstanceType string `yaml:"instance_type"`
+	Image        string `yaml:"image"`
+	Description  string `yaml:"description"`
+	// IoOptimized defaults to true: a password change is then live at
+	// once; false keeps it pending until a restart.
+	IoOptimized *bool `yaml:"io_optimized"`
+	// Status is Running (the default) or Stopped.
+	Status string `yaml:"status"`
+	// VNCPassword is the console's live password (6 letters and digits).
+	VNCPassword   string `yaml:"vnc_password"`
+	AdminPassword string `yaml:"admin_password"`
+	// Driver names the console driver ("sim" by default).
+	Driver string `yaml:"driver"`
+}
+
+// FleetCluster is an E-HPC cluster.
+type FleetCluster struct {
+	Name         string `yaml:"name"`
+	Region       string `yaml:"region"`
+	Zone         string `yaml:"zone"`
+	OsTag        string `yaml:"os_tag"`
+	InstanceType string `yaml:"instance_type"`
+	// LoginNodes (1–10, default 1) and ComputeNodes (default 0). Two
+	// login nodes or more can show a partial failure.
+	LoginNodes   int `yaml:"login_nodes"`
+	ComputeNodes int `yaml:"compute_nodes"`
+	// RootPassword is root's password: required, it is CreateCluster's
+	// Password and the RunasUserPassword that sets the visual password.
+	RootPassword string `yaml:"root_password"`
+	// Status is running (the default) or stopped.
+	Status string             `yaml:"status"`
+	Users  []FleetClusterUser `yaml:"users"`
+	Visual *FleetVisual       `yaml:"visual"`
+	// Driver names the visual-service driver ("sim" by default).
+	Driver string `yaml:"driver"`
+}
+
+// FleetClusterUser is a cluster user (not root: RootPassword sets it).
+type FleetClusterUser struct {
+	Name     string `yaml:"name"`
+	Password string `yaml:"password"`
+	Group    string `yaml:"group"`
+}
+
+// FleetVisual is a cluster's visual service. Omitted, the service is
+// started with a random password, as RemoteVisEnable does.
+type FleetVisual struct {
+	Started  *bool  `yaml:"started"`
+	Port     int    `yaml:"port"`
+	CIDR     string `yaml:"cidr"`
+	Password string `yaml:"password"`
+}
+
+// FleetBCC is a BCC instance.
+type FleetBCC struct {
+	Name         string `yaml:"name"`
+	Region       string `yaml:"region"`
+	Zone         string `yaml:"zone"`
+	Image        string `yaml:"image"`
+	InstanceType string `yaml:"instance_type"`
+	CPU          int    `yaml:"cpu"`
+	MemoryGB     int    `yaml:"memory_gb"`
+	// Status is Running (the default) or Stopped.
+	Status        string `yaml:"status"`
+	AdminPassword string `yaml:"admin_password"`
+	Driver        string `yaml:"driver"`
+}
+
+// ParseFleet reads a fleet file, refusing unknown fields, and checks it.
+// Errors name the place in the file and never quote a value.
+func ParseFleet(b []byte) (*Fleet, error) {
+	var f Fleet
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fleetInvalid("", yamlProblem(err))
+	}
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// yamlProblem keeps the parts of a YAML error that locate the problem;
+// yaml.v3 quotes offending values in type errors, which may be secrets.
+func yamlProblem(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var out []string
+		for _, e := range te.Errors {
+			// "line 3: field x not found in type …" or
+			// "line 3: cannot unmarshal !!str `...` into int".
+			line, rest, _ := strings.Cut(e, ": ")
+			switch {
+			case strings.HasPrefix(rest, "field "):
+				f, _, _ := strings.Cut(strings.TrimPrefix(rest, "field "), " ")
+				out = append(out, line+": unknown field "+f)
+			default:
+				_, into, _ := strings.Cut(rest, " into ")
+				out = append(out, line+": a value of the wrong type (want "+into+")")
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	msg := err.Error()
+	if line, _, ok := strings.Cut(strings.TrimPrefix(msg, "yaml: "), ":"); ok && strings.HasPrefix(line, "line ") {
+		return "malformed YAML at " + line
+	}
+	return "malformed YAML"
+}
+
+func fleetInvalid(field, msg string) error {
+	return &apiError{status: 400, code: "InvalidFleet", field: field, msg: msg}
+}
+
+// validate checks the file before anything is applied, so that a file
+// with a typo changes nothing.
+func (f *Fleet) validate() error {
+	seenAccount := map[string]bool{}
+	for ai := range f.Accounts {
+		acct := &f.Accounts[ai]
+		at := fmt.Sprintf("accounts[%d]", ai)
+		if acct.ID == "" {
+			acct.ID = "root"
+		}
+		if acct.ID != "root" && (len(acct.ID) != 16 || strings.Trim(acct.ID, "0123456789") != "" || acct.ID[0] == '0') {
+			return fleetInvalid(at+".id", "an account id is \"root\" or 16 digits not starting with 0")
+		}
+		if seenAccount[acct.ID] {
+			return fleetInvalid(at+".id", "the account appears twice")
+		}
+		seenAccount[acct.ID] = true
+		for svc := range acct.Services {
+			switch core.Service(svc) {
+			case core.ServiceECS, core.ServiceEHPC, core.ServiceBCC, core.ServiceRAM:
+			default:
+				return fleetInvalid(at+".services", "services are ecs, ehpc, bcc and ram")
+			}
+		}
+		for ki, k := range acct.AccessKeys {
+			if err := validKey(k, fmt.Sprintf("%s.access_keys[%d]", at, ki)); err != nil {
+				return err
+			}
+		}
+		if err := acct.RAM.validate(at + ".ram"); err != nil {
+			return err
+		}
+		names := map[string]bool{}
+		for i := range acct.ECS {
+			in := &acct.ECS[i]
+			p := fmt.Sprintf("%s.ecs[%d]", at, i)
+			if err := validName(in.Name, p); err != nil {
+				return err
+			}
+			if in.Region == "" {
+				in.Region = "cn-hangzhou"
+			}
+			if names["ecs/"+in.Region+"/"+in.Name] {
+				return fleetInvalid(p+".name", "two ECS instances of one region have this name")
+			}
+			names["ecs/"+in.Region+"/"+in.Name] = true
+			if in.Status == "" {
+				in.Status = string(core.StatusRunning)
+			}
+			if in.Status != string(core.StatusRunning) && in.Status != string(core.StatusStopped) {
+				return fleetInvalid(p+".status", "status is Running or Stopped")
+			}
+			if in.VNCPassword != "" {
+				if err := core.ValidateVNCPassword(core.NewSecret(in.VNCPassword)); err != nil {
+					return fleetInvalid(p+".vnc_password", "a VNC password is exactly 6 letters and digits")
+				}
+			}
+			if in.IoOptimized == nil {
+				t := true
+				in.IoOptimized = &t
+			}
+			if in.InstanceType == "" {
+				in.InstanceType = "ecs.g7.large"
+			}
+			if in.Image == "" {
+				in.Image = "aliyun_3_x64_20G_alibase_20240819.vhd"
+			}
+		}
+		for i := range acct.EHPC {
+			cl := &acct.EHPC[i]
+			p := fmt.Sprintf("%s.ehpc[%d]", at, i)
+			if err := validName(cl.Name, p); err != nil {
+				return err
+			}
+			if cl.Region == "" {
+				cl.Region = "cn-hangzhou"
+			}
+			if names["ehpc/"+cl.Name] {
+				return fleetInvalid(p+".name", "two clusters of one account have this name")
+			}
+			names["ehpc/"+cl.Name] = true
+			if cl.RootPassword == "" {
+				return fleetInvalid(p+".root_password", "a cluster needs root's password")
+			}
+			if err := core.ValidateClusterUserPassword(core.NewSecret(cl.RootPassword), "root_password"); err != nil {
+				return fleetInvalid(p+".root_password", "root's password is 8–30 characters with three of: upper case, lower case, digits, specials")
+			}
+			if cl.Status == "" {
+				cl.Status = string(core.ClusterRunning)
+			}
+			if cl.Status != string(core.ClusterRunning) && cl.Status != string(core.ClusterStopped) {
+				return fleetInvalid(p+".status", "status is running or stopped")
+			}
+			if cl.LoginNodes == 0 {
+				cl.LoginNodes = 1
+			}
+			if cl.LoginNodes < 1 || cl.LoginNodes > 10 || cl.ComputeNodes < 0 || cl.ComputeNodes > 99 {
+				return fleetInvalid(p, "login_nodes is 1–10 and compute_nodes 0–99")
+			}
+			if cl.OsTag == "" {
+				cl.OsTag = "CentOS_7.9_64"
+			}
+			if cl.InstanceType == "" {
+				cl.InstanceType = "ecs.g7.large"
+			}
+			users := map[string]bool{}
+			for ui, u := range cl.Users {
+				up := fmt.Sprintf("%s.users[%d]", p, ui)
+				if u.Name == "" || u.Name == core.RootUser || users[u.Name] {
+					return fleetInvalid(up+".name", "a user needs a unique name other than root (root_password sets root)")
+				}
+				users[u.Name] = true
+				if err := core.ValidateClusterUserPassword(core.NewSecret(u.Password), "password"); err != nil {
+					return fleetInvalid(up+".password", "a cluster user's password is 8–30 characters with three of: upper case, lower case, digits, specials")
+				}
+			}
+			if v := cl.Visual; v != nil {
+				if v.Port < 0 || v.Port > 65535 {
+					return fleetInvalid(p+".visual.port", "port is 1–65535")
+				}
+				if v.CIDR != "" {
+					if _, err := netip.ParsePrefix(v.CIDR); err != nil {
+						if _, err := netip.ParseAddr(v.CIDR); err != nil {
+							return fleetInvalid(p+".visual.cidr", "cidr is an address or a prefix such as 10.0.0.0/8")
+						}
+					}
+				}
+			}
+		}
+		for i := range acct.BCC {
+			in := &acct.BCC[i]
+			p := fmt.Sprintf("%s.bcc[%d]", at, i)
+			if err := validName(in.Name, p); err != nil {
+				return err
+			}
+			if in.Region == "" {
+				in.Region = "bj"
+			}
+			if names["bcc/"+in.Region+"/"+in.Name] {
+				return fleetInvalid(p+".name", "two BCC instances of one region have this name")
+			}
+			names["bcc/"+in.Region+"/"+in.Name] = true
+			if in.Status == "" {
+				in.Status = string(core.StatusRunning)
+			}
+			if in.Status != string(core.StatusRunning) && in.Status != string(core.StatusStopped) {
+				return fleetInvalid(p+".status", "status is Running or Stopped")
+			}
+			if in.CPU == 0 {
+				in.CPU = 2
+			}
+			if in.MemoryGB == 0 {
+				in.MemoryGB = 8
+			}
+			if in.Image == "" {
+				in.Image = "m-23Fv8Ixk"
+			}
+			if in.InstanceType == "" {
+				in.InstanceType = "N3"
+			}
+		}
+	}
+	return nil
+}
+
+func (r *FleetRAM) validate(at string) error {
+	policies := map[string]bool{}
+	for i, p := range r.Policies {
+		if err := validName(p.Name, fmt.Sprintf("%s.policies[%d]", at, i)); err != nil {
+			return err
+		}
+		if policies[p.Name] {
+			return fleetInvalid(fmt.Sprintf("%s.policies[%d].name", at, i), "two policies have this name")
+		}
+		policies[p.Name] = true
+		if strings.TrimSpace(p.Document) == "" {
+			return fleetInvalid(fmt.Sprintf("%s.policies[%d].document", at, i), "a policy needs a document")
+		}
+	}
+	users := map[string]bool{}
+	for i, u := range r.Users {
+		p := fmt.Sprintf("%s.users[%d]", at, i)
+		if err := validName(u.Name, p); err != nil {
+			return err
+		}
+		if users[u.Name] {
+			return fleetInvalid(p+".name", "two RAM users have this name")
+		}
+		users[u.Name] = true
+		for ki, k := range u.AccessKeys {
+			if err := validKey(k, fmt.Sprintf("%s.access_keys[%d]", p, ki)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validName(name, at string) error {
+	if name == "" || len(name) > 128 || strings.ContainsAny(name, "*?\x00\n") {
+		return fleetInvalid(at+".name", "a name is 1–128 characters without * ? or line breaks")
+	}
+	return nil
+}
+
+// validKey checks an access key id (8–64 letters and digits) and secret
+// (16–128 printable characters, no spaces).
+func validKey(k FleetKey, at string) error {
+	if len(k.ID) < 8 || len(k.ID) > 64 || strings.IndexFunc(k.ID, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
+	}) >= 0 {
+		return fleetInvalid(at+".id", "an access key id is 8–64 letters and digits")
+	}
+	if len(k.Secret) < 16 || len(k.Secret) > 128 || strings.IndexFunc(k.Secret, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
+		return fleetInvalid(at+".secret", "an access key secret is 16–128 printable characters without spaces")
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+package internalapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/server"
+)
+
+// admin talks to a running server's internal API with its admin token,
+// over HTTPS with latchkey's CA trusted, as the latchkey subcommands do.
+type admin struct {
+	t     *testing.T
+	e     *testenv.Env
+	token string
+	c     *http.Client
+}
+
+func newAdmin(t *testing.T, e *testenv.Env) *admin {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.DataDir, server.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &admin{t: t, e: e, token: strings.TrimSpace(string(b)), c: e.HTTPClient()}
+}
+
+// call sends body (a string or []byte as is, anything else as JSON) with
+// the token and decodes the answer into out (when not nil). It returns
+// the status and the raw answer.
+func (a *admin) call(method, path string, body any, out any) (int, string) {
+	a.t.Helper()
+	return a.callAuth(method, path, "Bearer "+a.token, body, out)
+}
+
+func (a *admin) callAuth(method, path, auth string, body any, out any) (int, string) {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, a.e.URL(path), rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := a.c.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			a.t.Fatalf("%s %s: answer is not JSON: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode, string(raw)
+}
+
+// must is call that fails the test on a status other than want.
+func (a *admin) must(want int, method, path string, body any, out any) string {
+	a.t.Helper()
+	status, raw := a.call(method, path, body, out)
+	if status != want {
+		a.t.Fatalf("%s %s = %d, want %d: %s", method, path, status, want, raw)
+	}
+	return raw
+}
+
+type applied struct {
+	Kind    string   `json:"kind"`
+	Name    string   `json:"name"`
+	ID      string   `json:"id"`
+	Account string   `json:"account"`
+	Action  string   `json:"action"`
+	Changes []string `json:"changes"`
+}
+
+type applyResult struct {
+	Changed   bool      `json:"changed"`
+	Resources []applied `json:"resources"`
+}
+
+// byName returns the applied resource of that kind and name.
+func (r applyResult) byName(t *testing.T, kind, name string) applied {
+	t.Helper()
+	for _, x := range r.Resources {
+		if x.Kind == kind && x.Name == name {
+			return x
+		}
+	}
+	t.Fatalf("the apply reported no %s %s: %+v", kind, name, r.Resources)
+	return applied{}
+}
+
+type match struct {
+	Match bool `json:"match"`
+}
+
+// check asks whether pw is the password of resource (target may be "").
+func (a *admin) check(resource, target, pw string) bool {
+	a.t.Helper()
+	var m match
+	a.must(200, "POST", "/_latchkey/check-password", map[string]string{"resource": resource, "target": target, "password": pw}, &m)
+	return m.Match
+}

@@ -1,0 +1,275 @@
+package internalapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// redacted replaces every secret in an inspection answer. An unset secret
+// stays empty, so an answer still shows whether, say, an instance has a
+// pending console password.
+const redacted = "[redacted]"
+
+// hiddenKinds are never listed or shown: their keys are secrets (a
+// console ticket's key is the ticket).
+func hiddenKind(k core.ResourceKind) bool { return k == core.VNCTokenKind }
+
+// secretKey reports whether a JSON field of that name holds a secret:
+// passwords (live, pending, per node, hashes), sealed secrets, tokens.
+func secretKey(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"password", "passwd", "secret", "token", "sealed", "hash"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redact walks a decoded JSON value and replaces secrets: the value of
+// every field secretKey names, and any string that looks like a password
+// hash. It returns the cleaned value.
+func redact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if secretKey(k) {
+				x[k] = redactValue(val)
+				continue
+			}
+			x[k] = redact(val)
+		}
+		return x
+	case []any:
+		for i := range x {
+			x[i] = redact(x[i])
+		}
+		return x
+	case string:
+		if strings.HasPrefix(x, "$argon2") || strings.HasPrefix(x, "$2") && len(x) > 50 {
+			return redacted
+		}
+	}
+	return v
+}
+
+// redactValue is what a secret field shows: nothing when it is unset,
+// the marker otherwise (for objects, each field so marked).
+func redactValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if x == "" {
+			return ""
+		}
+	case map[string]any:
+		for k, val := range x {
+			x[k] = redactValue(val)
+		}
+		return x
+	case []any:
+		if len(x) == 0 {
+			return x
+		}
+	case bool, float64:
+		return x
+	}
+	return redacted
+}
+
+// resourceView is one resource as inspection shows it.
+type resourceView struct {
+	Kind     core.ResourceKind `json:"kind"`
+	ID       string            `json:"id"`
+	Account  core.AccountID    `json:"account,omitempty"`
+	Region   core.RegionID     `json:"region,omitempty"`
+	Status   string            `json:"status,omitempty"`
+	Resource any               `json:"resource,omitempty"`
+}
+
+// view decodes a document, advances a resource with a status to now, and
+// redacts it. withBody false leaves the body out (listings).
+func view(d core.Doc, now timeNow, withBody bool) (resourceView, error) {
+	v := resourceView{Kind: d.Kind, ID: d.Key, Account: d.Account, Region: d.Region}
+	body := d.Body
+	var err error
+	switch d.Kind {
+	case core.InstanceKind:
+		body, v.Status, err = advanced(body, func(i *core.Instance) string {
+			i.Advance(now())
+			if i.Releasing(now()) {
+				return "Releasing"
+			}
+			return string(i.Status)
+		})
+	case core.BCCInstanceKind:
+		body, v.Status, err = advanced(body, func(i *core.BCCInstance) string { i.Advance(now()); return string(i.Status) })
+	case core.ClusterKind:
+		body, v.Status, err = advanced(body, func(c *core.Cluster) string { c.Advance(now()); return string(c.Status) })
+	}
+	if err != nil {
+		return v, err
+	}
+	if !withBody {
+		return v, nil
+	}
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return v, &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
+	}
+	v.Resource = redact(doc)
+	return v, nil
+}
+
+// timeNow is the time a view advances resources to.
+type timeNow func() time.Time
+
+// txNow is the transaction's time.
+func txNow(tx core.Tx) timeNow { return tx.Now }
+
+// advanced decodes body as T, lets f advance it and name its status, and
+// encodes it again.
+func advanced[T any](body []byte, f func(*T) string) ([]byte, string, error) {
+	v := new(T)
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, "", &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
+	}
+	status := f(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, "", &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
+	}
+	return b, status, nil
+}
+
+type listBody struct {
+	Resources []resourceView `json:"resources"`
+}
+
+// listResources answers GET /_latchkey/resources: every resource's kind,
+// id, account, region and status. Filters: kind, account ("root" for the
+// root account), region.
+func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
+	const action = "ListResources"
+	if a.d.Store == nil {
+		a.fail(w, r, action, unavailable("the store"))
+		return
+	}
+	q := r.URL.Query()
+	query := core.Query{Kind: core.ResourceKind(q.Get("kind")), Account: core.AccountID(q.Get("account")), Region: core.RegionID(q.Get("region"))}
+	if query.Account == "root" {
+		query.Account = a.d.Root.AccountID
+	}
+	out := []resourceView{}
+	err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
+		docs, err := tx.ListDocs(r.Context(), query)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if hiddenKind(d.Kind) {
+				continue
+			}
+			v, err := view(d, txNow(tx), false)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		a.fail(w, r, action, err)
+		return
+	}
+	a.ok(w, r, action, http.StatusOK, listBody{out})
+}
+
+// inspect answers GET /_latchkey/resources/{ref...}. ref is an id (an
+// instance, cluster, account, access key id, …) or "kind/key" (for keys
+// that are not unique across kinds, e.g. ecs.instance/i-…, or RAM users
+// ram.user/ACCOUNT/NAME). An id that names resources of several kinds
+// answers with the first in the order ECS, BCC, E-HPC, account, key.
+func (a *api) inspect(w http.ResponseWriter, r *http.Request) {
+	const action = "Inspect"
+	if a.d.Store == nil {
+		a.fail(w, r, action, unavailable("the store"))
+		return
+	}
+	ref := r.PathValue("ref")
+	var out resourceView
+	err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
+		d, err := find(r.Context(), tx, ref)
+		if err != nil {
+			return err
+		}
+		out, err = view(d, txNow(tx), true)
+		return err
+	})
+	if err != nil {
+		a.fail(w, r, action, err)
+		return
+	}
+	a.ok(w, r, action, http.StatusOK, out)
+}
+
+// lookupKinds are tried in order for a bare id.
+func lookupKinds() []core.ResourceKind {
+	return []core.ResourceKind{core.InstanceKind, core.BCCInstanceKind, core.ClusterKind, core.AccountKind, core.AccessKeyKind, core.RAMUserKind, core.RAMPolicyKind, "latchkey.fault"}
+}
+
+// find resolves a reference to a document.
+func find(ctx context.Context, tx core.Tx, ref string) (core.Doc, error) {
+	notFound := &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no resource " + quoteRef(ref)}
+	if ref == "" {
+		return core.Doc{}, notFound
+	}
+	if kind, key, ok := strings.Cut(ref, "/"); ok && strings.Contains(kind, ".") {
+		if hiddenKind(core.ResourceKind(kind)) {
+			return core.Doc{}, notFound
+		}
+		d, err := tx.GetDoc(ctx, core.ResourceKind(kind), key)
+		if core.KindOf(err) == core.KindNotFound {
+			return core.Doc{}, notFound
+		}
+		return d, err
+	}
+	for _, k := range lookupKinds() {
+		d, err := tx.GetDoc(ctx, k, ref)
+		if err == nil {
+			return d, nil
+		}
+		if core.KindOf(err) != core.KindNotFound {
+			return core.Doc{}, err
+		}
+	}
+	// A login node is found through its cluster.
+	clusters, err := core.List[core.Cluster](ctx, tx, core.Query{})
+	if err != nil {
+		return core.Doc{}, err
+	}
+	for _, c := range clusters {
+		for _, n := range c.Nodes {
+			if string(n.ID) == ref {
+				return tx.GetDoc(ctx, core.ClusterKind, string(c.ID))
+			}
+		}
+	}
+	return core.Doc{}, notFound
+}
+
+// quoteRef shows a reference in a message, cut short: it is the caller's
+// own input.
+func quoteRef(ref string) string {
+	if len(ref) > 80 {
+		ref = ref[:80] + "…"
+	}
+	b, _ := json.Marshal(ref)
+	return string(b)
+}
