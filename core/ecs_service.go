@@ -67,7 +67,7 @@ type InstanceRef struct {
 	RegionID    RegionID
 	InstanceID  InstanceID
 	DryRun      bool
-	ForceStop   bool
+	ForceStop   bool   // StopInstance/RebootInstance ForceStop; DeleteInstance Force
 	StoppedMode string // StopInstance: KeepCharging or StopCharging
 }
 

@@ -52,11 +52,9 @@ func (s *ECS) region(id core.RegionID) (core.Region, error) {
 	return r, nil
 }
 
-// DescribeRegions implements core.ECS.
-func (s *ECS) DescribeRegions(ctx context.Context, c core.Caller) ([]core.Region, error) {
-	if err := s.cfg.Authorizer.Authorize(ctx, c, "ecs:DescribeRegions", "*"); err != nil {
-		return nil, err
-	}
+// DescribeRegions implements core.ECS. Any authenticated caller may list
+// regions: the ECS API reference names no RAM action for it.
+func (s *ECS) DescribeRegions(context.Context, core.Caller) ([]core.Region, error) {
 	return s.regions.Regions(), nil
 }
 
@@ -518,6 +516,9 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 	}
 	if ref.InstanceID == "" {
 		return core.Invalid(core.ReasonMissingParameter, "InstanceId")
+	}
+	if pw.IsZero() {
+		return core.Invalid(core.ReasonMissingParameter, "VncPassword")
 	}
 	if err := core.ValidateVNCPassword(pw); err != nil {
 		return err
