@@ -30,9 +30,11 @@ type Doc struct {
 	Body    []byte // JSON
 }
 
-// Query selects documents of one kind. Empty fields match everything.
-// Results come in insertion order; After continues a listing after the
-// document with that key; Limit 0 means no limit.
+// Query selects documents. Empty fields match everything (an empty Kind
+// selects every kind, and then After is refused). Results come in
+// insertion order; After continues a listing after the document with that
+// key, which must still exist (otherwise KindInvalid); Limit 0 means no
+// limit, a negative Limit is KindInvalid.
 type Query struct {
 	Kind    ResourceKind
 	Account AccountID
@@ -43,6 +45,12 @@ type Query struct {
 
 // Store is latchkey's persistent state. An Update that returns nil is
 // durable: after a crash and restart its changes are present.
+//
+// Errors: KindInvalid for an empty kind or key and bad query bounds;
+// KindUnavailable after Close, on a locked database or a done context;
+// KindNotFound from GetDoc. fn must not call Update or View on the same
+// store (it would deadlock). Times come back in UTC; an audit event with a
+// zero Time is stamped with the transaction's Now.
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(Tx) error) error
