@@ -62,6 +62,51 @@ const (
 	errForbidden
 	errAccountArrearage
 
+	// E-HPC 2018-04-12: seed 004's table (PRODUCT.md §3; the texts of
+	// InvalidParams and NotAuthorized are PRODUCT.md's).
+	errEHPCInvalidParams
+	errEHPCNotEnabled
+	errEHPCInDebt
+	errEHPCInvalidClusterStatus
+	errEHPCConflictOpt
+	errEHPCAgentError
+	errEHPCIncorrectCredential
+	errEHPCExecFail
+	errEHPCClusterNotFound
+	errEHPCAliyunError
+	errEHPCNotAuthorized
+	errEHPCPartFailure
+	errEHPCUnknownError
+	errEHPCServiceUnavailable
+
+	// RAM 2015-05-01: the RAM API error reference.
+	errRAMUserNotFound
+	errRAMUserExists
+	errRAMPolicyNotFound
+	errRAMPolicyExists
+	errRAMPolicyAttached
+	errRAMPolicyNotAttached
+	errRAMAccessKeyNotFound
+	errRAMDeleteUserAccessKey
+	errRAMDeleteUserPolicy
+	errRAMDeletePolicyUser
+	errRAMAccessKeyLimit
+	errRAMMalformedPolicyDocument
+	errRAMNoPermission
+	errRAMInactive
+	errRAMPolicyType
+	errRAMUserNameChars
+	errRAMUserNameLength
+	errRAMDisplayNameChars
+	errRAMDisplayNameLength
+	errRAMCommentsLength
+	errRAMMobilePhoneFormat
+	errRAMEmailFormat
+	errRAMPolicyNameChars
+	errRAMPolicyNameLength
+	errRAMPolicyDocumentLength
+	errRAMDescriptionLength
+
 	errorCodeCount // not a row: the number of rows
 )
 
@@ -115,6 +160,48 @@ func errorTable() [errorCodeCount]errorRow {
 		errForbiddenRAM:                {"Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.", http.StatusForbidden},
 		errForbidden:                   {"Forbidden", "User not authorized to operate on the specified resource.", http.StatusForbidden},
 		errAccountArrearage:            {"Account.Arrearage", "Your account has an outstanding payment.", http.StatusBadRequest},
+
+		errEHPCInvalidParams:        {"InvalidParams", "The specified parameter %s is invalid.", http.StatusBadRequest},
+		errEHPCNotEnabled:           {"NotEnabled", "You have not enabled this service", http.StatusBadRequest},
+		errEHPCInDebt:               {"InDebt", "Your account has overdue payments.", http.StatusBadRequest},
+		errEHPCInvalidClusterStatus: {"InvalidClusterStatus", "The cluster status does not support the operation.", http.StatusForbidden},
+		errEHPCConflictOpt:          {"ConflictOpt", "A conflicting operation is running. Please try again later.", http.StatusForbidden},
+		errEHPCAgentError:           {"AgentError", "The agent request failed.", http.StatusForbidden},
+		errEHPCIncorrectCredential:  {"IncorrectCredential", "The username or password is incorrect.", http.StatusForbidden},
+		errEHPCExecFail:             {"ExecFail", "Failed to execute the command: %s.", http.StatusForbidden},
+		errEHPCClusterNotFound:      {"ClusterNotFound", "The specified instance does not exist.", http.StatusNotFound},
+		errEHPCAliyunError:          {"AliyunError", "Failed to request other cloud service APIs.", http.StatusNotAcceptable},
+		errEHPCNotAuthorized:        {"NotAuthorized", "You are not authorized by RAM for this request.", http.StatusProxyAuthRequired},
+		errEHPCPartFailure:          {"PartFailure", "Part of the batch operation failed.", http.StatusConflict},
+		errEHPCUnknownError:         {"UnknownError", "An unknown error occurred.", http.StatusInternalServerError},
+		errEHPCServiceUnavailable:   {"ServiceUnavailable", "The request has failed due to a temporary failure of the server", http.StatusServiceUnavailable},
+
+		errRAMUserNotFound:            {"EntityNotExist.User", "The user does not exist.", http.StatusNotFound},
+		errRAMUserExists:              {"EntityAlreadyExists.User", "The user does already EXIST.", http.StatusConflict},
+		errRAMPolicyNotFound:          {"EntityNotExist.Policy", "The policy does not exist.", http.StatusNotFound},
+		errRAMPolicyExists:            {"EntityAlreadyExists.Policy", "The policy does already EXIST.", http.StatusConflict},
+		errRAMPolicyAttached:          {"EntityAlreadyExists.User.Policy", "The user has already been attached this policy.", http.StatusConflict},
+		errRAMPolicyNotAttached:       {"EntityNotExist.User.Policy", "The indicate policy of the user does not exist.", http.StatusNotFound},
+		errRAMAccessKeyNotFound:       {"EntityNotExist.User.AccessKey", "The user access key does not exist.", http.StatusNotFound},
+		errRAMDeleteUserAccessKey:     {"DeleteConflict.User.AccessKey", "The user CAN NOT has any access key while deleting the user.", http.StatusConflict},
+		errRAMDeleteUserPolicy:        {"DeleteConflict.User.Policy", "The user CAN NOT has any attached policy while deleting the user.", http.StatusConflict},
+		errRAMDeletePolicyUser:        {"DeleteConflict.Policy.User", "The policy CAN NOT been attached to any user while deleting the policy.", http.StatusConflict},
+		errRAMAccessKeyLimit:          {"LimitExceeded.User.AccessKey", "The access key count of the user access keys beyond the current limits.", http.StatusConflict},
+		errRAMMalformedPolicyDocument: {"MalformedPolicyDocument", "%s", http.StatusBadRequest},
+		errRAMNoPermission:            {"NoPermission", "You are not authorized to do this action.", http.StatusForbidden},
+		errRAMInactive:                {"Inactive", "Your ram service is inactive, please activate it.", http.StatusForbidden},
+		errRAMPolicyType:              {"InvalidParameter.PolicyType", `The parameter - "PolicyType" is incorrect.`, http.StatusBadRequest},
+		errRAMUserNameChars:           {"InvalidParameter.UserName.InvalidChars", `The parameter - "UserName" contains invalid chars.`, http.StatusBadRequest},
+		errRAMUserNameLength:          {"InvalidParameter.UserName.Length", `The parameter - "UserName" beyond the length limit.`, http.StatusBadRequest},
+		errRAMDisplayNameChars:        {"InvalidParameter.DisplayName.InvalidChars", `The parameter - "DisplayName" contains invalid chars.`, http.StatusBadRequest},
+		errRAMDisplayNameLength:       {"InvalidParameter.DisplayName.Length", `The parameter - "DisplayName" beyond the length limit.`, http.StatusBadRequest},
+		errRAMCommentsLength:          {"InvalidParameter.Comments.Length", `The parameter - "Comments" beyond the length limit.`, http.StatusBadRequest},
+		errRAMMobilePhoneFormat:       {"InvalidParameter.MobilePhone.Format", `The format of the parameter - "MobilePhone" is incorrect.`, http.StatusBadRequest},
+		errRAMEmailFormat:             {"InvalidParameter.Email.Format", `The format of the parameter - "Email" is incorrect.`, http.StatusBadRequest},
+		errRAMPolicyNameChars:         {"InvalidParameter.PolicyName.InvalidChars", `The parameter - "PolicyName" contains invalid chars.`, http.StatusBadRequest},
+		errRAMPolicyNameLength:        {"InvalidParameter.PolicyName.Length", `The parameter - "PolicyName" beyond the length limit.`, http.StatusBadRequest},
+		errRAMPolicyDocumentLength:    {"InvalidParameter.PolicyDocument.Length", `The parameter - "PolicyDocument" beyond the length limit.`, http.StatusBadRequest},
+		errRAMDescriptionLength:       {"InvalidParameter.Description.Length", `The parameter - "Description" beyond the length limit.`, http.StatusBadRequest},
 	}
 }
 

@@ -206,7 +206,9 @@ func TestErrorTableRowsAreReachable(t *testing.T) {
 	for _, p := range (&server{}).products() {
 		for _, reason := range coreReasons(t) {
 			for _, k := range kinds {
-				for _, f := range []string{"", "VncPassword", "Password", "InstanceId"} {
+				for _, f := range []string{"", "VncPassword", "Password", "InstanceId",
+					// RAM names the field in its codes (InvalidParameter.UserName.Length).
+					"UserName", "DisplayName", "Comments", "MobilePhone", "Email", "PolicyName", "PolicyDocument", "Description", "PolicyType"} {
 					e := &core.Error{Kind: k, Reason: reason, Field: f, Message: "m"}
 					reached[errorFor(p, e).code] = true
 				}

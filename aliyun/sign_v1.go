@@ -83,7 +83,8 @@ func isSecretParam(name string) bool {
 		"OldPassword", "AccessKeySecret", pSecurityToken, pBearerToken:
 		return true
 	}
-	return false
+	// E-HPC's AddUsers and ModifyUserPasswords send User.N.Password.
+	return strings.HasSuffix(name, ".Password")
 }
 
 // parseV1 reads the common parameters of a V1 request. params is the
