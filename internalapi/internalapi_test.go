@@ -130,7 +130,9 @@ func TestAccountState(t *testing.T) {
 		t.Errorf("unknown account: %d", status)
 	}
 	// The change is audited.
-	var audit struct{ Events []struct{ Action, Resource, Result, Detail string } }
+	var audit struct {
+		Events []struct{ Action, Resource, Result, Detail string }
+	}
 	a.must(200, "GET", "/_latchkey/audit?action=ChangeAccountState", nil, &audit)
 	if len(audit.Events) == 0 || !strings.Contains(audit.Events[0].Detail, "disable ehpc") {
 		t.Errorf("audit = %+v", audit)
