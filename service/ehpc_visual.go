@@ -183,7 +183,8 @@ func (s *EHPC) ModifyVisualServicePasswd(ctx context.Context, c core.Caller, ref
 		if u == nil || tx.Now().Before(u.LockedUntil) || u.Password != checked {
 			return incorrectCredential()
 		}
-		u.Failures = nil
+		// A success does not clear the failures: the rule is five wrong
+		// passwords within ten minutes, whatever happened in between.
 		return nil
 	})
 	if err != nil {
