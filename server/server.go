@@ -135,9 +135,11 @@ func Run(ctx context.Context, cfg Config) error {
 		go serve(httpSrv, httpLn, false)
 	}
 
+	// The banner is complete before /healthz answers 200, so whoever waits
+	// for readiness can read it whole.
+	a.printBanner(cfg.Banner)
 	ready.Store(true)
 	log.Info("latchkey ready", "https", eps.HTTPS, "http", eps.HTTP, "data_dir", cfg.DataDir)
-	a.printBanner(cfg.Banner)
 	if cfg.Ready != nil {
 		cfg.Ready(eps)
 	}
