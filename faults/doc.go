@@ -20,6 +20,7 @@
 //	agent-timeout    AgentTimeout              InstanceNotReady  AgentError   409, guest did not respond
 //	exec-failure     ExecFailed                InstanceNotReady  ExecFail     409, guest did not respond
 //	partial-failure  (per node, E-HPC only)    —                 PartFailure  —
+//	upstream-failure UpstreamFailed            InstanceNotReady  AliyunError  409, guest did not respond
 //	latency          (delay, then the call)    —                 —            —
 //
 // (1) For E-HPC the visual service is reached through the node's agent, so

@@ -250,6 +250,8 @@ func failure(r *Rule, product string, op Operation) error {
 			cmd = defaultCommand(op)
 		}
 		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: cmd, Err: cause}
+	case UpstreamFailure:
+		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonUpstreamFailed, Message: "a cloud service under the backend failed", Err: cause}
 	}
 	return nil
 }

@@ -27,13 +27,16 @@ const (
 	// first login node takes the change and every other login node's agent
 	// times out. A cluster needs two login nodes or more to show it.
 	PartialFailure Effect = "partial-failure"
+	// UpstreamFailure: a cloud service under the backend failed (E-HPC's
+	// AliyunError); nothing changes.
+	UpstreamFailure Effect = "upstream-failure"
 	// Latency delays the call by Rule.Latency, then lets it through.
 	Latency Effect = "latency"
 )
 
 // Effects lists every effect, in documentation order.
 func Effects() []Effect {
-	return []Effect{Unreachable, AgentTimeout, ExecFailure, PartialFailure, Latency}
+	return []Effect{Unreachable, AgentTimeout, ExecFailure, PartialFailure, UpstreamFailure, Latency}
 }
 
 // Operation names a driver call a rule can hit.
@@ -154,7 +157,7 @@ func (r *Rule) Validate() error {
 		return bad("product", "product must be one of ecs, ehpc, bcc")
 	}
 	if !slices.Contains(Effects(), r.Effect) {
-		return bad("effect", "effect must be one of unreachable, agent-timeout, exec-failure, partial-failure, latency")
+		return bad("effect", "effect must be one of unreachable, agent-timeout, exec-failure, partial-failure, upstream-failure, latency")
 	}
 	if r.Effect == PartialFailure && r.Product != ProductEHPC {
 		return bad("effect", "partial-failure applies to E-HPC clusters only: an instance has one console")

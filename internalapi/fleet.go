@@ -303,8 +303,8 @@ func (f *Fleet) validate() error {
 			users := map[string]bool{}
 			for ui, u := range cl.Users {
 				up := fmt.Sprintf("%s.users[%d]", p, ui)
-				if u.Name == "" || u.Name == core.RootUser || users[u.Name] {
-					return fleetInvalid(up+".name", "a user needs a unique name other than root (root_password sets root)")
+				if !validClusterUser(u.Name) || users[u.Name] {
+					return fleetInvalid(up+".name", "a cluster user needs a unique name of 6–30 letters, digits and periods, starting with a letter (root_password sets root)")
 				}
 				users[u.Name] = true
 				if err := core.ValidateClusterUserPassword(core.NewSecret(u.Password), "password"); err != nil {
@@ -412,4 +412,20 @@ func validKey(k FleetKey, at string) error {
 		return fleetInvalid(at+".secret", "an access key secret is 16–128 printable characters without spaces")
 	}
 	return nil
+}
+
+// validClusterUser applies AddUsers' rule for a user name: 6–30 letters,
+// digits and periods, starting with a letter.
+func validClusterUser(name string) bool {
+	if len(name) < 6 || len(name) > 30 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || !(c >= '0' && c <= '9') && c != '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -51,7 +51,7 @@ accounts:
         compute_nodes: 2
         root_password: Demo-Root-2024
         users:
-          - name: alice
+          - name: alice01
             password: Alice-Pass-1
         visual:
           started: true

@@ -48,6 +48,13 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {summary: "run the control plane (Alibaba RPC, BCE REST, consoles, internal API)", run: runServe},
 		"console": {summary: "open an instance's console for a local VNC client (vncviewer, vncsnapshot)", run: runConsole},
+		// The internal API's subcommands (PRODUCT.md §8), in admin.go and
+		// the file of each.
+		"fleet":          {summary: "apply a fleet file, reset, or print the demo fleet", run: runFleet},
+		"inspect":        {summary: "list resources or show one as JSON, secrets redacted", run: runInspect},
+		"check-password": {summary: "check a password against a console, visual service, cluster user or guest", run: runCheckPassword},
+		"faults":         {summary: "add, list and clear fault rules (unreachable consoles, agent timeouts, …)", run: runFaults},
+		"audit":          {summary: "show the audit log by resource, principal and time", run: runAudit},
 	}
 }
 
@@ -91,7 +98,7 @@ func printUsage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(&b, "  %-15s %s\n", n, cmds[n].summary)
 	}
 	b.WriteString("\nRun 'latchkey <command> --help' for a command's flags.\n")
 	io.WriteString(w, b.String())
