@@ -227,6 +227,15 @@ func (d *Driver) StartVisual(ctx context.Context, t core.VisualNode, pw core.Sec
 		n.ln.Close()
 		n.ln = nil
 	}
+	// Addresses are unique per login node in the store; a listener of
+	// another node on this address belongs to a node that no longer
+	// exists (its cluster was deleted while its agent did not answer).
+	for id, other := range d.nodes {
+		if id != t.NodeID && other.ln != nil && other.target.Address == t.Address && other.target.Port == t.Port {
+			other.ln.Close()
+			other.ln = nil
+		}
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr.String())
 	if err != nil {
