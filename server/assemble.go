@@ -27,6 +27,7 @@ import (
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
+	visualsim "github.com/latchkey/latchkey/visual/sim"
 )
 
 // app is latchkey assembled from a Config: the handler both listeners
@@ -90,7 +91,11 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults")})
 	simDriver := sim.New()
 	simDriver.OnAuth = m.ConsoleLogin
-	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(map[string]core.ConsoleDriver{"sim": simDriver}), m)
+	consoleDrivers := map[string]core.ConsoleDriver{"sim": simDriver}
+	if err := a.addQEMUDriver(cfg, consoleDrivers); err != nil {
+		return nil, fmt.Errorf("qemu console driver: %w", err)
+	}
+	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(consoleDrivers), m)
 	svc := service.Config{
 		Store:      st,
 		Sealer:     sealer,
@@ -117,13 +122,34 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		log.Info("root account created", "account_id", creds.AccountID, "access_key_id", creds.AccessKeyID, "file", filepath.Join(cfg.DataDir, CredentialsFile))
 	}
 
-	ecs := service.NewECS(svc, catalog.NewAlibaba())
+	// New ECS instances get --console-driver's driver; BCC instances
+	// keep sim (see ecsDefaultDriver).
+	ecsSvc := svc
+	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
+	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
 	// Consoles hold no state across a restart of latchkey: the store's
 	// live passwords are the truth.
 	if err := ecs.Reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("console reconcile: %w", err)
 	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
+
+	// E-HPC login nodes serve their visual service through the sim
+	// driver on loopback addresses of their own; fault rules apply at
+	// this node boundary too.
+	visualSim := visualsim.New()
+	a.closers = append(a.closers, visualSim.Close)
+	ehpcPolicy := core.EHPCPasswordPolicy(cfg.EHPCPasswordPolicy)
+	ehpc := service.NewEHPC(svc, service.EHPCConfig{
+		Policy:         ehpcPolicy,
+		Drivers:        map[string]core.VisualDriver{"sim": injector.VisualDriver(visualSim)},
+		LoginAddresses: cfg.EHPCLoginAddresses,
+	}, catalog.NewAlibaba())
+	if err := ehpc.Reconcile(ctx); err != nil {
+		return nil, fmt.Errorf("visual service reconcile: %w", err)
+	}
+	ram := service.NewRAM(svc, identity)
+
 	if cfg.Demo && first {
 		fleet, err := seedDemo(ctx, ecs, creds, rand.Reader, cfg.Transition/4)
 		if err != nil {
@@ -137,7 +163,12 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		for _, id := range bccIDs {
 			a.banner.demoBCC = append(a.banner.demoBCC, string(id))
 		}
-		log.Info("demo fleet seeded", "ecs", len(fleet), "bcc", len(bccIDs))
+		cluster, err := seedDemoCluster(ctx, ehpc, creds, ehpcPolicy, cfg.Clock, rand.Reader, cfg.Transition/4)
+		if err != nil {
+			return nil, fmt.Errorf("demo fleet: %w", err)
+		}
+		a.banner.demoCluster = cluster
+		log.Info("demo fleet seeded", "ecs", len(fleet), "bcc", len(bccIDs), "ehpc", 1)
 	}
 
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
@@ -154,6 +185,8 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
 			Keys:       identity,
 			ECS:        metrics.ECS(ecs, m),
+			EHPC:       ehpc,
+			RAM:        ram,
 			Audit:      audit,
 			Clock:      cfg.Clock,
 			Log:        log.With("component", "aliyun"),
@@ -177,10 +210,11 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Log: log.With("component", "internal"), Audit: audit, Metrics: m,
 			Root:   core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
 			Forget: identity.Forget,
-			ECS:    ecs, BCC: bcc, Accounts: service.NewAccounts(svc), Faults: injector,
+			ECS:    ecs, EHPC: ehpc, BCC: bcc, RAM: ram, Accounts: service.NewAccounts(svc), Faults: injector,
 			Interval:       cfg.Transition,
-			ConsoleDrivers: map[string]core.ConsoleDriver{"sim": simDriver},
-			EHPCPolicy:     core.EHPCPasswordPolicy(cfg.EHPCPasswordPolicy),
+			ConsoleDrivers: consoleDrivers,
+			VisualDrivers:  map[string]core.VisualDriver{"sim": visualSim},
+			EHPCPolicy:     ehpcPolicy,
 		}),
 	})
 	return a, nil

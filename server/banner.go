@@ -24,6 +24,8 @@ type banner struct {
 	demo []demoInstance
 	// demoBCC are the demo fleet's BCC instance ids (region bj).
 	demoBCC []string
+	// demoCluster is the demo fleet's E-HPC cluster.
+	demoCluster *demoCluster
 }
 
 // demoInstance is one seeded demo instance as the banner shows it. The
@@ -109,6 +111,17 @@ func (b *banner) print(w io.Writer) {
 		p("  (from a checkout: go run ./cmd/latchkey console …). Change a password with\n")
 		p("  ModifyInstanceVncPasswd (6 letters and digits): live at once when I/O optimized,\n")
 		p("  after RebootInstance otherwise.\n")
+	}
+	if c := b.demoCluster; c != nil {
+		p("\n  E-HPC cluster %s (%s, %s), running:\n\n", c.ID, c.Name, c.RegionID)
+		p("    root password            %s\n", c.RootPassword)
+		p("    visual service password  %s\n\n", c.VisualPassword)
+		p("  Its login nodes' visual service (VNC):\n\n")
+		for _, l := range c.Logins {
+			host, port, _ := strings.Cut(l, ":")
+			p("    vncviewer %s::%s\n", host, port)
+		}
+		p("\n  Change it with ModifyVisualServicePasswd (RunasUser root and root's password).\n")
 	}
 	p("\n")
 	io.WriteString(w, s.String())

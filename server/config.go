@@ -49,12 +49,24 @@ type Config struct {
 	Store string
 	// Transition is how long each intermediate instance status lasts.
 	Transition time.Duration
+	// ConsoleDriver is the console driver of new ECS instances: "sim"
+	// (latchkey's own consoles) or "qemu" (a QEMU process per console,
+	// under DATA_DIR/qemu). QEMUBinary is QEMU's system emulator (empty:
+	// qemu-system-x86_64 in PATH) and QEMUMachine "none" or "pc" (see
+	// console/qemu).
+	ConsoleDriver string
+	QEMUBinary    string
+	QEMUMachine   string
 	// EHPCPasswordPolicy and BCCPasswordPolicy choose the password policy
 	// editions; BCERegion is the BCC region of requests whose Host names
 	// none.
 	EHPCPasswordPolicy string
 	BCCPasswordPolicy  string
 	BCERegion          string
+	// EHPCLoginAddresses is the loopback range E-HPC login nodes' visual
+	// services listen on; the zero Prefix means service's default
+	// (127.31.0.0/16). Tests give each server a range of its own.
+	EHPCLoginAddresses netip.Prefix
 
 	// Log receives the server's structured log; nil discards it.
 	Log *slog.Logger
@@ -79,6 +91,8 @@ func Defaults() Config {
 		Listen:             DefaultListen,
 		HTTPListen:         DefaultHTTPListen,
 		Transition:         DefaultTransition,
+		ConsoleDriver:      ConsoleDriverSim,
+		QEMUMachine:        DefaultQEMUMachine,
 		EHPCPasswordPolicy: DefaultEHPCPasswordPolicy,
 		BCCPasswordPolicy:  DefaultBCCPasswordPolicy,
 		BCERegion:          DefaultBCERegion,
@@ -122,7 +136,13 @@ func (c *Config) Validate() error {
 	if !catalog.IsBCCRegion(core.RegionID(c.BCERegion)) {
 		return fmt.Errorf("--bce-region %q: want one of %v", c.BCERegion, catalog.BCCRegions())
 	}
+	if p := c.EHPCLoginAddresses; p.IsValid() && (!p.Addr().Is4() || !p.Addr().IsLoopback()) {
+		return fmt.Errorf("E-HPC login addresses %s: want an IPv4 loopback range", p)
+	}
 	if _, _, err := c.storeLocation(); err != nil {
+		return err
+	}
+	if err := c.validateConsoleDriver(); err != nil {
 		return err
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -119,16 +120,21 @@ func demoPassword(rnd io.Reader) (core.Secret, error) {
 		lower = "abcdefghijkmnpqrstuvwxyz"
 		digit = "23456789"
 	)
-	classes := []string{upper, lower, digit, upper + lower + digit, upper + lower + digit, upper + lower + digit}
-	b := make([]byte, len(classes))
-	for i, set := range classes {
+	all := upper + lower + digit
+	return pick(rnd, []string{upper, lower, digit, all, all, all})
+}
+
+// pick draws one character from each set, then shuffles them so the
+// classes do not sit in fixed places.
+func pick(rnd io.Reader, sets []string) (core.Secret, error) {
+	b := make([]byte, len(sets))
+	for i, set := range sets {
 		n, err := rand.Int(rnd, big.NewInt(int64(len(set))))
 		if err != nil {
 			return core.Secret{}, err
 		}
 		b[i] = set[n.Int64()]
 	}
-	// Shuffle so the classes do not sit in fixed places.
 	for i := len(b) - 1; i > 0; i-- {
 		n, err := rand.Int(rnd, big.NewInt(int64(i+1)))
 		if err != nil {
@@ -138,4 +144,94 @@ func demoPassword(rnd io.Reader) (core.Secret, error) {
 		b[i], b[j] = b[j], b[i]
 	}
 	return core.NewSecret(string(b)), nil
+}
+
+// demoCluster is the demo fleet's E-HPC cluster as the banner shows it.
+// Its passwords are shown on the first start only.
+type demoCluster struct {
+	ID, Name, RegionID string
+	RootPassword       string
+	VisualPassword     string
+	// Logins are the host:port addresses of the login nodes' visual
+	// services.
+	Logins []string
+}
+
+// seedDemoCluster creates the E-HPC part of the demo fleet (PRODUCT.md
+// §7) through the service: a running cluster in cn-hangzhou with one
+// login node whose visual service is started (RemoteVisEnable), then sets
+// the visual service's password with ModifyVisualServicePasswd as root,
+// under the password policy in force.
+func seedDemoCluster(ctx context.Context, ehpc *service.EHPC, creds service.Credentials, policy core.EHPCPasswordPolicy, clock core.Clock, rnd io.Reader, poll time.Duration) (*demoCluster, error) {
+	caller := demoCaller(creds)
+	root, err := randomPassword(rnd, 12, "-")
+	if err != nil {
+		return nil, err
+	}
+	created, err := ehpc.CreateCluster(ctx, caller, core.CreateClusterInput{
+		RegionID:        demoRegion,
+		Name:            "demo-hpc",
+		OsTag:           "CentOS_7.6_64",
+		Manager:         core.NodeOrder{Count: 1, InstanceType: "ecs.g7.large"},
+		Compute:         core.NodeOrder{Count: 2, InstanceType: "ecs.c7.large"},
+		Login:           core.NodeOrder{Count: 1, InstanceType: "ecs.g7.large"},
+		Password:        root,
+		RemoteVisEnable: true,
+		ClientToken:     "latchkey-demo-demo-hpc",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create demo-hpc: %w", err)
+	}
+	ref := core.ClusterRef{RegionID: demoRegion, ClusterID: created.ClusterID}
+	poll = max(poll, time.Millisecond)
+	for {
+		cl, err := ehpc.DescribeCluster(ctx, caller, ref)
+		if err != nil {
+			return nil, err
+		}
+		if cl.Status == core.ClusterRunning && !cl.Busy(clock.Now()) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+	visual, err := demoPassword(rnd)
+	if policy == core.EHPCPasswordPolicy2024 {
+		visual, err = randomPassword(rnd, 12, "-")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ehpc.ModifyVisualServicePasswd(ctx, caller, ref, core.VisualPasswdInput{RunasUser: "root", RunasUserPassword: root, Passwd: visual}); err != nil {
+		return nil, fmt.Errorf("set the visual service password of demo-hpc: %w", err)
+	}
+	nodes, err := ehpc.ListNodes(ctx, caller, core.ListNodesInput{ClusterRef: ref, Role: core.RoleLogin})
+	if err != nil {
+		return nil, err
+	}
+	out := &demoCluster{ID: string(created.ClusterID), Name: "demo-hpc", RegionID: string(demoRegion), RootPassword: root.Reveal(), VisualPassword: visual.Reveal()}
+	for _, n := range nodes.Nodes {
+		out.Logins = append(out.Logins, netip.AddrPortFrom(n.PublicIP, uint16(nodes.Cluster.Visual.Port)).String())
+	}
+	return out, nil
+}
+
+// randomPassword returns n characters with at least one upper-case
+// letter, one lower-case letter, one digit and one of specials: a
+// password that every policy of three classes or more accepts.
+func randomPassword(rnd io.Reader, n int, specials string) (core.Secret, error) {
+	const (
+		upper = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		lower = "abcdefghijkmnpqrstuvwxyz"
+		digit = "23456789"
+	)
+	all := upper + lower + digit
+	classes := []string{upper, lower, digit, specials}
+	for len(classes) < n {
+		classes = append(classes, all)
+	}
+	return pick(rnd, classes)
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -62,7 +64,12 @@ func serve(t testing.TB, dir string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{dir: dir, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
-	argv := append([]string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--transition", "0"}, args...)
+	// A loopback range of its own for E-HPC login nodes, so that servers
+	// of tests running in parallel do not compete for addresses.
+	var rb [2]byte
+	rand.Read(rb[:])
+	logins := fmt.Sprintf("127.%d.%d.0/24", 32+rb[0]%200, rb[1])
+	argv := append([]string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--transition", "0", "--ehpc-login-addresses", logins}, args...)
 	getenv := func(string) string { return "" }
 	go func() { r.done <- run(ctx, argv, getenv, r.stdout, r.stderr) }()
 	t.Cleanup(func() { r.stop(t) })

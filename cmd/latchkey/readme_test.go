@@ -81,8 +81,8 @@ func startConsole(t *testing.T, dir, id string) string {
 	}
 }
 
-// vncLogin logs in to the console behind a local bridge with an RFB
-// client and reports the login's error.
+// vncLogin logs in to the RFB server at addr (a console bridge or a
+// visual service) with an RFB client and reports the login's error.
 func vncLogin(t *testing.T, addr, password string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -199,6 +199,30 @@ func TestReadmeDemoFlow(t *testing.T) {
 	// A real VNC client program, as the README suggests.
 	snapshot(t, addr, newPW, true)
 	snapshot(t, addr, optimized.password, false)
+
+	// The demo E-HPC cluster's visual service takes the printed password
+	// on the printed address, and no other.
+	var visualPW, visualAddr string
+	sc := bufio.NewScanner(strings.NewReader(r.stdout.String()))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 4 && f[0] == "visual" && f[1] == "service" && f[2] == "password" {
+			visualPW = f[3]
+		}
+		if len(f) == 2 && f[0] == "vncviewer" && strings.HasPrefix(f[1], "127.") {
+			host, port, _ := strings.Cut(f[1], "::")
+			visualAddr = net.JoinHostPort(host, port)
+		}
+	}
+	if visualPW == "" || visualAddr == "" {
+		t.Fatal("the banner does not show the demo cluster's visual service and password")
+	}
+	if err := vncLogin(t, visualAddr, visualPW); err != nil {
+		t.Errorf("visual service with the banner's password: %v", err)
+	}
+	if err := vncLogin(t, visualAddr, "Wr0ngP"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Errorf("visual service with a wrong password: got %v, want an authentication failure", err)
+	}
 }
 
 // snapshot runs vncsnapshot against a console bridge and checks whether it

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -26,9 +27,13 @@ func serveEnv() []struct{ flag, env string } {
 		{"demo", "LATCHKEY_DEMO"},
 		{"store", "LATCHKEY_STORE"},
 		{"transition", "LATCHKEY_TRANSITION"},
+		{"console-driver", "LATCHKEY_CONSOLE_DRIVER"},
+		{"qemu-binary", "LATCHKEY_QEMU_BINARY"},
+		{"qemu-machine", "LATCHKEY_QEMU_MACHINE"},
 		{"ehpc-password-policy", "LATCHKEY_EHPC_PASSWORD_POLICY"},
 		{"bcc-password-policy", "LATCHKEY_BCC_PASSWORD_POLICY"},
 		{"bce-region", "LATCHKEY_BCE_REGION"},
+		{"ehpc-login-addresses", "LATCHKEY_EHPC_LOGIN_ADDRESSES"},
 		{"log-level", "LATCHKEY_LOG_LEVEL"},
 	}
 }
@@ -59,6 +64,7 @@ Examples:
   latchkey serve --data-dir /var/lib/latchkey --listen 127.0.0.1:0 --http-listen 127.0.0.1:0
   latchkey serve --http-listen ""          # HTTPS only
   LATCHKEY_TRANSITION=0 latchkey serve     # instances change state at once
+  latchkey serve --console-driver qemu     # each new ECS instance's console is a QEMU
 `
 
 // runServe parses the serve flags and runs the server until ctx ends.
@@ -77,9 +83,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&cfg.Demo, "demo", false, "on first start, seed the demo fleet and print its console passwords")
 	fs.StringVar(&cfg.Store, "store", "", "store `URL`: sqlite://PATH or postgres://… (default sqlite://DATA_DIR/latchkey.db)")
 	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate")
+	fs.StringVar(&cfg.ConsoleDriver, "console-driver", cfg.ConsoleDriver, "console `driver` of new ECS instances: sim (latchkey's own consoles) or qemu (a QEMU process per console, under DATA_DIR/qemu)")
+	fs.StringVar(&cfg.QEMUBinary, "qemu-binary", "", "QEMU system emulator `path` of the qemu console driver (default qemu-system-x86_64 in PATH)")
+	fs.StringVar(&cfg.QEMUMachine, "qemu-machine", cfg.QEMUMachine, "`machine` a qemu console emulates: none (a VNC server only; fastest) or pc (64 MB PC showing SeaBIOS)")
 	fs.StringVar(&cfg.EHPCPasswordPolicy, "ehpc-password-policy", cfg.EHPCPasswordPolicy, "E-HPC visual service password `edition`: 2025 (6 letters and digits) or 2024 (8-30 characters, three classes)")
 	fs.StringVar(&cfg.BCCPasswordPolicy, "bcc-password-policy", cfg.BCCPasswordPolicy, "BCC admin password `edition`: 2020 (8-32, letter+digit+symbol from !@#$%^*()) or 2025 (8-32, three classes)")
 	fs.StringVar(&cfg.BCERegion, "bce-region", cfg.BCERegion, "BCC `region` for requests whose Host does not name one (bj, gz, su, bd, fwh, hkg, fsh)")
+	fs.Func("ehpc-login-addresses", "IPv4 loopback `prefix` the simulated E-HPC login nodes' visual services listen on, one address per node (default 127.31.0.0/16)", func(v string) error {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return err
+		}
+		cfg.EHPCLoginAddresses = p
+		return nil
+	})
 	fs.StringVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn or error (logs go to stderr and never hold a secret)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

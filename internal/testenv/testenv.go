@@ -13,11 +13,13 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,6 +96,14 @@ func Start(t testing.TB, opts ...Option) *Env {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.HTTPListen = "127.0.0.1:0"
 	cfg.Transition = 0
+	// Each server's E-HPC login nodes listen on a loopback range of their
+	// own, so servers of tests running in parallel (in this process or
+	// another) do not compete for the same address and port.
+	var r [2]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		t.Fatal(err)
+	}
+	cfg.EHPCLoginAddresses = netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 32 + r[0]%200, r[1], 0}), 24)
 	for _, o := range opts {
 		o(&cfg)
 	}
