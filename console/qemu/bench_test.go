@@ -1,0 +1,92 @@
+//go:build unix
+
+package qemu
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/core"
+)
+
+// BenchmarkSetConsolePassword measures a password change on a running
+// console: set_password and expire_password over the open monitor.
+func BenchmarkSetConsolePassword(b *testing.B) {
+	needQEMU(b)
+	d, err := New(Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	tg := target("i-bench")
+	pws := []core.Secret{core.NewSecret("Bench1"), core.NewSecret("Bench2")}
+	if err := d.SetConsolePassword(ctx, tg, pws[0]); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := d.SetConsolePassword(ctx, tg, pws[i%2]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkColdSetConsolePassword measures the first password of a
+// console: QEMU's start, the QMP handshake and the change.
+func BenchmarkColdSetConsolePassword(b *testing.B) {
+	for _, m := range []Machine{MachineNone, MachinePC} {
+		b.Run(string(m), func(b *testing.B) {
+			needQEMU(b)
+			d, err := New(Config{Dir: b.TempDir(), Machine: m})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			ctx := context.Background()
+			pw := core.NewSecret("Bench1")
+			for i := 0; b.Loop(); i++ {
+				tg := target("i-cold-" + strconv.Itoa(i))
+				if err := d.SetConsolePassword(ctx, tg, pw); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				c, _ := d.console(tg)
+				c.mu.Lock()
+				c.stop(c.proc)
+				c.mu.Unlock()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkLogin measures OpenConsole plus a VNC Authentication login
+// against QEMU.
+func BenchmarkLogin(b *testing.B) {
+	needQEMU(b)
+	d, err := New(Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	tg := target("i-bench")
+	if err := d.SetConsolePassword(ctx, tg, core.NewSecret("Bench1")); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		conn, err := d.OpenConsole(ctx, tg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := rfb.Login(ctx, conn.(net.Conn), "Bench1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}

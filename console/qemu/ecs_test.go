@@ -1,0 +1,289 @@
+//go:build unix
+
+package qemu_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/console/qemu"
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/vault"
+)
+
+// The ECS service over the real SQLite store, the vault's sealer and
+// QEMU consoles, as `latchkey serve --console-driver qemu` assembles it.
+// QEMU is reached through a wrapper script whose target the test can
+// switch to /bin/false, to make restarts fail.
+type ecsFixture struct {
+	dir      string // data directory
+	wrapper  string // the QEMU binary the driver runs
+	qemuPath string // the real QEMU
+	st       *sqlite.Store
+	driver   *qemu.Driver
+	ecs      *service.ECS
+	consoles *service.Consoles
+	caller   core.Caller
+}
+
+func newECSFixture(t *testing.T) *ecsFixture {
+	t.Helper()
+	f := &ecsFixture{dir: t.TempDir(), qemuPath: needQEMU(t)}
+	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAItest"}}
+	f.wrapper = filepath.Join(f.dir, "qemu-wrapper")
+	script := "#!/bin/sh\nexec \"$(cat \"$0.target\")\" \"$@\"\n"
+	if err := os.WriteFile(f.wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.setQEMU(t, f.qemuPath)
+	var err error
+	f.st, err = sqlite.Open(context.Background(), filepath.Join(f.dir, "latchkey.db"), core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.st.Close() })
+	f.start(t)
+	return f
+}
+
+// setQEMU points the wrapper at path.
+func (f *ecsFixture) setQEMU(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(f.wrapper+".target", []byte(path), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start builds a fresh driver and services over the store and pushes
+// every live password, as a start of latchkey does.
+func (f *ecsFixture) start(t *testing.T) {
+	t.Helper()
+	d, err := qemu.New(qemu.Config{Dir: filepath.Join(f.dir, "qemu"), Binary: f.wrapper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	sealer, err := vault.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := service.Config{
+		Store: f.st, Sealer: sealer,
+		Hasher:        vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
+		Drivers:       map[string]core.ConsoleDriver{"qemu": d},
+		DefaultDriver: "qemu",
+	}
+	f.driver = d
+	f.ecs = service.NewECS(cfg, catalog.NewAlibaba())
+	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+	if err := f.ecs.Reconcile(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func (f *ecsFixture) run(t *testing.T, optimized bool) core.InstanceID {
+	t.Helper()
+	ids, err := f.ecs.RunInstances(ctx(t), f.caller, core.CreateInstanceInput{
+		RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: optimized,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids[0]
+}
+
+func ref(id core.InstanceID) core.InstanceRef {
+	return core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: id}
+}
+
+func (f *ecsFixture) modify(t *testing.T, id core.InstanceID, pw string) error {
+	t.Helper()
+	return f.ecs.ModifyInstanceVncPasswd(ctx(t), f.caller, ref(id), core.NewSecret(pw))
+}
+
+// login redeems a fresh console ticket, as the gateway does for a VNC
+// URL, and logs in to QEMU with pw: true when admitted, false when QEMU
+// rejects the password.
+func (f *ecsFixture) login(t *testing.T, id core.InstanceID, pw string) bool {
+	t.Helper()
+	tok, err := f.ecs.DescribeInstanceVncURL(ctx(t), f.caller, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.consoles.Redeem(ctx(t), tok.Token)
+	if err != nil {
+		t.Fatalf("Redeem: %v", err)
+	}
+	defer conn.Close()
+	c, err := rfb.Login(ctx(t), conn.(net.Conn), pw)
+	if errors.Is(err, rfb.ErrAuthFailed) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("login did not complete: %v", err)
+	}
+	if !strings.HasPrefix(c.Name(), "QEMU (ecs-"+string(id)) {
+		t.Fatalf("desktop %q is not the instance's QEMU", c.Name())
+	}
+	c.Close()
+	return true
+}
+
+// kill SIGKILLs the instance's QEMU, found through its pidfile, and waits
+// until it is gone.
+func (f *ecsFixture) kill(t *testing.T, id core.InstanceID) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.dir, "qemu", "ecs-"+string(id)+".pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The driver reaps it; until then it is a zombie. Either way it no
+	// longer answers.
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if os.IsNotExist(err) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, rest, ok := strings.Cut(string(b), ") "); ok && strings.HasPrefix(rest, "Z") {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// An I/O optimized instance's new password is live on QEMU when
+// ModifyInstanceVncPasswd returns.
+func TestECSOptimizedPasswordIsLiveOnReturn(t *testing.T) {
+	f := newECSFixture(t)
+	id := f.run(t, true)
+	if err := f.modify(t, id, "Ecs123"); err != nil {
+		t.Fatal(err)
+	}
+	if !f.login(t, id, "Ecs123") {
+		t.Fatal("QEMU rejected the password ModifyInstanceVncPasswd just set")
+	}
+	if err := f.modify(t, id, "Abc987"); err != nil {
+		t.Fatal(err)
+	}
+	if f.login(t, id, "Ecs123") {
+		t.Fatal("QEMU still admits the previous password")
+	}
+	if !f.login(t, id, "Abc987") {
+		t.Fatal("QEMU rejected the second password")
+	}
+}
+
+// A password set on an instance that is not I/O optimized stays pending:
+// QEMU keeps the old one until RebootInstance (or Stop then Start).
+func TestECSNotOptimizedPasswordWaitsForReboot(t *testing.T) {
+	f := newECSFixture(t)
+	id := f.run(t, false)
+	if err := f.modify(t, id, "Old111"); err != nil {
+		t.Fatal(err)
+	}
+	if f.login(t, id, "Old111") {
+		t.Fatal("a pending password is live before the restart")
+	}
+	if err := f.ecs.RebootInstance(ctx(t), f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	if !f.login(t, id, "Old111") {
+		t.Fatal("the password did not become live at RebootInstance")
+	}
+
+	if err := f.modify(t, id, "New222"); err != nil {
+		t.Fatal(err)
+	}
+	if !f.login(t, id, "Old111") || f.login(t, id, "New222") {
+		t.Fatal("a pending password changed the console before the restart")
+	}
+	if err := f.ecs.StopInstance(ctx(t), f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ecs.StartInstance(ctx(t), f.caller, ref(id)); err != nil {
+		t.Fatal(err)
+	}
+	if !f.login(t, id, "New222") || f.login(t, id, "Old111") {
+		t.Fatal("StartInstance did not make the pending password live")
+	}
+}
+
+// When QEMU cannot be reached, ModifyInstanceVncPasswd answers
+// InstanceNotReady (KindUnavailable, ReasonConsoleUnreachable) and
+// nothing changes: once QEMU runs again the console has the old password,
+// also after a restart of latchkey.
+func TestECSUnreachableChangesNothing(t *testing.T) {
+	f := newECSFixture(t)
+	id := f.run(t, true)
+	if err := f.modify(t, id, "Kept11"); err != nil {
+		t.Fatal(err)
+	}
+	f.kill(t, id)
+	f.setQEMU(t, "/bin/false")
+	err := f.modify(t, id, "Lost22")
+	e := core.AsError(err)
+	if err == nil || e.Kind != core.KindUnavailable || e.Reason != core.ReasonConsoleUnreachable {
+		t.Fatalf("got %v, want KindUnavailable (ConsoleUnreachable)", err)
+	}
+	if strings.Contains(err.Error(), "Lost22") || strings.Contains(err.Error(), "Kept11") {
+		t.Fatal("the error holds a password")
+	}
+
+	f.setQEMU(t, f.qemuPath)
+	if !f.login(t, id, "Kept11") || f.login(t, id, "Lost22") {
+		t.Fatal("a change that answered InstanceNotReady took effect")
+	}
+
+	// A restart of latchkey: every QEMU stops, and the store's live
+	// password is pushed to a fresh one.
+	if err := f.driver.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	if !f.login(t, id, "Kept11") || f.login(t, id, "Lost22") {
+		t.Fatal("after a restart the console does not have the stored live password")
+	}
+}
+
+// needQEMU skips the test when QEMU is not installed, unless the
+// environment variable CI is set: then the test fails.
+func needQEMU(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath(qemu.DefaultBinary)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and %s cannot be run: %v", qemu.DefaultBinary, err)
+		}
+		t.Skipf("%s is not installed: %v", qemu.DefaultBinary, err)
+	}
+	return path
+}
