@@ -1,0 +1,183 @@
+package internalapi_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
+
+	"github.com/latchkey/latchkey/internal/testenv"
+)
+
+const ehpcFleet = `accounts:
+  - ehpc:
+      - name: hpc-faults
+        login_nodes: 3
+        root_password: Root#Pass1
+        visual:
+          password: Vis123
+`
+
+// modifyVisual calls ModifyVisualServicePasswd through SDKv1's
+// CommonRequest, as the aliyun CLI does, and returns the error (nil on
+// success).
+func modifyVisual(t *testing.T, e *testenv.Env, cluster, pw string) *sdkerrors.ServerError {
+	t.Helper()
+	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := requests.NewCommonRequest()
+	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
+	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "ModifyVisualServicePasswd"
+	req.QueryParams["RegionId"] = testenv.Region
+	req.QueryParams["ClusterId"] = cluster
+	req.QueryParams["RunasUser"] = "root"
+	req.QueryParams["RunasUserPassword"] = "Root#Pass1"
+	req.QueryParams["Passwd"] = pw
+	_, err = c.ProcessCommonRequest(req)
+	if err == nil {
+		return nil
+	}
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) {
+		t.Fatalf("ModifyVisualServicePasswd: not a server error: %T", err)
+	}
+	return se
+}
+
+type visualMatch struct {
+	Match bool `json:"match"`
+	Nodes []struct {
+		Node    string `json:"node"`
+		Match   bool   `json:"match"`
+		Checked string `json:"checked"`
+	} `json:"nodes"`
+}
+
+// visual checks pw on every login node's running visual service.
+func (a *admin) visual(cluster, pw string) visualMatch {
+	a.t.Helper()
+	var m visualMatch
+	a.must(200, "POST", "/_latchkey/check-password", map[string]string{"resource": cluster, "target": "visual", "password": pw}, &m)
+	for _, n := range m.Nodes {
+		if n.Checked != "service" {
+			a.t.Errorf("node %s was checked against the %s, not its running service", n.Node, n.Checked)
+		}
+	}
+	return m
+}
+
+func TestEHPCFaultsThroughTheSDK(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	var v struct {
+		APIs map[string]string `json:"apis"`
+	}
+	a.must(200, "GET", "/_latchkey/version", nil, &v)
+	if v.APIs["ehpc"] == "" {
+		t.Skip("this server does not serve E-HPC")
+	}
+	var res applyResult
+	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &res)
+	cluster := res.byName(t, "ehpc.cluster", "hpc-faults").ID
+	if m := a.visual(cluster, "Vis123"); !m.Match || len(m.Nodes) != 3 {
+		t.Fatalf("the fleet's visual password is not live on three nodes: %+v", m)
+	}
+
+	// Each failure of the whole cluster: its documented error, and every
+	// node keeps the password that was live.
+	for _, tc := range []struct {
+		effect, code string
+		status       int
+		message      string
+	}{
+		{"unreachable", "AgentError", 403, ""},
+		{"agent-timeout", "AgentError", 403, ""},
+		{"exec-failure", "ExecFail", 403, "vncpasswd -f"},
+		{"upstream-failure", "AliyunError", 406, ""},
+	} {
+		a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ehpc", "resource": cluster, "effect": tc.effect, "operations": []string{"set-password"}, "count": 1}, nil)
+		se := modifyVisual(t, e, cluster, "New123")
+		if se == nil || se.ErrorCode() != tc.code || se.HttpStatus() != tc.status || !strings.Contains(se.Message(), tc.message) {
+			t.Errorf("%s: ModifyVisualServicePasswd = %v, want %d %s", tc.effect, se, tc.status, tc.code)
+		}
+		if m := a.visual(cluster, "Vis123"); !m.Match {
+			t.Errorf("%s: a node lost the live password: %+v", tc.effect, m.Nodes)
+		}
+		if m := a.visual(cluster, "New123"); anyMatch(m) {
+			t.Errorf("%s: a node took the refused password: %+v", tc.effect, m.Nodes)
+		}
+	}
+
+	// A partial failure: the first login node takes the password, the
+	// others keep theirs, and PartFailure names them.
+	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ehpc", "resource": cluster, "effect": "partial-failure", "count": 1}, nil)
+	se := modifyVisual(t, e, cluster, "Par123")
+	if se == nil || se.ErrorCode() != "PartFailure" || se.HttpStatus() != 409 {
+		t.Fatalf("partial-failure: ModifyVisualServicePasswd = %v, want 409 PartFailure", se)
+	}
+	m := a.visual(cluster, "Par123")
+	if m.Match || len(m.Nodes) != 3 || !m.Nodes[0].Match || m.Nodes[1].Match || m.Nodes[2].Match {
+		t.Errorf("after a partial failure, Par123 per node: %+v", m.Nodes)
+	}
+	old := a.visual(cluster, "Vis123")
+	if old.Nodes[0].Match || !old.Nodes[1].Match || !old.Nodes[2].Match {
+		t.Errorf("after a partial failure, Vis123 per node: %+v", old.Nodes)
+	}
+
+	// With the rules spent, the change reaches every node.
+	if se := modifyVisual(t, e, cluster, "All123"); se != nil {
+		t.Fatalf("after the rules: %v", se)
+	}
+	if m := a.visual(cluster, "All123"); !m.Match {
+		t.Errorf("All123 is not live everywhere: %+v", m.Nodes)
+	}
+	var list struct{ Rules []rule }
+	a.must(200, "GET", "/_latchkey/faults", nil, &list)
+	if len(list.Rules) != 0 {
+		t.Errorf("rules left: %+v", list.Rules)
+	}
+
+	// Account state: InDebt, then NotEnabled, through the same SDK.
+	a.must(200, "PATCH", "/_latchkey/accounts/root", `{"in_debt":true}`, nil)
+	if se := modifyVisual(t, e, cluster, "Dbt123"); se == nil || se.ErrorCode() != "InDebt" {
+		t.Errorf("in debt: %v", se)
+	}
+	a.must(200, "PATCH", "/_latchkey/accounts/root", `{"in_debt":false,"services":{"ehpc":false}}`, nil)
+	if se := modifyVisual(t, e, cluster, "Dbt123"); se == nil || se.ErrorCode() != "NotEnabled" {
+		t.Errorf("E-HPC not enabled: %v", se)
+	}
+	a.must(200, "PATCH", "/_latchkey/accounts/root", `{"services":{"ehpc":true}}`, nil)
+	if m := a.visual(cluster, "All123"); !m.Match {
+		t.Errorf("refused calls changed the password: %+v", m.Nodes)
+	}
+
+	// Applying the fleet again puts the file's password back everywhere,
+	// and then changes nothing.
+	var again applyResult
+	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	if x := again.byName(t, "ehpc.cluster", "hpc-faults"); x.Action != "updated" || strings.Join(x.Changes, ",") != "visual.password" {
+		t.Errorf("re-apply: %+v", x)
+	}
+	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	if again.Changed {
+		t.Errorf("a third apply changed something: %+v", again.Resources)
+	}
+	if !a.check(cluster, "user", "Root#Pass1") {
+		t.Error("root's password does not check")
+	}
+}
+
+func anyMatch(m visualMatch) bool {
+	for _, n := range m.Nodes {
+		if n.Match {
+			return true
+		}
+	}
+	return false
+}
