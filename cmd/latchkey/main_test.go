@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -427,5 +430,60 @@ func BenchmarkBinaryStartToHealthz(b *testing.B) {
 			b.Fatalf("exit: %v", err)
 		}
 		b.StartTimer()
+	}
+}
+
+// TestShutdownDrainsInFlightRequest starts a request, begins the shutdown
+// (as SIGINT would) while its handler waits for the body, checks the
+// listener is closed to new connections, then sends the body: the request
+// must still get its answer, and run must return nil after it.
+func TestShutdownDrainsInFlightRequest(t *testing.T) {
+	r := serve(t, filepath.Join(t.TempDir(), "data"))
+	conn, err := net.Dial("tcp", r.eps.HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	body := "Action=DescribeRegions&Version=2014-05-26"
+	head := "POST / HTTP/1.1\r\nHost: " + r.eps.HTTP + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\nExpect: 100-continue\r\n\r\n"
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// The server answers 100 Continue when the handler starts reading the
+	// body: from then on the request is in flight.
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q, %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after it
+		t.Fatal(err)
+	}
+
+	r.cancel()
+	// Shutdown closes the listeners first: wait until a new connection is
+	// refused, so the body arrives during the drain.
+	for {
+		c, err := net.Dial("tcp", r.eps.HTTP)
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatalf("finishing the in-flight request: %v", err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Acs-Request-Id") == "" {
+		t.Errorf("the in-flight request's answer (%s) did not come from the RPC front end", resp.Status)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("run = %v after a drained shutdown, want nil", err)
 	}
 }
