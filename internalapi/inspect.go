@@ -87,6 +87,7 @@ func redactValue(v any) any {
 type resourceView struct {
 	Kind     core.ResourceKind `json:"kind"`
 	ID       string            `json:"id"`
+	Name     string            `json:"name,omitempty"`
 	Account  core.AccountID    `json:"account,omitempty"`
 	Region   core.RegionID     `json:"region,omitempty"`
 	Status   string            `json:"status,omitempty"`
@@ -116,14 +117,16 @@ func view(d core.Doc, now timeNow, withBody bool) (resourceView, error) {
 	if err != nil {
 		return v, err
 	}
-	if !withBody {
-		return v, nil
-	}
 	var doc any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return v, &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
 	}
-	v.Resource = redact(doc)
+	if m, ok := doc.(map[string]any); ok {
+		v.Name, _ = m["Name"].(string)
+	}
+	if withBody {
+		v.Resource = redact(doc)
+	}
 	return v, nil
 }
 
@@ -153,8 +156,8 @@ type listBody struct {
 }
 
 // listResources answers GET /_latchkey/resources: every resource's kind,
-// id, account, region and status. Filters: kind, account ("root" for the
-// root account), region.
+// id, name, account, region and status. Filters: kind, account ("root"
+// for the root account), region, name.
 func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
 	const action = "ListResources"
 	if a.d.Store == nil {
@@ -179,6 +182,9 @@ func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
 			v, err := view(d, txNow(tx), false)
 			if err != nil {
 				return err
+			}
+			if name := q.Get("name"); name != "" && v.Name != name {
+				continue
 			}
 			out = append(out, v)
 		}

@@ -187,3 +187,103 @@ func TestAdminCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTestingSection follows README.md's "Testing your automation
+// with latchkey" as a new user: apply its fleet file, check its
+// passwords, inject its console failure, see InstanceNotReady through the
+// SDK, and find the attempt in the audit log.
+func TestReadmeTestingSection(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Testing your automation with latchkey")
+	if !ok {
+		t.Fatal("README.md has no testing section")
+	}
+	_, block, _ := strings.Cut(section, "```yaml\n")
+	fleetYAML, _, _ := strings.Cut(block, "```")
+	for _, want := range []string{"latchkey fleet apply fleet.yaml", "latchkey faults add --product ecs --resource $ID --effect unreachable --count 1", "latchkey audit --resource $ID"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the section lacks %q", want)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	serve(t, dir)
+	env := map[string]string{"LATCHKEY_DATA_DIR": dir}
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	os.WriteFile(file, []byte(fleetYAML), 0o600)
+	if out, err := latchkey(t, env, "fleet", "apply", file); err != nil {
+		t.Fatalf("fleet apply of the README's file = %v:\n%s", err, out)
+	}
+	if out, err := latchkey(t, env, "fleet", "apply", file); err != nil || !strings.Contains(out, "nothing changed") {
+		t.Errorf("second apply = %v:\n%s", err, out)
+	}
+	id := func(args ...string) string {
+		out, err := latchkey(t, env, append([]string{"inspect", "-q"}, args...)...)
+		if err != nil || strings.Count(out, "\n") != 1 {
+			t.Fatalf("inspect -q %v = %v: %q", args, err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	web := id("--kind", "ecs.instance", "--name", "web-1")
+	for _, c := range []struct{ pw, target, resource string }{
+		{"Web123", "", web},
+		{"Old123", "", id("--name", "legacy-1")},
+		{"Vis123", "", id("--kind", "ehpc.cluster", "--name", "hpc-1")},
+		{"Alice-Pass-1", "user", id("--kind", "ehpc.cluster", "--name", "hpc-1")},
+		{"Db2020!x", "", id("--name", "db-1")},
+	} {
+		env["LATCHKEY_PASSWORD"] = c.pw
+		args := []string{"check-password", "--quiet", c.resource}
+		if c.target != "" {
+			args = append(args, "--target", c.target, "--user", "alice01")
+		}
+		if _, err := latchkey(t, env, args...); err != nil {
+			t.Errorf("check-password %s %s: %v", c.resource, c.target, err)
+		}
+	}
+	if _, err := latchkey(t, env, "faults", "add", "--product", "ecs", "--resource", web, "--effect", "unreachable", "--count", "1"); err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := server.ReadCredentials(dir)
+	eps, _ := server.ReadEndpoints(dir)
+	client, _ := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+	client.Domain = eps.HTTP
+	for i, want := range []string{"InstanceNotReady", ""} {
+		req := ecs.CreateModifyInstanceVncPasswdRequest()
+		req.RegionId, req.InstanceId, req.VncPassword = "cn-hangzhou", web, "New123"
+		_, err := client.ModifyInstanceVncPasswd(req)
+		var se *sdkerrors.ServerError
+		got := ""
+		if errors.As(err, &se) {
+			got = se.ErrorCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("call %d: %q, want %q", i, got, want)
+		}
+		if i == 0 {
+			env["LATCHKEY_PASSWORD"] = "Web123"
+			if _, err := latchkey(t, env, "check-password", web); err != nil {
+				t.Errorf("after InstanceNotReady the live password changed: %v", err)
+			}
+		}
+	}
+	out, err := latchkey(t, env, "audit", "--resource", web, "--since", "10m")
+	if err != nil || !strings.Contains(out, "InstanceNotReady") || !strings.Contains(out, "Success") {
+		t.Errorf("audit = %v:\n%s", err, out)
+	}
+	// The other account: its chosen keys sign, its state refuses E-HPC,
+	// and its RAM user is denied the password change.
+	other, _ := ecs.NewClientWithAccessKey("cn-hangzhou", "LTAItestoperator000001", "operator-secret-000000001")
+	other.Domain = eps.HTTP
+	req := ecs.CreateModifyInstanceVncPasswdRequest()
+	req.RegionId, req.InstanceId, req.VncPassword = "cn-hangzhou", "i-bp1nothere000000000", "New123"
+	_, err = other.ModifyInstanceVncPasswd(req)
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) || se.ErrorCode() != "Forbidden.RAM" {
+		t.Errorf("the operator's ModifyInstanceVncPasswd = %v, want Forbidden.RAM", err)
+	}
+}

@@ -28,6 +28,7 @@ const inspectExamples = `
 Examples:
   latchkey inspect
   latchkey inspect --kind ecs.instance --region cn-hangzhou
+  ID=$(latchkey inspect -q --kind ecs.instance --name web-1)
   latchkey inspect i-bp1abcdefghijklmnopq
   latchkey inspect ecs.instance/i-bp1abcdefghijklmnopq | jq .resource.Status
 `
@@ -50,6 +51,8 @@ func runInspect(ctx context.Context, args []string, getenv func(string) string, 
 	kind := fs.String("kind", "", "list: only this `kind` (ecs.instance, bcc.instance, ehpc.cluster, iam.account, iam.accesskey, ram.user, ram.policy, latchkey.fault)")
 	account := fs.String("account", "", "list: only this `account` (root for the root account)")
 	region := fs.String("region", "", "list: only this `region`")
+	name := fs.String("name", "", "list: only resources of this `name` (ECS, BCC, clusters, RAM users, policies)")
+	quiet := fs.Bool("q", false, "list: print the ids only, one a line")
 	asJSON := fs.Bool("json", false, "list: print the server's JSON answer")
 	if done, err := parseFlags(fs, interleave(args, boolFlags(fs)), inspectHelp, inspectExamples, stdout); done || err != nil {
 		return err
@@ -70,7 +73,7 @@ func runInspect(ctx context.Context, args []string, getenv func(string) string, 
 		return nil
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"kind": *kind, "account": *account, "region": *region} {
+	for k, v := range map[string]string{"kind": *kind, "account": *account, "region": *region, "name": *name} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -85,16 +88,22 @@ func runInspect(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	var list struct {
 		Resources []struct {
-			Kind, ID, Account, Region, Status string
+			Kind, ID, Name, Account, Region, Status string
 		} `json:"resources"`
 	}
 	if err := decodeInto(raw, &list); err != nil {
 		return err
 	}
+	if *quiet {
+		for _, r := range list.Resources {
+			fmt.Fprintln(stdout, r.ID)
+		}
+		return nil
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tID\tACCOUNT\tREGION\tSTATUS")
+	fmt.Fprintln(tw, "KIND\tID\tNAME\tACCOUNT\tREGION\tSTATUS")
 	for _, r := range list.Resources {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Kind, r.ID, r.Account, r.Region, r.Status)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Kind, r.ID, r.Name, r.Account, r.Region, r.Status)
 	}
 	return tw.Flush()
 }
