@@ -111,6 +111,11 @@ func (b *banner) print(w io.Writer) {
 		p("  (from a checkout: go run ./cmd/latchkey console …). Change a password with\n")
 		p("  ModifyInstanceVncPasswd (6 letters and digits): live at once when I/O optimized,\n")
 		p("  after RebootInstance otherwise.\n")
+		p("\n  Or in a browser that trusts %s: put the VncUrl that DescribeInstanceVncUrl\n", b.caFile)
+		p("  returns, as returned, in the console page's URL and open it within 15 seconds:\n\n")
+		for _, d := range b.demo {
+			p("    https://%s/console/?vncUrl=<VncUrl>&instanceId=%s\n", b.eps.HTTPS, d.ID)
+		}
 	}
 	if c := b.demoCluster; c != nil {
 		p("\n  E-HPC cluster %s (%s, %s), running:\n\n", c.ID, c.Name, c.RegionID)

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"sync/atomic"
+
+	"github.com/latchkey/latchkey/web"
 )
 
 // routeDeps are the handlers the mux routes to. A nil handler leaves its
@@ -38,6 +40,7 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 	if d.vnc != nil {
 		mux.Handle("/vnc/", d.vnc)
 	}
+	mux.Handle(web.ConsolePath, web.Console())
 	if d.bce != nil {
 		mux.Handle("/v2/", d.bce)
 	}
