@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -248,28 +249,71 @@ func TestUnreachableKeepsPassword(t *testing.T) {
 	}
 }
 
-// A QEMU that never answers is given up after StartTimeout and stopped;
-// one that ignores SIGTERM is killed after StopTimeout. Nothing is left
-// running either way.
+// A QEMU that never answers is stopped when the caller gives up, and one
+// that also ignores SIGTERM is killed after StopTimeout; a QEMU that never
+// answers is given up after StartTimeout even when the caller waits.
+// Nothing is left running in any case.
 func TestHungQEMUIsStopped(t *testing.T) {
-	for name, body := range map[string]string{
-		"greets never":    "exec sleep 600",
-		"ignores SIGTERM": "trap '' TERM\nexec sleep 600",
+	for _, tc := range []struct {
+		name, body string
+		cancel     bool // the caller gives up once the fake runs
+	}{
+		{"caller gives up", "exec sleep 600", true},
+		{"ignores SIGTERM", "trap '' TERM\nexec sleep 600", true},
+		{"start timeout", "exec sleep 600", false},
 	} {
-		t.Run(name, func(t *testing.T) {
-			fake := fakeQEMU(t, body)
-			d, _ := newDriver(t, Config{Binary: fake, StartTimeout: 50e6, StopTimeout: 50e6})
-			err := d.SetConsolePassword(ctxT(t), target("i-hung"), core.NewSecret("Ab1234"))
-			wantUnreachable(t, err, "Ab1234")
-			b, rerr := os.ReadFile(fake + ".pid")
-			if rerr != nil {
-				t.Fatal(rerr)
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeQEMU(t, tc.body)
+			cfg := Config{Binary: fake, StopTimeout: 50e6}
+			if !tc.cancel {
+				cfg.StartTimeout = 100e6
 			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			d, _ := newDriver(t, cfg)
+			ctx, cancel := context.WithCancel(ctxT(t))
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- d.SetConsolePassword(ctx, target("i-hung"), core.NewSecret("Ab1234")) }()
+			pid := 0
+			if tc.cancel {
+				pid = waitPIDFile(t, fake+".pid", done)
+				cancel()
+			}
+			wantUnreachable(t, <-done, "Ab1234")
+			if pid == 0 {
+				b, err := os.ReadFile(fake + ".pid")
+				if os.IsNotExist(err) {
+					return // it never ran far enough to write it: nothing runs
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
 			if pid == 0 || alive(pid) {
 				t.Fatalf("the hung QEMU (pid %d) still runs", pid)
 			}
 		})
+	}
+}
+
+// waitPIDFile waits until the fake QEMU has written its process id and
+// returns it. The call must still be running: the fake never answers.
+func waitPIDFile(t *testing.T, path string, done <-chan error) int {
+	t.Helper()
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("SetConsolePassword returned before the fake QEMU ran: %v", err)
+		default:
+		}
+		if b, err := os.ReadFile(path); err == nil && strings.HasSuffix(string(b), "\n") {
+			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
