@@ -237,8 +237,9 @@ func (d *Driver) Close() error {
 
 // console returns the console of t, creating its record on first use.
 func (d *Driver) console(t core.ConsoleTarget) (*console, error) {
-	if !validName(t.Product) || !validName(t.ID) {
-		return nil, &core.Error{Kind: core.KindInvalid, Message: "console target names must be letters, digits, '-' and '_'"}
+	// The product has no '-', so "<product>-<id>" names one target only.
+	if !validName(t.Product) || strings.Contains(t.Product, "-") || !validName(t.ID) {
+		return nil, &core.Error{Kind: core.KindInvalid, Message: "console target names must be letters, digits, '-' and '_' (no '-' in the product)"}
 	}
 	name := t.Product + "-" + t.ID
 	d.mu.Lock()

@@ -111,6 +111,11 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("OpenConsole id %q: got %v, want KindInvalid", id, err)
 		}
 	}
+	// "ecs-a" + "b" would share a file name with "ecs" + "a-b".
+	ambiguous := core.ConsoleTarget{Product: "ecs-a", ID: "b"}
+	if err := d.SetConsolePassword(ctxT(t), ambiguous, core.NewSecret("Ab1234")); core.KindOf(err) != core.KindInvalid {
+		t.Fatalf("product with '-': got %v, want KindInvalid", err)
+	}
 	if pids := d.pids(); len(pids) != 0 {
 		t.Fatalf("refused calls started %d QEMU processes", len(pids))
 	}
