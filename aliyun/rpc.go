@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/metrics/outcome"
 )
 
 // timestampWindow is how far a request's Timestamp (V1) or x-acs-date (V3)
@@ -225,10 +226,25 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.audit(r.Context(), c, value, result)
+	s.reportOutcome(r.Context(), c, result)
 	if s.d.Log.Enabled(r.Context(), slog.LevelDebug) {
 		s.d.Log.Debug("rpc", "request_id", c.requestID, "method", r.Method, "scheme", c.scheme, "action", c.action,
 			"status", status, "result", result, "duration", time.Since(start))
 	}
+}
+
+// reportOutcome tells the metrics middleware (if any) the product,
+// action and result code; an action this front end does not implement is
+// reported as none, since its name came from the client.
+func (s *server) reportOutcome(ctx context.Context, c *call, result string) {
+	var product, action string
+	if c.product != nil {
+		product = c.product.name
+		if _, ok := c.product.actions[c.action]; ok {
+			action = c.action
+		}
+	}
+	outcome.Set(ctx, product, action, result)
 }
 
 // serve authenticates the request and runs its handler.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/metrics/outcome"
 )
 
 // maxBodyBytes bounds a request body; BCC request bodies are small JSON
@@ -103,6 +104,7 @@ func (s *Server) serve(op operation) http.Handler {
 		c, apiErr := s.authenticate(r, requestID)
 		if apiErr != nil {
 			writeError(w, requestID, now, apiErr)
+			outcome.Set(r.Context(), "bcc", op.name, string(apiErr.Code))
 			return
 		}
 		res, err := op.handle(r.Context(), c)
@@ -118,6 +120,13 @@ func (s *Server) serve(op operation) http.Handler {
 		if op.mutating {
 			s.audit(r.Context(), c, op.name, r.PathValue("instanceId"), apiErr)
 		}
+		// The metrics middleware, if any, counts the request by operation
+		// and code.
+		code := "Success"
+		if apiErr != nil {
+			code = string(apiErr.Code)
+		}
+		outcome.Set(r.Context(), "bcc", op.name, code)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
+	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
 )
 
@@ -252,7 +253,30 @@ func TestMetricsEndpoint(t *testing.T) {
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
 	modifyVnc(t, e.ECS(t), id, "New123")
 	modifyVnc(t, e.ECS(t), id, "New123")
+	modifyVnc(t, e.ECSWithKey(t, e.Credentials.AccessKeyID, "a-wrong-secret-00000000"), id, "New123")
 	a.callAuth("GET", "/_latchkey/health", "Bearer nope", nil, nil)
+	e.BCC(t).ChangeInstancePass("i-nothere", &api.ChangeInstancePassArgs{AdminPass: "Passw0rd!"})
+	// One console connection with a wrong password, and one refused ticket.
+	u := ecs.CreateDescribeInstanceVncUrlRequest()
+	u.RegionId, u.InstanceId = testenv.Region, id
+	vnc, err := e.ECS(t).DescribeInstanceVncUrl(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := e.DialConsole(ctx, vnc.VncUrl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rfb.Login(ctx, conn, "Wrong1"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Errorf("console login with a wrong password: %v", err)
+	}
+	conn.Close()
+	if conn, err := e.DialConsole(ctx, vnc.VncUrl); err == nil {
+		conn.Close()
+		t.Error("a used console ticket opened a console")
+	}
 
 	resp, err := e.HTTPClient().Get(e.URL("/metrics"))
 	if err != nil {
@@ -269,8 +293,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		`latchkey_faults_injected_total{effect="unreachable",product="ecs"} 1`,
 		`latchkey_requests_total{action="ApplyFleet",code="Success",product="latchkey"} 1`,
 		`latchkey_request_duration_seconds_bucket{action="AddFaultRule",code="Success",product="latchkey",le=`,
-		`action="ModifyInstanceVncPasswd"`,
+		`latchkey_requests_total{action="ModifyInstanceVncPasswd",code="InstanceNotReady",product="ecs"} 1`,
+		`latchkey_requests_total{action="ModifyInstanceVncPasswd",code="Success",product="ecs"} 1`,
+		`latchkey_requests_total{action="ModifyInstanceVncPasswd",code="SignatureDoesNotMatch",product="ecs"} 1`,
+		`latchkey_request_duration_seconds_count{action="ModifyInstanceVncPasswd",code="InstanceNotReady",product="ecs"} 1`,
+		`latchkey_requests_total{action="ChangeInstancePass",code="NoSuchObject",product="bcc"} 1`,
+		`latchkey_auth_failures_total{reason="SignatureDoesNotMatch",surface="aliyun"} 1`,
 		`latchkey_auth_failures_total{reason="bad-token",surface="internal"} 1`,
+		`latchkey_console_connections_total{product="ecs",result="opened"} 1`,
+		`latchkey_console_connections_total{product="unknown",result="refused"} 1`,
+		`latchkey_console_logins_total{product="ecs",result="failure"} 1`,
+		`latchkey_auth_failures_total{reason="vnc-auth",surface="console"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -7,35 +7,16 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/metrics/outcome"
 )
 
-// outcome is what a handler tells the Middleware about its request.
-type outcome struct {
-	mu                    sync.Mutex
-	product, action, code string
-}
-
-type outcomeKey struct{}
-
 // SetOutcome tells the Middleware serving ctx's request what the request
-// was and how it ended: the product (empty keeps the middleware's
-// surface), the action as the API names it (empty for an action that does
-// not exist) and the result code ("Success" or the provider's error
-// code). Front ends call it once, after the outcome is known; outside a
-// Middleware it does nothing.
+// was and how it ended; see outcome.Set, which front ends may call
+// directly without importing this package.
 func SetOutcome(ctx context.Context, product, action, code string) {
-	o, _ := ctx.Value(outcomeKey{}).(*outcome)
-	if o == nil {
-		return
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if product != "" {
-		o.product = product
-	}
-	o.action, o.code = action, code
+	outcome.Set(ctx, product, action, code)
 }
 
 // Middleware counts each request next serves under surface ("aliyun",
@@ -47,15 +28,13 @@ func SetOutcome(ctx context.Context, product, action, code string) {
 func (m *Metrics) Middleware(surface string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		o := &outcome{}
+		ctx, slot := outcome.With(r.Context())
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), outcomeKey{}, o)))
+		next.ServeHTTP(rec, r.WithContext(ctx))
 		if rec.hijacked {
 			return
 		}
-		o.mu.Lock()
-		product, action, code := o.product, o.action, o.code
-		o.mu.Unlock()
+		product, action, code := slot.Get()
 		if product == "" {
 			product = surface
 		}
