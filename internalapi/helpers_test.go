@@ -29,7 +29,25 @@ func newAdmin(t *testing.T, e *testenv.Env) *admin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &admin{t: t, e: e, token: strings.TrimSpace(string(b)), c: e.HTTPClient()}
+	a := &admin{t: t, e: e, token: strings.TrimSpace(string(b)), c: e.HTTPClient()}
+	// Every test that drives the internal API ends with its server's
+	// debug log searched for the secrets the tests use.
+	t.Cleanup(func() {
+		logs := e.Logs()
+		for i, s := range append(testSecrets(), a.token, e.Credentials.AccessKeySecret) {
+			if strings.Contains(logs, s) {
+				t.Errorf("the server's log holds secret #%d", i)
+			}
+		}
+	})
+	return a
+}
+
+// testSecrets are the passwords and secrets this package's tests set or
+// try; none may reach a log.
+func testSecrets() []string {
+	return append(fleetSecrets(), "Old123", "New123", "Bys123", "All123", "Lat123", "Old2020!", "New2020!",
+		"Vis123", "Par123", "Dbt123", "Root#Pass1", "Cli123", "Zzz999", "Wrong1", "a-wrong-secret-00000000", "Demo-Root-2024", "Alice-Pass-1")
 }
 
 // call sends body (a string or []byte as is, anything else as JSON) with
