@@ -18,6 +18,10 @@ import (
 // (15 seconds, as the ECS API reference states).
 const vncURLLifetime = 15 * time.Second
 
+// restoreTimeout bounds putting a console back on its stored password
+// after a change the store refused.
+const restoreTimeout = 10 * time.Second
+
 // ECS implements core.ECS.
 type ECS struct {
 	cfg     Config
@@ -586,6 +590,11 @@ func (s *ECS) setConsole(ctx context.Context, inst *core.Instance, pw core.Secre
 // restoreConsole puts the stored live password back on the console after
 // a change the store refused, so console and store agree again.
 func (s *ECS) restoreConsole(ctx context.Context, inst *core.Instance) {
+	// The restore must happen even when the caller has gone away: a
+	// cancelled request must not leave the console on a password the store
+	// does not hold.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+	defer cancel()
 	if err := s.pushLive(ctx, inst); err != nil {
 		s.cfg.Log.Error("console and store disagree on the live password", "instance", inst.ID, "err", err)
 	}
