@@ -12,6 +12,7 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 	"github.com/baidubce/bce-sdk-go/services/bcc"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
@@ -109,7 +110,8 @@ func TestRestartKeepsLivePasswords(t *testing.T) {
 }
 
 // TestClients checks that every client testenv hands out reaches the
-// server: SDKv1, bce-sdk-go and darabonba (V3), each over HTTP and HTTPS.
+// server: SDKv1 (ECS over HTTP and HTTPS, RAM, CommonRequest to E-HPC),
+// bce-sdk-go and darabonba (V3), each over HTTP and HTTPS.
 func TestClients(t *testing.T) {
 	e := testenv.Start(t)
 	for name, c := range map[string]*ecs.Client{"http": e.ECS(t), "https": e.ECSHTTPS(t)} {
@@ -121,6 +123,15 @@ func TestClients(t *testing.T) {
 		if len(resp.Regions.Region) == 0 {
 			t.Errorf("SDKv1 over %s: DescribeRegions returned no regions", name)
 		}
+	}
+	if _, err := e.RAM(t).ListUsers(ram.CreateListUsersRequest()); err != nil {
+		t.Errorf("SDKv1 RAM: ListUsers: %v", err)
+	}
+	common := requests.NewCommonRequest()
+	common.Domain, common.Version, common.ApiName = e.Endpoints.HTTP, "2018-04-12", "ListClusters"
+	common.QueryParams["RegionId"] = testenv.Region
+	if _, err := e.Common(t, "", "").ProcessCommonRequest(common); err != nil {
+		t.Errorf("SDKv1 CommonRequest: E-HPC ListClusters: %v", err)
 	}
 	for name, c := range map[string]*bcc.Client{"http": e.BCC(t), "https": e.BCCHTTPS(t)} {
 		if _, err := c.ListInstances(&api.ListInstanceArgs{}); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 	"github.com/baidubce/bce-sdk-go/services/bcc"
 
 	"github.com/latchkey/latchkey/console/gateway"
@@ -246,6 +247,34 @@ func (e *Env) ECSWithKey(t testing.TB, accessKeyID, secret string) *ecs.Client {
 		t.Fatal(err)
 	}
 	c.Domain = e.Endpoints.HTTP
+	return c
+}
+
+// RAM returns an SDKv1 RAM client (API 2015-05-01) that talks plain HTTP
+// to latchkey with the root access key.
+func (e *Env) RAM(t testing.TB) *ram.Client {
+	t.Helper()
+	c, err := ram.NewClientWithAccessKey(Region, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = e.Endpoints.HTTP
+	return c
+}
+
+// Common returns an SDKv1 client for CommonRequest calls (what the aliyun
+// CLI does, and the way to E-HPC 2018-04-12, which SDKv1 v1.63.107's typed
+// clients lack), plain HTTP, signing with the given key (the root's when
+// accessKeyID is empty). Requests need Domain set to e.Endpoints.HTTP.
+func (e *Env) Common(t testing.TB, accessKeyID, secret string) *sdk.Client {
+	t.Helper()
+	if accessKeyID == "" {
+		accessKeyID, secret = e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret
+	}
+	c, err := sdk.NewClientWithAccessKey(Region, accessKeyID, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
