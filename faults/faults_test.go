@@ -413,3 +413,26 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 		t.Errorf("cancelled latency = %v after %v, want AgentTimeout promptly", err, time.Since(start))
 	}
 }
+
+func TestBypass(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	inner := &recorder{}
+	f.add(t, faults.Rule{Product: "ecs", Effect: faults.Unreachable})
+	f.add(t, faults.Rule{Product: "ehpc", Effect: faults.AgentTimeout})
+	if err := f.inj.ConsoleDriver(inner).SetConsolePassword(faults.Bypass(ctx), ecsTarget("i-r"), core.NewSecret("Abc123")); err != nil {
+		t.Errorf("a bypassing console call: %v", err)
+	}
+	if err := f.inj.VisualDriver(inner).StartVisual(faults.Bypass(ctx), visualNode("ehpc-hz-R", 0), core.NewSecret("Abc123")); err != nil {
+		t.Errorf("a bypassing node call: %v", err)
+	}
+	if err := f.inj.ConsoleDriver(inner).SetConsolePassword(ctx, ecsTarget("i-r"), core.NewSecret("Abc123")); err == nil {
+		t.Error("the rule no longer applies to other calls")
+	}
+	rules, _ := f.inj.List(ctx)
+	for _, r := range rules {
+		if r.Hits > 1 {
+			t.Errorf("a bypassing call was charged to %s", r.ID)
+		}
+	}
+}

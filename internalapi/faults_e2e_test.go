@@ -310,3 +310,28 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesSurviveARestart: rules are stored, and a restart, which puts
+// every stored password back on its console, is not stopped by them.
+func TestRulesSurviveARestart(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	var res applyResult
+	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: restart\n        vnc_password: Old123\n", &res)
+	id := res.byName(t, "ecs.instance", "restart").ID
+	var r rule
+	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "effect": "unreachable"}, &r)
+	e.Restart(t)
+	a = newAdmin(t, e)
+	var list struct{ Rules []rule }
+	a.must(200, "GET", "/_latchkey/faults", nil, &list)
+	if len(list.Rules) != 1 || list.Rules[0].ID != r.ID {
+		t.Fatalf("rules after a restart: %+v", list.Rules)
+	}
+	if code, _ := modifyVnc(t, e.ECS(t), id, "New123"); code != "InstanceNotReady" {
+		t.Errorf("after a restart the rule does not hold: %q", code)
+	}
+	if !a.check(id, "", "Old123") {
+		t.Error("after a restart under a rule, the console lacks its live password")
+	}
+}

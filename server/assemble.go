@@ -129,7 +129,9 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
 	// Consoles hold no state across a restart of latchkey: the store's
 	// live passwords are the truth.
-	if err := ecs.Reconcile(ctx); err != nil {
+	// Reconcile bypasses fault rules: stored rules stop client
+	// operations, and must not leave consoles without their passwords.
+	if err := ecs.Reconcile(faults.Bypass(ctx)); err != nil {
 		return nil, fmt.Errorf("console reconcile: %w", err)
 	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
@@ -145,7 +147,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		Drivers:        map[string]core.VisualDriver{"sim": injector.VisualDriver(visualSim)},
 		LoginAddresses: cfg.EHPCLoginAddresses,
 	}, catalog.NewAlibaba())
-	if err := ehpc.Reconcile(ctx); err != nil {
+	if err := ehpc.Reconcile(faults.Bypass(ctx)); err != nil {
 		return nil, fmt.Errorf("visual service reconcile: %w", err)
 	}
 	ram := service.NewRAM(svc, identity)
