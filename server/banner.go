@@ -111,10 +111,14 @@ func (b *banner) print(w io.Writer) {
 		p("  (from a checkout: go run ./cmd/latchkey console …). Change a password with\n")
 		p("  ModifyInstanceVncPasswd (6 letters and digits): live at once when I/O optimized,\n")
 		p("  after RebootInstance otherwise.\n")
-		p("\n  Or in a browser that trusts %s: put the VncUrl that DescribeInstanceVncUrl\n", b.caFile)
-		p("  returns, as returned, in the console page's URL and open it within 15 seconds:\n\n")
+		p("\n  Or in a browser that trusts %s: open the console page with the\n", b.caFile)
+		p("  VncUrl that DescribeInstanceVncUrl returns, as returned, within 15 seconds (BCC: the\n")
+		p("  vncUrl of GET /v2/instance/{id}/vnc, percent-encoded); the page asks for the password:\n\n")
 		for _, d := range b.demo {
 			p("    https://%s/console/?vncUrl=<VncUrl>&instanceId=%s\n", b.eps.HTTPS, d.ID)
+		}
+		for _, id := range b.demoBCC {
+			p("    https://%s/console/?vncUrl=<vncUrl>&instanceId=%s\n", b.eps.HTTPS, id)
 		}
 	}
 	if c := b.demoCluster; c != nil {
