@@ -77,6 +77,7 @@ func (c *offsetClock) Set(d time.Duration) {
 // front end's signature checks run on authClock.
 type harness struct {
 	t         *testing.T
+	audit     *service.AuditLog
 	clock     *manualClock
 	authClock *offsetClock
 	store     core.Store
@@ -126,8 +127,10 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if h.creds, _, err = h.identity.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
+	h.audit = service.NewAuditLog(st, clock, nil)
+	t.Cleanup(func() { h.audit.Close() })
 	front := bce.NewServer(bce.Config{
-		BCC: h.bcc, Keyring: h.identity, Auditor: service.AuditLog{Store: st}, Clock: h.authClock,
+		BCC: h.bcc, Keyring: h.identity, Auditor: h.audit, Clock: h.authClock,
 		ConsoleURL: func(token string) string { return "https://127.0.0.1:8443/vnc/?s=" + token },
 	})
 	srv := httptest.NewServer(checkResponses(t, front))
@@ -328,6 +331,9 @@ func TestBCCLifecycle(t *testing.T) {
 	wantServiceError(t, "detail after delete", err, "NoSuchObject", 404)
 
 	// Every mutating call was audited, none with a secret.
+	if err := h.audit.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var events []core.AuditEvent
 	h.store.View(context.Background(), func(tx core.Tx) (err error) {
 		events, err = tx.QueryAudit(context.Background(), core.AuditFilter{})

@@ -33,7 +33,10 @@ type AuditFilter struct {
 }
 
 // Auditor records audit events. Front ends call it once per mutating call,
-// after the outcome is known.
+// after the outcome is known. Record may queue the event; Flush returns
+// once every event recorded before it is stored and visible to
+// Tx.QueryAudit.
 type Auditor interface {
 	Record(ctx context.Context, ev AuditEvent) error
+	Flush(ctx context.Context) error
 }

@@ -343,6 +343,13 @@ func (a *api) queryAudit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Events are stored in batches: wait for those already recorded.
+	if a.d.Audit != nil {
+		if err := a.d.Audit.Flush(r.Context()); err != nil {
+			a.fail(w, r, action, err)
+			return
+		}
+	}
 	var events []core.AuditEvent
 	err = a.d.Store.View(r.Context(), func(tx core.Tx) (err error) {
 		events, err = tx.QueryAudit(r.Context(), f)

@@ -180,7 +180,8 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	consoleURL := func(token string) string {
 		return "wss://" + httpsHost + "/vnc/?s=" + url.QueryEscape(token)
 	}
-	audit := service.AuditLog{Store: st}
+	audit := service.NewAuditLog(st, cfg.Clock, log.With("component", "audit"))
+	a.closers = append(a.closers, audit.Close) // runs before st.Close
 	a.handler = newHandler(routeDeps{
 		ready:   ready,
 		metrics: m.Handler(),

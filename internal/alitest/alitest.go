@@ -116,9 +116,11 @@ func Start(t testing.TB, opt Options) *Server {
 	}, regions)
 	s.RAM = service.NewRAM(cfg, s.Identity)
 	s.Accounts = service.NewAccounts(cfg)
+	auditLog := service.NewAuditLog(st, core.SystemClock{}, log)
+	t.Cleanup(func() { auditLog.Close() })
 	srv := httptest.NewServer(aliyun.NewHandler(aliyun.Deps{
 		Keys: s.Identity, ECS: s.ECS, EHPC: s.EHPC, RAM: s.RAM,
-		Audit: service.AuditLog{Store: st}, Clock: core.SystemClock{}, Log: log,
+		Audit: auditLog, Clock: core.SystemClock{}, Log: log,
 	}))
 	t.Cleanup(srv.Close)
 	s.Addr = srv.Listener.Addr().String()
