@@ -111,15 +111,14 @@ func (b *banner) print(w io.Writer) {
 		p("  (from a checkout: go run ./cmd/latchkey console …). Change a password with\n")
 		p("  ModifyInstanceVncPasswd (6 letters and digits): live at once when I/O optimized,\n")
 		p("  after RebootInstance otherwise.\n")
-		p("\n  Or in a browser that trusts %s: open the console page with the\n", b.caFile)
-		p("  VncUrl that DescribeInstanceVncUrl returns, as returned, within 15 seconds (BCC: the\n")
-		p("  vncUrl of GET /v2/instance/{id}/vnc, percent-encoded); the page asks for the password:\n\n")
+		p("\n  Or in a browser that trusts %s: each line prints the console\n", b.caFile)
+		p("  page's URL with a fresh VncUrl; open it within 15 seconds, then enter the VNC password:\n\n")
 		for _, d := range b.demo {
-			p("    https://%s/console/?vncUrl=<VncUrl>&instanceId=%s\n", b.eps.HTTPS, d.ID)
+			p("    latchkey console-url --data-dir %s --instance %s\n", b.dataDir, d.ID)
 		}
-		for _, id := range b.demoBCC {
-			p("    https://%s/console/?vncUrl=<vncUrl>&instanceId=%s\n", b.eps.HTTPS, id)
-		}
+		p("\n  The page takes Alibaba Cloud's query, https://%s/console/?vncUrl=<VncUrl>&instanceId=<id>,\n", b.eps.HTTPS)
+		p("  with VncUrl as DescribeInstanceVncUrl returns it (BCC: GET /v2/instance/{id}/vnc's\n")
+		p("  vncUrl, percent-encoded).\n")
 	}
 	if c := b.demoCluster; c != nil {
 		p("\n  E-HPC cluster %s (%s, %s), running:\n\n", c.ID, c.Name, c.RegionID)

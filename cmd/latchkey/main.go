@@ -48,6 +48,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {summary: "run the control plane (Alibaba RPC, BCE REST, consoles, internal API)", run: runServe},
 		"console": {summary: "open an instance's console for a local VNC client (vncviewer, vncsnapshot)", run: runConsole},
+		// The browser console page (web/), in consoleurl.go.
+		"console-url": {summary: "print a fresh URL of an instance's browser console page", run: runConsoleURL},
 		// The internal API's subcommands (PRODUCT.md §8), in admin.go and
 		// the file of each.
 		"fleet":          {summary: "apply a fleet file, reset, or print the demo fleet", run: runFleet},
