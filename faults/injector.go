@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -51,6 +52,16 @@ type Injector struct {
 
 	randMu sync.Mutex
 
+	// noRulesUntil (Unix nanoseconds) caches "the store holds no rule at
+	// all", the common case, so that drivers do not read the store on
+	// every call. Add clears it at once; a rule added by another replica
+	// sharing the store takes effect within emptyCacheTTL. cacheMu orders
+	// setting the cache against Add: addGen changes with every Add, and
+	// the cache is only set if no Add happened while the store was read.
+	noRulesUntil atomic.Int64
+	cacheMu      sync.Mutex
+	addGen       uint64
+
 	// groupsMu guards groups: the decisions taken for E-HPC operations
 	// in progress, so that every login node of one operation gets the
 	// same verdict (see visual.go).
@@ -79,6 +90,9 @@ func New(cfg Config) *Injector {
 	}
 	return &Injector{cfg: cfg, groups: make(map[groupKey]*group)}
 }
+
+// emptyCacheTTL bounds how long a replica trusts that there are no rules.
+const emptyCacheTTL = time.Second
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -111,6 +125,10 @@ func (in *Injector) Add(ctx context.Context, r Rule) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	in.cacheMu.Lock()
+	in.addGen++
+	in.noRulesUntil.Store(0)
+	in.cacheMu.Unlock()
 	return &r, nil
 }
 
@@ -171,9 +189,23 @@ type verdict struct {
 // charged: its Hits grow and a Count rule's Remaining shrinks, and a spent
 // rule is deleted. The common case, no rule at all, costs one read.
 func (in *Injector) decide(ctx context.Context, match func(*Rule) bool) (verdict, error) {
+	now := in.cfg.Clock.Now().UnixNano()
+	if now < in.noRulesUntil.Load() {
+		return verdict{}, nil
+	}
+	in.cacheMu.Lock()
+	gen := in.addGen
+	in.cacheMu.Unlock()
 	var any bool
 	err := in.cfg.Store.View(ctx, func(tx core.Tx) error {
 		all, err := core.List[Rule](ctx, tx, core.Query{})
+		if err == nil && len(all) == 0 {
+			in.cacheMu.Lock()
+			if in.addGen == gen {
+				in.noRulesUntil.Store(now + int64(emptyCacheTTL))
+			}
+			in.cacheMu.Unlock()
+		}
 		for _, r := range all {
 			if match(r) {
 				any = true
