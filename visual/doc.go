@@ -4,8 +4,10 @@
 //
 // Subpackage sim is the built-in driver: every login node's visual service
 // is an RFB server inside latchkey, listening on the node's own loopback
-// address. A tigervnc driver (an agent on each node rewriting Xvnc's
-// -rfbauth file, vnc-backends.md §2) would sit beside it.
+// address. Subpackage tigervnc drives real login nodes: `latchkey agent`
+// on each node runs Xvnc and replaces its -rfbauth file atomically
+// (vnc-backends.md §2), and for full-length passwords offers VeNCrypt
+// Plain checked by PAM.
 //
 // # Password length and the two policies
 //
