@@ -48,6 +48,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {summary: "run the control plane (Alibaba RPC, BCE REST, consoles, internal API)", run: runServe},
 		"console": {summary: "open an instance's console for a local VNC client (vncviewer, vncsnapshot)", run: runConsole},
+		"agent":   {summary: "run the node agent of an E-HPC login node: its TigerVNC visual service (see --visual-driver tigervnc)", run: runAgent},
 		// The browser console page (web/), in consoleurl.go.
 		"console-url": {summary: "print a fresh URL of an instance's browser console page", run: runConsoleURL},
 		// The internal API's subcommands (PRODUCT.md §8), in admin.go and
