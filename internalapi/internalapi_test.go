@@ -158,8 +158,11 @@ func TestTransitions(t *testing.T) {
 	if tr.Interval != "1h0m0s" || tr.Pending != 1 {
 		t.Errorf("transitions = %+v, want 1h and one pending", tr)
 	}
-	if status, raw := a.call("PUT", "/_latchkey/transitions", `{"interval":"0s"}`, nil); status != 501 || !strings.Contains(raw, "settle") {
-		t.Errorf("PUT transitions on a fixed interval = %d %s", status, raw)
+	if !tr.Adjustable {
+		t.Error("the server's transition interval is not adjustable")
+	}
+	if status, raw := a.call("PUT", "/_latchkey/transitions", `{"interval":"-1s"}`, nil); status != 400 {
+		t.Errorf("PUT a negative interval = %d %s, want 400", status, raw)
 	}
 	var settled struct{ Settled int }
 	a.must(200, "POST", "/_latchkey/transitions/settle", nil, &settled)
@@ -178,6 +181,20 @@ func TestTransitions(t *testing.T) {
 	a.must(200, "GET", "/_latchkey/transitions", nil, &tr)
 	if tr.Pending != 0 {
 		t.Errorf("pending after settle = %d", tr.Pending)
+	}
+
+	// With the interval set to zero, a new instance is Running at once.
+	a.must(200, "PUT", "/_latchkey/transitions", `{"interval":"0s"}`, &tr)
+	resp, err = e.ECS(t).RunInstances(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.InstanceIds = `["` + resp.InstanceIdSets.InstanceIdSet[0] + `"]`
+	if out, err = e.ECS(t).DescribeInstances(d); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Instances.Instance[0].Status; got != "Running" {
+		t.Errorf("after setting the interval to 0: new instance is %s, want Running", got)
 	}
 }
 

@@ -97,13 +97,15 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	}
 	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(consoleDrivers), m)
 	svc := service.Config{
-		Store:      st,
-		Sealer:     sealer,
-		Hasher:     hasher,
-		Clock:      cfg.Clock,
-		Log:        log.With("component", "service"),
-		Drivers:    drivers,
-		Transition: cfg.Transition,
+		Store:   st,
+		Sealer:  sealer,
+		Hasher:  hasher,
+		Clock:   cfg.Clock,
+		Log:     log.With("component", "service"),
+		Drivers: drivers,
+		// One Timing for every service, so the internal API can change
+		// the transition interval of all of them at once.
+		Timing: service.NewTiming(cfg.Transition),
 	}
 	// Every call is authorized by RAM policy; roots are always allowed
 	// (PRODUCT.md §4).
@@ -214,7 +216,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Root:   core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
 			Forget: identity.Forget,
 			ECS:    ecs, EHPC: ehpc, BCC: bcc, RAM: ram, Accounts: service.NewAccounts(svc), Faults: injector,
-			Interval:       cfg.Transition,
+			Timing:         svc.Timing,
 			ConsoleDrivers: consoleDrivers,
 			VisualDrivers:  map[string]core.VisualDriver{"sim": visualSim},
 			EHPCPolicy:     ehpcPolicy,

@@ -212,7 +212,7 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 			if err != nil {
 				return err
 			}
-			inst.Schedule(now, s.cfg.Transition, core.StatusStarting, core.StatusRunning)
+			inst.Schedule(now, s.cfg.transition(), core.StatusStarting, core.StatusRunning)
 			if err := core.Put(ctx, tx, inst); err != nil {
 				return err
 			}
@@ -425,7 +425,7 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 		if inst.Status != from {
 			return bccConflict(op, core.ReasonIncorrectStatus)
 		}
-		inst.Schedule(tx.Now(), s.cfg.Transition, through...)
+		inst.Schedule(tx.Now(), s.cfg.transition(), through...)
 		return core.Put(ctx, tx, inst)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -26,9 +27,13 @@ type Config struct {
 	Drivers       map[string]core.ConsoleDriver
 	DefaultDriver string
 
-	// Transition is how long each intermediate instance status lasts
-	// (Pending, Starting, Stopping); 0 makes transitions immediate.
+	// Transition is how long each intermediate status lasts (Pending,
+	// Starting, Stopping, creating, …); 0 makes transitions immediate.
+	// It is the initial value of Timing when Timing is nil.
 	Transition time.Duration
+	// Timing holds the interval in use; services built from one Config
+	// share it, so it can be changed while latchkey runs.
+	Timing *Timing
 }
 
 func (c *Config) fill() {
@@ -47,6 +52,35 @@ func (c *Config) fill() {
 	if c.DefaultDriver == "" {
 		c.DefaultDriver = "sim"
 	}
+	if c.Timing == nil {
+		c.Timing = NewTiming(c.Transition)
+	}
+}
+
+// transition returns the interval in use now.
+func (c *Config) transition() time.Duration { return c.Timing.Transition() }
+
+// Timing is the transition interval, safe to read and change
+// concurrently. A change applies to transitions scheduled afterwards.
+type Timing struct{ d atomic.Int64 }
+
+// NewTiming returns a Timing set to d.
+func NewTiming(d time.Duration) *Timing {
+	t := &Timing{}
+	t.d.Store(int64(d))
+	return t
+}
+
+// Transition returns the interval.
+func (t *Timing) Transition() time.Duration { return time.Duration(t.d.Load()) }
+
+// SetTransition changes the interval; negative intervals are refused.
+func (t *Timing) SetTransition(d time.Duration) error {
+	if d < 0 {
+		return core.Invalid(core.ReasonInvalidParameter, "interval")
+	}
+	t.d.Store(int64(d))
+	return nil
 }
 
 func (c *Config) driver(name string) (core.ConsoleDriver, error) {

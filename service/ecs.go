@@ -166,7 +166,7 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 			if err != nil {
 				return err
 			}
-			inst.Schedule(now, s.cfg.Transition, through...)
+			inst.Schedule(now, s.cfg.transition(), through...)
 			if err := core.Put(ctx, tx, inst); err != nil {
 				return err
 			}
@@ -432,7 +432,7 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 		if ref.StoppedMode != "" {
 			cur.StoppedMode = ref.StoppedMode
 		}
-		cur.Schedule(tx.Now(), s.cfg.Transition, through...)
+		cur.Schedule(tx.Now(), s.cfg.transition(), through...)
 		return core.Put(ctx, tx, cur)
 	})
 	if err != nil && promote {
@@ -479,10 +479,10 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 		if ref.DryRun {
 			return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
 		}
-		if s.cfg.Transition == 0 {
+		if s.cfg.transition() == 0 {
 			return core.Delete(ctx, tx, inst)
 		}
-		inst.ReleaseAt = tx.Now().Add(s.cfg.Transition)
+		inst.ReleaseAt = tx.Now().Add(s.cfg.transition())
 		inst.Steps = nil
 		return core.Put(ctx, tx, inst)
 	})

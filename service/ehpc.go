@@ -356,7 +356,7 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 			}
 			cl.Nodes[i].VisualPassword = sealed
 		}
-		cl.Schedule(now, s.cfg.Transition, core.ClusterCreating, core.ClusterRunning)
+		cl.Schedule(now, s.cfg.transition(), core.ClusterCreating, core.ClusterRunning)
 		if cl.Visual.Started {
 			// Hold the cluster while its visual service starts.
 			cl.Lock = &core.OperationLock{Token: lockToken, Op: "CreateCluster", Until: now.Add(s.ecfg.LockTTL)}
@@ -832,7 +832,7 @@ func (s *EHPC) DeleteCluster(ctx context.Context, c core.Caller, ref core.Cluste
 	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
 		now := tx.Now()
 		cur.Status, cur.Steps = core.ClusterReleasing, nil
-		cur.ReleaseAt = now.Add(s.cfg.Transition)
+		cur.ReleaseAt = now.Add(s.cfg.transition())
 		return nil
 	})
 	if err != nil {
@@ -871,7 +871,7 @@ func (s *EHPC) StopCluster(ctx context.Context, c core.Caller, ref core.ClusterR
 	}
 	s.stopAll(ctx, cl)
 	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
-		cur.Schedule(tx.Now(), s.cfg.Transition, core.ClusterStopping, core.ClusterStopped)
+		cur.Schedule(tx.Now(), s.cfg.transition(), core.ClusterStopping, core.ClusterStopped)
 		return nil
 	})
 	return taskID, err
@@ -907,7 +907,7 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 		}
 	}
 	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
-		cur.Schedule(tx.Now(), s.cfg.Transition, core.ClusterStarting, core.ClusterRunning)
+		cur.Schedule(tx.Now(), s.cfg.transition(), core.ClusterStarting, core.ClusterRunning)
 		return nil
 	})
 	return taskID, err

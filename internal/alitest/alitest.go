@@ -54,6 +54,7 @@ type Server struct {
 	Root service.Credentials
 
 	Store    core.Store
+	AuditLog *service.AuditLog
 	Identity *service.Identity
 	ECS      *service.ECS
 	EHPC     *service.EHPC
@@ -116,11 +117,11 @@ func Start(t testing.TB, opt Options) *Server {
 	}, regions)
 	s.RAM = service.NewRAM(cfg, s.Identity)
 	s.Accounts = service.NewAccounts(cfg)
-	auditLog := service.NewAuditLog(st, core.SystemClock{}, log)
-	t.Cleanup(func() { auditLog.Close() })
+	s.AuditLog = service.NewAuditLog(st, core.SystemClock{}, log)
+	t.Cleanup(func() { s.AuditLog.Close() })
 	srv := httptest.NewServer(aliyun.NewHandler(aliyun.Deps{
 		Keys: s.Identity, ECS: s.ECS, EHPC: s.EHPC, RAM: s.RAM,
-		Audit: auditLog, Clock: core.SystemClock{}, Log: log,
+		Audit: s.AuditLog, Clock: core.SystemClock{}, Log: log,
 	}))
 	t.Cleanup(srv.Close)
 	s.Addr = srv.Listener.Addr().String()
@@ -138,6 +139,9 @@ func (s *Server) Logs() string { return s.logs.String() }
 // Audit returns the audit events recorded for resource (all when empty).
 func (s *Server) Audit(t testing.TB, resource string) []core.AuditEvent {
 	t.Helper()
+	if err := s.AuditLog.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var out []core.AuditEvent
 	err := s.Store.View(context.Background(), func(tx core.Tx) (err error) {
 		out, err = tx.QueryAudit(context.Background(), core.AuditFilter{Resource: resource})
