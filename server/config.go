@@ -63,10 +63,17 @@ type Config struct {
 	EHPCPasswordPolicy string
 	BCCPasswordPolicy  string
 	BCERegion          string
-	// EHPCLoginAddresses is the loopback range E-HPC login nodes' visual
-	// services listen on; the zero Prefix means service's default
-	// (127.31.0.0/16). Tests give each server a range of its own.
+	// EHPCLoginAddresses is the range E-HPC login nodes' addresses (and
+	// visual services) come from; the zero Prefix means service's default
+	// (127.31.0.0/16). It must be loopback unless VisualDriver is
+	// tigervnc. Tests give each server a range of its own.
 	EHPCLoginAddresses netip.Prefix
+	// VisualDriver is the visual driver of new E-HPC clusters: "sim"
+	// (latchkey's own RFB listeners) or "tigervnc" (`latchkey agent` on
+	// each login node, running Xvnc). VisualAgents is the agents file of
+	// the tigervnc driver (see visual/tigervnc.LoadAgents).
+	VisualDriver string
+	VisualAgents string
 
 	// Log receives the server's structured log; nil discards it.
 	Log *slog.Logger
@@ -94,6 +101,7 @@ func Defaults() Config {
 		ConsoleDriver:      ConsoleDriverSim,
 		QEMUMachine:        DefaultQEMUMachine,
 		EHPCPasswordPolicy: DefaultEHPCPasswordPolicy,
+		VisualDriver:       VisualDriverSim,
 		BCCPasswordPolicy:  DefaultBCCPasswordPolicy,
 		BCERegion:          DefaultBCERegion,
 	}
@@ -136,8 +144,11 @@ func (c *Config) Validate() error {
 	if !catalog.IsBCCRegion(core.RegionID(c.BCERegion)) {
 		return fmt.Errorf("--bce-region %q: want one of %v", c.BCERegion, catalog.BCCRegions())
 	}
-	if p := c.EHPCLoginAddresses; p.IsValid() && (!p.Addr().Is4() || !p.Addr().IsLoopback()) {
-		return fmt.Errorf("E-HPC login addresses %s: want an IPv4 loopback range", p)
+	if p := c.EHPCLoginAddresses; p.IsValid() && (!p.Addr().Is4() || !p.Addr().IsLoopback() && !c.loginAddressesMayLeaveLoopback()) {
+		return fmt.Errorf("E-HPC login addresses %s: want an IPv4 loopback range (or the login nodes' own range with --visual-driver tigervnc)", p)
+	}
+	if err := c.validateVisualDriver(); err != nil {
+		return err
 	}
 	if _, _, err := c.storeLocation(); err != nil {
 		return err

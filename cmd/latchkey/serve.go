@@ -34,6 +34,8 @@ func serveEnv() []struct{ flag, env string } {
 		{"bcc-password-policy", "LATCHKEY_BCC_PASSWORD_POLICY"},
 		{"bce-region", "LATCHKEY_BCE_REGION"},
 		{"ehpc-login-addresses", "LATCHKEY_EHPC_LOGIN_ADDRESSES"},
+		{"visual-driver", "LATCHKEY_VISUAL_DRIVER"},
+		{"visual-agents", "LATCHKEY_VISUAL_AGENTS"},
 		{"log-level", "LATCHKEY_LOG_LEVEL"},
 	}
 }
@@ -65,6 +67,8 @@ Examples:
   latchkey serve --http-listen ""          # HTTPS only
   LATCHKEY_TRANSITION=0 latchkey serve     # instances change state at once
   latchkey serve --console-driver qemu     # each new ECS instance's console is a QEMU
+  latchkey serve --visual-driver tigervnc --visual-agents agents.yaml --ehpc-login-addresses 10.0.5.16/28
+                                           # E-HPC login nodes are real TigerVNC hosts
 `
 
 // runServe parses the serve flags and runs the server until ctx ends.
@@ -89,7 +93,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.EHPCPasswordPolicy, "ehpc-password-policy", cfg.EHPCPasswordPolicy, "E-HPC visual service password `edition`: 2025 (6 letters and digits) or 2024 (8-30 characters, three classes)")
 	fs.StringVar(&cfg.BCCPasswordPolicy, "bcc-password-policy", cfg.BCCPasswordPolicy, "BCC admin password `edition`: 2020 (8-32, letter+digit+symbol from !@#$%^*()) or 2025 (8-32, three classes)")
 	fs.StringVar(&cfg.BCERegion, "bce-region", cfg.BCERegion, "BCC `region` for requests whose Host does not name one (bj, gz, su, bd, fwh, hkg, fsh)")
-	fs.Func("ehpc-login-addresses", "IPv4 loopback `prefix` the simulated E-HPC login nodes' visual services listen on, one address per node (default 127.31.0.0/16)", func(v string) error {
+	fs.Func("ehpc-login-addresses", "IPv4 `prefix` E-HPC login nodes' addresses come from, one per node: loopback for the sim visual driver (default 127.31.0.0/16), or the real nodes' range with --visual-driver tigervnc", func(v string) error {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
 			return err
@@ -97,6 +101,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.EHPCLoginAddresses = p
 		return nil
 	})
+	fs.StringVar(&cfg.VisualDriver, "visual-driver", cfg.VisualDriver, "visual `driver` of new E-HPC clusters: sim (latchkey's own VNC listeners) or tigervnc (latchkey agent on each login node, running Xvnc; needs --visual-agents)")
+	fs.StringVar(&cfg.VisualAgents, "visual-agents", "", "agents `file` (YAML) of the tigervnc visual driver: the agent URL, token file and CA file of each login node address")
 	fs.StringVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn or error (logs go to stderr and never hold a secret)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
