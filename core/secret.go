@@ -49,3 +49,11 @@ type Hasher interface {
 	Hash(plain Secret) (PasswordHash, error)
 	Verify(hash PasswordHash, plain Secret) bool
 }
+
+// AccessKeySealContext is where an access key's secret is sealed. Every
+// writer and reader of a sealed secret must use the same context.
+func AccessKeySealContext(id AccessKeyID) string { return "iam/accesskey/" + string(id) }
+
+// VNCSealContext is where an ECS instance's console passwords (live and
+// pending) are sealed.
+func VNCSealContext(id InstanceID) string { return "ecs/" + string(id) + "/vnc" }

@@ -280,12 +280,12 @@ func (ap *applier) accessKey(account core.AccountID, user core.UserName, k Fleet
 		switch {
 		case err == nil && (cur.AccountID != account || cur.User != user):
 			return &apiError{status: http.StatusConflict, code: "Conflict", field: "access_keys", msg: "access key " + k.ID + " belongs to another account or user"}
-		case err == nil && cur.Status == core.AccessKeyActive && ap.a.sealedEqual(cur.Secret, accessKeyContext(cur.ID), secret):
+		case err == nil && cur.Status == core.AccessKeyActive && ap.a.sealedEqual(cur.Secret, core.AccessKeySealContext(cur.ID), secret):
 			return nil
 		case err != nil && core.KindOf(err) != core.KindNotFound:
 			return err
 		}
-		sealed, err := ap.a.d.Sealer.Seal(secret, accessKeyContext(core.AccessKeyID(k.ID)))
+		sealed, err := ap.a.d.Sealer.Seal(secret, core.AccessKeySealContext(core.AccessKeyID(k.ID)))
 		if err != nil {
 			return err
 		}
@@ -310,7 +310,6 @@ func (ap *applier) accessKey(account core.AccountID, user core.UserName, k Fleet
 
 // accessKeyContext is the sealing context of an access key's secret; it
 // must stay equal to the identity service's (service/identity.go).
-func accessKeyContext(id core.AccessKeyID) string { return "iam/accesskey/" + string(id) }
 
 // ram applies custom policies, then users with their attachments and
 // keys.
@@ -516,7 +515,7 @@ func (ap *applier) ecs(account core.AccountID, f FleetInstance) error {
 		if err := setDriver[core.Instance](ap, string(inst.ID), func(i *core.Instance) { i.Driver = f.Driver }); err != nil {
 			return err
 		}
-		if pw, err := ap.a.d.Sealer.Open(inst.VNCPassword, vncContext(inst.ID)); err == nil {
+		if pw, err := ap.a.d.Sealer.Open(inst.VNCPassword, core.VNCSealContext(inst.ID)); err == nil {
 			if err := ap.a.d.ConsoleDrivers[f.Driver].SetConsolePassword(ap.ctx, inst.ConsoleTarget(), pw); err != nil {
 				return fleetError("ecs "+f.Name+" driver", err)
 			}
@@ -535,7 +534,7 @@ func (ap *applier) ecs(account core.AccountID, f FleetInstance) error {
 	}
 	if f.VNCPassword != "" {
 		pw := core.NewSecret(f.VNCPassword)
-		live := ap.a.sealedEqual(inst.VNCPassword, vncContext(inst.ID), pw)
+		live := ap.a.sealedEqual(inst.VNCPassword, core.VNCSealContext(inst.ID), pw)
 		if !live || len(inst.PendingVNCPassword) > 0 {
 			if err := step("vnc_password", func() error { return svc.ModifyInstanceVncPasswd(ap.ctx, c, ref, pw) }); err != nil {
 				return err

@@ -132,10 +132,10 @@ func (a *api) check(ctx context.Context, req checkRequest, pw core.Secret) (chec
 		}
 		switch req.Target {
 		case "", "console":
-			ok, err := a.checkConsole(ctx, inst.Driver, inst.ConsoleTarget(), inst.VNCPassword, vncContext(inst.ID), pw)
+			ok, err := a.checkConsole(ctx, inst.Driver, inst.ConsoleTarget(), inst.VNCPassword, core.VNCSealContext(inst.ID), pw)
 			return checkResponse{Match: ok}, "console", err
 		case "pending":
-			return checkResponse{Match: a.sealedEqual(inst.PendingVNCPassword, vncContext(inst.ID), pw)}, "pending", nil
+			return checkResponse{Match: a.sealedEqual(inst.PendingVNCPassword, core.VNCSealContext(inst.ID), pw)}, "pending", nil
 		}
 		return checkResponse{}, req.Target, bad(req.Target)
 	case core.BCCInstanceKind:
@@ -213,7 +213,6 @@ func decodeDoc[T any, P interface {
 
 // vncContext is the sealing context of an ECS instance's console
 // passwords; it must stay equal to the ECS service's (service/ecs.go).
-func vncContext(id core.InstanceID) string { return "ecs/" + string(id) + "/vnc" }
 
 // sealedEqual opens a sealed password and compares it with pw in
 // constant time. An unset or unreadable one matches nothing.

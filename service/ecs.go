@@ -203,7 +203,7 @@ func (s *ECS) newInstance(c core.Caller, in core.CreateInstanceInput, admin core
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.cfg.Sealer.Seal(core.NewSecret(initial), vncContext(id))
+	sealed, err := s.cfg.Sealer.Seal(core.NewSecret(initial), core.VNCSealContext(id))
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 	// nothing changed.
 	promote := restart && len(inst.PendingVNCPassword) > 0
 	if promote {
-		pw, err := s.cfg.Sealer.Open(inst.PendingVNCPassword, vncContext(inst.ID))
+		pw, err := s.cfg.Sealer.Open(inst.PendingVNCPassword, core.VNCSealContext(inst.ID))
 		if err != nil {
 			return err
 		}
@@ -527,7 +527,7 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 	if err := core.ValidateVNCPassword(pw); err != nil {
 		return err
 	}
-	sealed, err := s.cfg.Sealer.Seal(pw, vncContext(ref.InstanceID))
+	sealed, err := s.cfg.Sealer.Seal(pw, core.VNCSealContext(ref.InstanceID))
 	if err != nil {
 		return err
 	}
@@ -602,7 +602,7 @@ func (s *ECS) restoreConsole(ctx context.Context, inst *core.Instance) {
 
 // pushLive sets the console to the instance's stored live password.
 func (s *ECS) pushLive(ctx context.Context, inst *core.Instance) error {
-	pw, err := s.cfg.Sealer.Open(inst.VNCPassword, vncContext(inst.ID))
+	pw, err := s.cfg.Sealer.Open(inst.VNCPassword, core.VNCSealContext(inst.ID))
 	if err != nil {
 		return err
 	}
@@ -628,8 +628,6 @@ func (s *ECS) Reconcile(ctx context.Context) error {
 	}
 	return nil
 }
-
-func vncContext(id core.InstanceID) string { return "ecs/" + string(id) + "/vnc" }
 
 // ResolveConsole implements ConsoleSource: the instance must still exist
 // and be Running.

@@ -59,7 +59,7 @@ func (s *Identity) Bootstrap(ctx context.Context) (creds Credentials, created bo
 			}
 			for _, k := range keys {
 				if k.User == "" && k.Status == core.AccessKeyActive {
-					secret, err := s.cfg.Sealer.Open(k.Secret, accessKeyContext(k.ID))
+					secret, err := s.cfg.Sealer.Open(k.Secret, core.AccessKeySealContext(k.ID))
 					if err != nil {
 						return err
 					}
@@ -130,7 +130,7 @@ func (s *Identity) createAccessKey(ctx context.Context, tx core.Tx, account core
 	}
 	id := core.AccessKeyID("LTAI" + suffix)
 	secret := core.NewSecret(plain)
-	sealed, err := s.cfg.Sealer.Seal(secret, accessKeyContext(id))
+	sealed, err := s.cfg.Sealer.Seal(secret, core.AccessKeySealContext(id))
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -164,7 +164,7 @@ func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Princi
 	if key.Status != core.AccessKeyActive {
 		return core.Principal{}, core.Secret{}, &core.Error{Kind: core.KindForbidden, Reason: core.ReasonAccessKeyNotFound, Message: "access key is inactive"}
 	}
-	secret, err := s.cfg.Sealer.Open(key.Secret, accessKeyContext(id))
+	secret, err := s.cfg.Sealer.Open(key.Secret, core.AccessKeySealContext(id))
 	if err != nil {
 		return core.Principal{}, core.Secret{}, err
 	}
@@ -174,5 +174,3 @@ func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Princi
 	s.mu.Unlock()
 	return p, secret, nil
 }
-
-func accessKeyContext(id core.AccessKeyID) string { return "iam/accesskey/" + string(id) }
