@@ -27,7 +27,6 @@ import (
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
-	visualsim "github.com/latchkey/latchkey/visual/sim"
 )
 
 // app is latchkey assembled from a Config: the handler both listeners
@@ -139,14 +138,18 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 
 	// E-HPC login nodes serve their visual service through the sim
-	// driver on loopback addresses of their own; fault rules apply at
-	// this node boundary too.
-	visualSim := visualsim.New()
-	a.closers = append(a.closers, visualSim.Close)
+	// driver on loopback addresses of their own, or through the tigervnc
+	// driver on real nodes (--visual-driver); fault rules apply at this
+	// node boundary too.
+	visualDrivers, visualWithFaults, err := a.addVisualDrivers(cfg, injector)
+	if err != nil {
+		return nil, fmt.Errorf("visual drivers: %w", err)
+	}
 	ehpcPolicy := core.EHPCPasswordPolicy(cfg.EHPCPasswordPolicy)
 	ehpc := service.NewEHPC(svc, service.EHPCConfig{
 		Policy:         ehpcPolicy,
-		Drivers:        map[string]core.VisualDriver{"sim": injector.VisualDriver(visualSim)},
+		Drivers:        visualWithFaults,
+		DefaultDriver:  cfg.visualDefaultDriver(),
 		LoginAddresses: cfg.EHPCLoginAddresses,
 	}, catalog.NewAlibaba())
 	if err := ehpc.Reconcile(faults.Bypass(ctx)); err != nil {
@@ -218,7 +221,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			ECS:    ecs, EHPC: ehpc, BCC: bcc, RAM: ram, Accounts: service.NewAccounts(svc), Faults: injector,
 			Timing:         svc.Timing,
 			ConsoleDrivers: consoleDrivers,
-			VisualDrivers:  map[string]core.VisualDriver{"sim": visualSim},
+			VisualDrivers:  visualDrivers,
 			EHPCPolicy:     ehpcPolicy,
 		}),
 	})
