@@ -20,8 +20,13 @@ import (
 // sockets (.X11-unix/X<n>): fixed by X11, not $TMPDIR.
 const x11Dir = "/tmp"
 
-// maxBusyDisplays bounds how many taken displays one start skips.
-const maxBusyDisplays = 32
+// maxBusyDisplays bounds how many displays one start finds taken by an X
+// server that left no lock file or socket to see (an abstract socket
+// only); maxDisplay bounds display numbers.
+const (
+	maxBusyDisplays = 32
+	maxDisplay      = 1 << 15
+)
 
 // xvnc is one run of Xvnc for a node.
 type xvnc struct {
@@ -103,7 +108,9 @@ func (a *Agent) spawn(ctx context.Context, n *node, st nodeState) (*xvnc, error)
 	}
 	display := a.cfg.DisplayBase
 	for range maxBusyDisplays {
-		display = a.reserveDisplay(display)
+		if display = a.reserveDisplay(display); display < 0 {
+			break
+		}
 		x, busy, err := a.run(ctx, n, st, bin, display, listen, db)
 		if err != nil || x == nil {
 			a.releaseDisplay(display)
@@ -118,11 +125,11 @@ func (a *Agent) spawn(ctx context.Context, n *node, st nodeState) (*xvnc, error)
 
 // reserveDisplay returns the first display from `from` on that no agent
 // start holds and no X server's lock file or socket claims, and marks it
-// taken until releaseDisplay.
+// taken until releaseDisplay; -1 when there is none below maxDisplay.
 func (a *Agent) reserveDisplay(from int) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for d := from; ; d++ {
+	for d := from; d < maxDisplay; d++ {
 		if a.displays[d] {
 			continue
 		}
@@ -132,6 +139,7 @@ func (a *Agent) reserveDisplay(from int) int {
 		a.displays[d] = true
 		return d
 	}
+	return -1
 }
 
 func (a *Agent) releaseDisplay(d int) {
