@@ -24,9 +24,8 @@ import (
 // signV1 returns the query of a V1-signed (HMAC-SHA1) RPC POST request,
 // computed independently of the server's code from reference §1.1.
 func signV1(params map[string]string, secret string) string {
-	enc := func(s string) string {
-		return strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~").Replace(url.QueryEscape(s))
-	}
+	fix := strings.NewReplacer("+", "%20", "*", "%2A", "%7E", "~")
+	enc := func(s string) string { return fix.Replace(url.QueryEscape(s)) }
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)
