@@ -4,10 +4,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -15,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/internal/groupcommit"
+	"github.com/latchkey/latchkey/store/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -175,14 +172,10 @@ func (s *Store) release(c *pgx.Conn) {
 }
 
 // migrate applies, in one transaction under the writers' advisory lock,
-// every embedded migration not yet recorded in schema_migrations.
+// every embedded migration not yet recorded in schema_migrations (see
+// package schema).
 func migrate(ctx context.Context, conn *pgx.Conn, clock core.Clock) (err error) {
 	const op = "postgres.migrate"
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return internal(op, err)
-	}
-	sort.Strings(names)
 	t, err := conn.Begin(ctx)
 	if err != nil {
 		return mapErr(op, err)
@@ -205,33 +198,18 @@ func migrate(ctx context.Context, conn *pgx.Conn, clock core.Clock) (err error) 
 	if err != nil {
 		return mapErr(op, err)
 	}
-	done := map[string]bool{}
-	for _, v := range applied {
-		done[v] = true
+	pending, err := schema.Pending(op, migrationFiles, applied)
+	if err != nil {
+		return err
 	}
-	known := map[string]bool{}
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		known[version] = true
-		if done[version] {
-			continue
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return internal(op, err)
-		}
+	for _, m := range pending {
 		// No arguments: the simple protocol runs the whole file.
-		if _, err := t.Exec(ctx, string(body)); err != nil {
-			return mapErr(op+" "+version, err)
+		if _, err := t.Exec(ctx, m.SQL); err != nil {
+			return mapErr(op+" "+m.Version, err)
 		}
 		if _, err := t.Exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-			version, clock.Now().UnixNano()); err != nil {
+			m.Version, clock.Now().UnixNano()); err != nil {
 			return mapErr(op, err)
-		}
-	}
-	for _, v := range applied {
-		if !known[v] {
-			return &core.Error{Kind: core.KindInternal, Op: op, Message: fmt.Sprintf("database has migration %q that this binary does not know: it was written by a newer latchkey", v)}
 		}
 	}
 	return mapErr(op, t.Commit(ctx))

@@ -5,11 +5,8 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/internal/groupcommit"
+	"github.com/latchkey/latchkey/store/internal/schema"
 )
 
 //go:embed migrations/*.sql
@@ -200,14 +198,9 @@ func errClosed(op string) error {
 }
 
 // migrate applies, in one IMMEDIATE transaction, every embedded migration
-// not yet recorded in schema_migrations, in name order.
+// not yet recorded in schema_migrations (see package schema).
 func migrate(ctx context.Context, conn *sql.Conn, clock core.Clock) (err error) {
 	const op = "sqlite.migrate"
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return internal(op, err)
-	}
-	sort.Strings(names)
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return mapErr(op, err)
 	}
@@ -222,7 +215,7 @@ func migrate(ctx context.Context, conn *sql.Conn, clock core.Clock) (err error) 
 	)`); err != nil {
 		return mapErr(op, err)
 	}
-	applied := map[string]bool{}
+	var applied []string
 	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return mapErr(op, err)
@@ -233,33 +226,22 @@ func migrate(ctx context.Context, conn *sql.Conn, clock core.Clock) (err error) 
 			rows.Close()
 			return mapErr(op, err)
 		}
-		applied[v] = true
+		applied = append(applied, v)
 	}
 	if err := rows.Close(); err != nil {
 		return mapErr(op, err)
 	}
-	known := map[string]bool{}
-	for _, name := range names {
-		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
-		known[version] = true
-		if applied[version] {
-			continue
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return internal(op, err)
-		}
-		if _, err := conn.ExecContext(ctx, string(body)); err != nil {
-			return mapErr(op+" "+version, err)
+	pending, err := schema.Pending(op, migrationFiles, applied)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
+			return mapErr(op+" "+m.Version, err)
 		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-			version, clock.Now().UnixNano()); err != nil {
+			m.Version, clock.Now().UnixNano()); err != nil {
 			return mapErr(op, err)
-		}
-	}
-	for v := range applied {
-		if !known[v] {
-			return &core.Error{Kind: core.KindInternal, Op: op, Message: fmt.Sprintf("database has migration %q that this binary does not know: it was written by a newer latchkey", v)}
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
