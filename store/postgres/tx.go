@@ -3,15 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/internal/tables"
 )
 
 // tx implements core.Tx for an Update (on the write connection, inside
@@ -152,14 +151,6 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 	return t.fail(op, err)
 }
 
-// args numbers query parameters.
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
-
 // ListDocs returns the documents q selects in insertion order, with the
 // rules of sqlite's ListDocs: empty Kind selects every kind and then
 // forbids After; an After that names no document, or a negative Limit, is
@@ -170,44 +161,21 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit < 0 {
-		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	if err := tables.CheckDocs(op, q); err != nil {
+		return nil, err
 	}
-	var where []string
-	var a args
-	if q.Kind != "" {
-		where = append(where, "kind = "+a.add(string(q.Kind)))
-	}
-	if q.Account != "" {
-		where = append(where, "account = "+a.add(string(q.Account)))
-	}
-	if q.Region != "" {
-		where = append(where, "region = "+a.add(string(q.Region)))
-	}
+	var after int64
 	if q.After != "" {
-		if q.Kind == "" {
-			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
-		}
-		var seq int64
-		err := t.scanRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, []any{string(q.Kind), q.After}, &seq)
+		err := t.scanRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, []any{string(q.Kind), q.After}, &after)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
+			return nil, tables.UnknownAfter(op)
 		}
 		if err != nil {
 			return nil, t.fail(op, err)
 		}
-		where = append(where, "seq > "+a.add(seq))
 	}
-	var b strings.Builder
-	b.WriteString("SELECT kind, key, account, region, body FROM docs")
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(" ORDER BY seq")
-	if q.Limit > 0 {
-		b.WriteString(" LIMIT " + a.add(q.Limit))
-	}
-	rows, err := t.query(ctx, b.String(), a...)
+	query, args := tables.SelectDocs(placeholder, q, after)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, t.fail(op, err)
 	}
@@ -226,11 +194,8 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	return out, nil
 }
 
-// Audit times are stored as Unix nanoseconds, which cover 1678 to 2262.
-const (
-	minNanos = -1 << 63
-	maxNanos = 1<<63 - 1
-)
+// placeholder is PostgreSQL's parameter marker: $1, $2, …
+func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 // AppendAudit records ev; an event without a Time gets the transaction's
 // Now. Times come back in UTC, to the nanosecond.
@@ -240,20 +205,12 @@ func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	if ev.Time.IsZero() {
-		ev.Time = t.now
-	}
-	if ev.Time.Before(time.Unix(0, minNanos)) || ev.Time.After(time.Unix(0, maxNanos)) {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Time", Message: "audit time out of range"}
-	}
-	ip := ""
-	if ev.SourceIP.IsValid() {
-		ip = ev.SourceIP.String()
+	args, err := tables.AuditArgs(op, ev, t.now)
+	if err != nil {
+		return err
 	}
 	_, err = t.exec(ctx, `INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
-		product, action, resource, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		ev.Time.UnixNano(), string(ev.RequestID), string(ev.AccountID), string(ev.User), string(ev.AccessKeyID), ip,
-		ev.Product, ev.Action, ev.Resource, ev.Result, ev.Detail)
+		product, action, resource, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
 	return t.fail(op, err)
 }
 
@@ -265,59 +222,25 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 	if err != nil {
 		return nil, err
 	}
-	if f.Limit < 0 {
-		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	if err := tables.CheckAudit(op, f); err != nil {
+		return nil, err
 	}
-	var where []string
-	var a args
-	if f.Resource != "" {
-		where = append(where, "resource = "+a.add(f.Resource))
-	}
-	if f.AccountID != "" {
-		where = append(where, "account = "+a.add(string(f.AccountID)))
-	}
-	if f.User != "" {
-		where = append(where, "user_name = "+a.add(string(f.User)))
-	}
-	if f.AccessKeyID != "" {
-		where = append(where, "access_key_id = "+a.add(string(f.AccessKeyID)))
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "time >= "+a.add(clampNanos(f.Since)))
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "time < "+a.add(clampNanos(f.Until)))
-	}
-	var b strings.Builder
-	b.WriteString(`SELECT time, request_id, account, user_name, access_key_id, source_ip,
-		product, action, resource, result, detail FROM audit`)
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(" ORDER BY time, id")
-	if f.Limit > 0 {
-		b.WriteString(" LIMIT " + a.add(f.Limit))
-	}
-	rows, err := t.query(ctx, b.String(), a...)
+	query, args := tables.SelectAudit(placeholder, f)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, t.fail(op, err)
 	}
 	out := []core.AuditEvent{}
 	for rows.Next() {
-		var ev core.AuditEvent
-		var ns int64
-		var ip string
-		if err := rows.Scan(&ns, &ev.RequestID, &ev.AccountID, &ev.User, &ev.AccessKeyID, &ip,
-			&ev.Product, &ev.Action, &ev.Resource, &ev.Result, &ev.Detail); err != nil {
+		var r tables.AuditRow
+		if err := rows.Scan(r.Dest()...); err != nil {
 			rows.Close()
 			return nil, t.fail(op, err)
 		}
-		ev.Time = time.Unix(0, ns).UTC()
-		if ip != "" {
-			if ev.SourceIP, err = netip.ParseAddr(ip); err != nil {
-				rows.Close()
-				return nil, internal(op, err)
-			}
+		ev, err := r.Event(op)
+		if err != nil {
+			rows.Close()
+			return nil, err
 		}
 		out = append(out, ev)
 	}
@@ -325,14 +248,4 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 		return nil, t.fail(op, err)
 	}
 	return out, nil
-}
-
-func clampNanos(tm time.Time) int64 {
-	switch {
-	case tm.Before(time.Unix(0, minNanos)):
-		return minNanos
-	case tm.After(time.Unix(0, maxNanos)):
-		return maxNanos
-	}
-	return tm.UnixNano()
 }

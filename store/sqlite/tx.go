@@ -4,11 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/internal/tables"
 )
 
 // tx implements core.Tx for both kinds of transaction: an Update's, on
@@ -130,46 +129,22 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit < 0 {
-		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	if err := tables.CheckDocs(op, q); err != nil {
+		return nil, err
 	}
-	var where []string
-	var args []any
-	if q.Kind != "" {
-		where, args = append(where, "kind = ?"), append(args, string(q.Kind))
-	}
-	if q.Account != "" {
-		where, args = append(where, "account = ?"), append(args, string(q.Account))
-	}
-	if q.Region != "" {
-		where, args = append(where, "region = ?"), append(args, string(q.Region))
-	}
+	var after int64
 	if q.After != "" {
-		if q.Kind == "" {
-			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
-		}
-		var seq int64
 		err := t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.seqOf }).
-			QueryRowContext(ctx, string(q.Kind), q.After).Scan(&seq)
+			QueryRowContext(ctx, string(q.Kind), q.After).Scan(&after)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
+			return nil, tables.UnknownAfter(op)
 		}
 		if err != nil {
 			return nil, mapErr(op, err)
 		}
-		where, args = append(where, "seq > ?"), append(args, seq)
 	}
-	var b strings.Builder
-	b.WriteString("SELECT kind, key, account, region, body FROM docs")
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(" ORDER BY seq")
-	if q.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, q.Limit)
-	}
-	rows, err := t.query(ctx, b.String(), args...)
+	query, args := tables.SelectDocs(placeholder, q, after)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
@@ -188,11 +163,8 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	return out, nil
 }
 
-// Audit times are stored as Unix nanoseconds, which cover 1678 to 2262.
-const (
-	minNanos = -1 << 63
-	maxNanos = 1<<63 - 1
-)
+// placeholder is SQLite's parameter marker.
+func placeholder(int) string { return "?" }
 
 // AppendAudit records ev. An event without a Time gets the transaction's
 // Now; times outside the years 1678–2261 are KindInvalid. Times come back
@@ -203,18 +175,11 @@ func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	if ev.Time.IsZero() {
-		ev.Time = t.now
+	args, err := tables.AuditArgs(op, ev, t.now)
+	if err != nil {
+		return err
 	}
-	if ev.Time.Before(time.Unix(0, minNanos)) || ev.Time.After(time.Unix(0, maxNanos)) {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Time", Message: "audit time out of range"}
-	}
-	ip := ""
-	if ev.SourceIP.IsValid() {
-		ip = ev.SourceIP.String()
-	}
-	_, err = t.s.ws.appendAudit.ExecContext(ctx, ev.Time.UnixNano(), string(ev.RequestID), string(ev.AccountID),
-		string(ev.User), string(ev.AccessKeyID), ip, ev.Product, ev.Action, ev.Resource, ev.Result, ev.Detail)
+	_, err = t.s.ws.appendAudit.ExecContext(ctx, args...)
 	return mapErr(op, err)
 }
 
@@ -227,60 +192,24 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 	if err != nil {
 		return nil, err
 	}
-	if f.Limit < 0 {
-		return nil, &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	if err := tables.CheckAudit(op, f); err != nil {
+		return nil, err
 	}
-	var where []string
-	var args []any
-	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
-	if f.Resource != "" {
-		add("resource = ?", f.Resource)
-	}
-	if f.AccountID != "" {
-		add("account = ?", string(f.AccountID))
-	}
-	if f.User != "" {
-		add("user_name = ?", string(f.User))
-	}
-	if f.AccessKeyID != "" {
-		add("access_key_id = ?", string(f.AccessKeyID))
-	}
-	if !f.Since.IsZero() {
-		add("time >= ?", clampNanos(f.Since))
-	}
-	if !f.Until.IsZero() {
-		add("time < ?", clampNanos(f.Until))
-	}
-	var b strings.Builder
-	b.WriteString(`SELECT time, request_id, account, user_name, access_key_id, source_ip,
-		product, action, resource, result, detail FROM audit`)
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	b.WriteString(" ORDER BY time, id")
-	if f.Limit > 0 {
-		b.WriteString(" LIMIT ?")
-		args = append(args, f.Limit)
-	}
-	rows, err := t.query(ctx, b.String(), args...)
+	query, args := tables.SelectAudit(placeholder, f)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
 	defer rows.Close()
 	out := []core.AuditEvent{}
 	for rows.Next() {
-		var ev core.AuditEvent
-		var ns int64
-		var ip string
-		if err := rows.Scan(&ns, &ev.RequestID, &ev.AccountID, &ev.User, &ev.AccessKeyID, &ip,
-			&ev.Product, &ev.Action, &ev.Resource, &ev.Result, &ev.Detail); err != nil {
+		var r tables.AuditRow
+		if err := rows.Scan(r.Dest()...); err != nil {
 			return nil, mapErr(op, err)
 		}
-		ev.Time = time.Unix(0, ns).UTC()
-		if ip != "" {
-			if ev.SourceIP, err = netip.ParseAddr(ip); err != nil {
-				return nil, internal(op, err)
-			}
+		ev, err := r.Event(op)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, ev)
 	}
@@ -288,16 +217,4 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 		return nil, mapErr(op, err)
 	}
 	return out, nil
-}
-
-// clampNanos converts a filter bound to Unix nanoseconds, saturating
-// outside the representable range.
-func clampNanos(tm time.Time) int64 {
-	switch {
-	case tm.Before(time.Unix(0, minNanos)):
-		return minNanos
-	case tm.After(time.Unix(0, maxNanos)):
-		return maxNanos
-	}
-	return tm.UnixNano()
 }
