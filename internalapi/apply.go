@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/metrics"
@@ -592,16 +593,27 @@ func (ap *applier) immutable(kind, name, field string) error {
 // findInstance returns the account's ECS instance of that name in the
 // region, advanced to now; nil when there is none.
 func (ap *applier) findInstance(account core.AccountID, region core.RegionID, name string) (*core.Instance, error) {
-	var out *core.Instance
+	return findNamed(ap, core.Query{Kind: core.InstanceKind, Account: account, Region: region},
+		func(i *core.Instance) bool { return i.Name == name && i.ReleaseAt.IsZero() })
+}
+
+// findNamed returns the first resource q lists for which is reports
+// true, advanced to now; nil when there is none.
+func findNamed[T any, P interface {
+	*T
+	core.Resource
+	Advance(time.Time) bool
+}](ap *applier, q core.Query, is func(*T) bool) (*T, error) {
+	var out *T
 	err := ap.a.d.Store.View(ap.ctx, func(tx core.Tx) error {
-		list, err := core.List[core.Instance](ap.ctx, tx, core.Query{Kind: core.InstanceKind, Account: account, Region: region})
+		list, err := core.List[T, P](ap.ctx, tx, q)
 		if err != nil {
 			return err
 		}
-		for _, i := range list {
-			if i.Name == name && i.ReleaseAt.IsZero() {
-				i.Advance(tx.Now())
-				out = i
+		for _, r := range list {
+			if is(r) {
+				P(r).Advance(tx.Now())
+				out = r
 				return nil
 			}
 		}
@@ -789,22 +801,8 @@ func parsePrefix(s string) netip.Prefix {
 // findCluster returns the account's cluster of that name, advanced to
 // now; nil when there is none.
 func (ap *applier) findCluster(account core.AccountID, name string) (*core.Cluster, error) {
-	var out *core.Cluster
-	err := ap.a.d.Store.View(ap.ctx, func(tx core.Tx) error {
-		list, err := core.List[core.Cluster](ap.ctx, tx, core.Query{Kind: core.ClusterKind, Account: account})
-		if err != nil {
-			return err
-		}
-		for _, cl := range list {
-			if cl.Name == name && cl.ReleaseAt.IsZero() {
-				cl.Advance(tx.Now())
-				out = cl
-				return nil
-			}
-		}
-		return nil
-	})
-	return out, err
+	return findNamed(ap, core.Query{Kind: core.ClusterKind, Account: account},
+		func(cl *core.Cluster) bool { return cl.Name == name && cl.ReleaseAt.IsZero() })
 }
 
 // bcc applies one BCC instance.
@@ -886,20 +884,6 @@ func (ap *applier) bcc(account core.AccountID, f FleetBCC) error {
 // findBCC returns the account's BCC instance of that name in the region,
 // advanced to now; nil when there is none.
 func (ap *applier) findBCC(account core.AccountID, region core.RegionID, name string) (*core.BCCInstance, error) {
-	var out *core.BCCInstance
-	err := ap.a.d.Store.View(ap.ctx, func(tx core.Tx) error {
-		list, err := core.List[core.BCCInstance](ap.ctx, tx, core.Query{Kind: core.BCCInstanceKind, Account: account, Region: region})
-		if err != nil {
-			return err
-		}
-		for _, i := range list {
-			if i.Name == name {
-				i.Advance(tx.Now())
-				out = i
-				return nil
-			}
-		}
-		return nil
-	})
-	return out, err
+	return findNamed(ap, core.Query{Kind: core.BCCInstanceKind, Account: account, Region: region},
+		func(i *core.BCCInstance) bool { return i.Name == name })
 }
