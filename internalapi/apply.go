@@ -238,6 +238,20 @@ func (ap *applier) accountState(id core.AccountID, fa FleetAccount) ([]string, e
 	return changes, nil
 }
 
+// step changes one resource of the file through a service: it lifts the
+// account's blocks first (see unblock), names the resource as what when
+// the service refuses (see fleetError), and settles the transitions the
+// change started.
+func (ap *applier) step(account core.AccountID, what string, do func() error) error {
+	if err := ap.unblock(account); err != nil {
+		return err
+	}
+	if err := do(); err != nil {
+		return fleetError(what, err)
+	}
+	return ap.settle()
+}
+
 // unblock lifts an account's disabled services and debt before the apply
 // changes one of its resources through a service (which would refuse),
 // remembering the state to restore.
@@ -524,15 +538,7 @@ func (ap *applier) ecs(account core.AccountID, f FleetInstance) error {
 		inst.Driver = f.Driver
 		x.Changes = append(x.Changes, "driver")
 	}
-	step := func(what string, do func() error) error {
-		if err := ap.unblock(account); err != nil {
-			return err
-		}
-		if err := do(); err != nil {
-			return fleetError("ecs "+f.Name+" "+what, err)
-		}
-		return ap.settle()
-	}
+	step := func(what string, do func() error) error { return ap.step(account, "ecs "+f.Name+" "+what, do) }
 	if f.VNCPassword != "" {
 		pw := core.NewSecret(f.VNCPassword)
 		live := ap.a.sealedEqual(inst.VNCPassword, core.VNCSealContext(inst.ID), pw)
@@ -635,15 +641,7 @@ func (ap *applier) cluster(account core.AccountID, f FleetCluster) error {
 	}
 	c := ap.caller(account)
 	x := Applied{Kind: string(core.ClusterKind), Name: f.Name, Account: string(account), Action: "unchanged"}
-	step := func(what string, do func() error) error {
-		if err := ap.unblock(account); err != nil {
-			return err
-		}
-		if err := do(); err != nil {
-			return fleetError("ehpc "+f.Name+" "+what, err)
-		}
-		return ap.settle()
-	}
+	step := func(what string, do func() error) error { return ap.step(account, "ehpc "+f.Name+" "+what, do) }
 	root := core.NewSecret(f.RootPassword)
 	visualStarted := f.Visual == nil || f.Visual.Started == nil || *f.Visual.Started
 	cl, err := ap.findCluster(account, f.Name)
@@ -817,15 +815,7 @@ func (ap *applier) bcc(account core.AccountID, f FleetBCC) error {
 	c := ap.caller(account)
 	region := core.RegionID(f.Region)
 	x := Applied{Kind: string(core.BCCInstanceKind), Name: f.Name, Account: string(account), Action: "unchanged"}
-	step := func(what string, do func() error) error {
-		if err := ap.unblock(account); err != nil {
-			return err
-		}
-		if err := do(); err != nil {
-			return fleetError("bcc "+f.Name+" "+what, err)
-		}
-		return ap.settle()
-	}
+	step := func(what string, do func() error) error { return ap.step(account, "bcc "+f.Name+" "+what, do) }
 	inst, err := ap.findBCC(account, region, f.Name)
 	if err != nil {
 		return err
