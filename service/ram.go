@@ -592,38 +592,35 @@ func (s *RAM) ListPolicies(ctx context.Context, c core.Caller, typ core.PolicyTy
 
 // AttachPolicyToUser implements core.RAM.
 func (s *RAM) AttachPolicyToUser(ctx context.Context, c core.Caller, typ core.PolicyType, name string, user core.UserName) error {
-	if err := s.prepare(ctx, c, "AttachPolicyToUser", userARN(c.AccountID, string(user))); err != nil {
-		return err
-	}
-	typ, err := parsePolicyType("PolicyType", typ, true)
-	if err != nil {
-		return err
-	}
-	if err := checkName("PolicyName", name, true); err != nil {
-		return err
-	}
-	if err := checkName("UserName", string(user), false); err != nil {
-		return err
-	}
-	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		u, err := loadUser(ctx, tx, c.AccountID, user)
-		if err != nil {
-			return err
-		}
-		if _, err := findPolicy(ctx, tx, c.AccountID, typ, name); err != nil {
-			return err
-		}
-		if slices.ContainsFunc(u.Policies, func(a core.PolicyAttachment) bool { return a.Type == typ && a.Name == name }) {
+	return s.changeAttachments(ctx, c, "AttachPolicyToUser", typ, name, user, func(u *core.RAMUser, i int, a core.PolicyAttachment) error {
+		if i >= 0 {
 			return &core.Error{Kind: core.KindConflict, Reason: core.ReasonPolicyAttached}
 		}
-		u.Policies = append(u.Policies, core.PolicyAttachment{Type: typ, Name: name, AttachedAt: tx.Now()})
-		return core.Put(ctx, tx, u)
+		u.Policies = append(u.Policies, a)
+		return nil
 	})
 }
 
 // DetachPolicyFromUser implements core.RAM.
 func (s *RAM) DetachPolicyFromUser(ctx context.Context, c core.Caller, typ core.PolicyType, name string, user core.UserName) error {
-	if err := s.prepare(ctx, c, "DetachPolicyFromUser", userARN(c.AccountID, string(user))); err != nil {
+	return s.changeAttachments(ctx, c, "DetachPolicyFromUser", typ, name, user, func(u *core.RAMUser, i int, _ core.PolicyAttachment) error {
+		if i < 0 {
+			return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonPolicyNotAttached}
+		}
+		u.Policies = slices.Delete(u.Policies, i, i+1)
+		return nil
+	})
+}
+
+// changeAttachments is the shape of AttachPolicyToUser and
+// DetachPolicyFromUser: it authorizes action on the user, checks the
+// parameters, and, in one Update in which the user and the policy exist,
+// runs change and stores the user. change gets the index of the user's
+// attachment of the policy (-1 when there is none) and a new attachment
+// of it made at the transaction's Now.
+func (s *RAM) changeAttachments(ctx context.Context, c core.Caller, action string, typ core.PolicyType, name string, user core.UserName,
+	change func(u *core.RAMUser, i int, a core.PolicyAttachment) error) error {
+	if err := s.prepare(ctx, c, action, userARN(c.AccountID, string(user))); err != nil {
 		return err
 	}
 	typ, err := parsePolicyType("PolicyType", typ, true)
@@ -645,10 +642,9 @@ func (s *RAM) DetachPolicyFromUser(ctx context.Context, c core.Caller, typ core.
 			return err
 		}
 		i := slices.IndexFunc(u.Policies, func(a core.PolicyAttachment) bool { return a.Type == typ && a.Name == name })
-		if i < 0 {
-			return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonPolicyNotAttached}
+		if err := change(u, i, core.PolicyAttachment{Type: typ, Name: name, AttachedAt: tx.Now()}); err != nil {
+			return err
 		}
-		u.Policies = slices.Delete(u.Policies, i, i+1)
 		return core.Put(ctx, tx, u)
 	})
 }
