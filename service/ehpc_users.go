@@ -66,17 +66,27 @@ func (s *EHPC) updateRunning(ctx context.Context, c core.Caller, ref core.Cluste
 	})
 }
 
-// AddUsers implements core.EHPC. Every user is checked before any is
-// added: one bad entry adds none.
-func (s *EHPC) AddUsers(ctx context.Context, c core.Caller, ref core.ClusterRef, users []core.NewClusterUser) error {
-	if err := s.prepare(ctx, c, "AddUsers", ref.RegionID); err != nil {
+// prepareUsers authorizes action, one of the calls that change a
+// cluster's users, and checks what each of them needs: a ClusterId, and
+// at least one user (n is how many the call names).
+func (s *EHPC) prepareUsers(ctx context.Context, c core.Caller, action string, ref core.ClusterRef, n int) error {
+	if err := s.prepare(ctx, c, action, ref.RegionID); err != nil {
 		return err
 	}
 	if ref.ClusterID == "" {
 		return invalidParam("ClusterId")
 	}
-	if len(users) == 0 {
+	if n == 0 {
 		return invalidParam("User")
+	}
+	return nil
+}
+
+// AddUsers implements core.EHPC. Every user is checked before any is
+// added: one bad entry adds none.
+func (s *EHPC) AddUsers(ctx context.Context, c core.Caller, ref core.ClusterRef, users []core.NewClusterUser) error {
+	if err := s.prepareUsers(ctx, c, "AddUsers", ref, len(users)); err != nil {
+		return err
 	}
 	hashes := make([]core.PasswordHash, len(users))
 	for i, u := range users {
@@ -148,14 +158,8 @@ func (s *EHPC) ListUsers(ctx context.Context, c core.Caller, ref core.ClusterRef
 // ModifyUserPasswords implements core.EHPC. A new password also ends a
 // RunasUserPassword lockout: whoever may set the password may use it.
 func (s *EHPC) ModifyUserPasswords(ctx context.Context, c core.Caller, ref core.ClusterRef, users []core.UserPassword) error {
-	if err := s.prepare(ctx, c, "ModifyUserPasswords", ref.RegionID); err != nil {
+	if err := s.prepareUsers(ctx, c, "ModifyUserPasswords", ref, len(users)); err != nil {
 		return err
-	}
-	if ref.ClusterID == "" {
-		return invalidParam("ClusterId")
-	}
-	if len(users) == 0 {
-		return invalidParam("User")
 	}
 	for i, u := range users {
 		field := fmt.Sprintf("User.%d.", i+1)
@@ -188,14 +192,8 @@ func (s *EHPC) ModifyUserPasswords(ctx context.Context, c core.Caller, ref core.
 
 // DeleteUsers implements core.EHPC. root cannot be deleted.
 func (s *EHPC) DeleteUsers(ctx context.Context, c core.Caller, ref core.ClusterRef, names []string) error {
-	if err := s.prepare(ctx, c, "DeleteUsers", ref.RegionID); err != nil {
+	if err := s.prepareUsers(ctx, c, "DeleteUsers", ref, len(names)); err != nil {
 		return err
-	}
-	if ref.ClusterID == "" {
-		return invalidParam("ClusterId")
-	}
-	if len(names) == 0 {
-		return invalidParam("User")
 	}
 	for i, n := range names {
 		if n == "" || n == core.RootUser {
