@@ -29,14 +29,7 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 	e.refs++
 	k.mu.Unlock()
 	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
+	return k.unlocker(key, e)
 }
 
 // tryLock acquires the key's lock if it is free and reports whether it did.
@@ -52,6 +45,12 @@ func (k *keyedMutex) tryLock(key string) (unlock func(), ok bool) {
 	e := &keyedEntry{refs: 1}
 	e.mu.Lock()
 	k.locks[key] = e
+	return k.unlocker(key, e), true
+}
+
+// unlocker returns the release function of e, the held lock of key: it
+// unlocks e and drops it from k when no one else holds or waits for it.
+func (k *keyedMutex) unlocker(key string, e *keyedEntry) func() {
 	return func() {
 		e.mu.Unlock()
 		k.mu.Lock()
@@ -59,5 +58,5 @@ func (k *keyedMutex) tryLock(key string) (unlock func(), ok bool) {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
-	}, true
+	}
 }
