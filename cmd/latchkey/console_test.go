@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
@@ -54,28 +51,7 @@ func TestConsoleWithURL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	out := new(syncBuffer)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"latchkey", "console", "--data-dir", dir, "--listen", "127.0.0.1:0", resp.VncUrl}, func(string) string { return "" }, out, out)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("latchkey console: %v", err)
-		}
-	}()
-	var addr string
-	for addr == "" {
-		if _, rest, ok := strings.Cut(out.String(), "Console bridge on "); ok {
-			addr, _, _ = strings.Cut(rest, ":")
-			port, _, _ := strings.Cut(strings.TrimPrefix(rest, addr+":"), ":")
-			addr = net.JoinHostPort(addr, port)
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	addr, out := startConsole(t, dir, resp.VncUrl)
 	if err := vncLogin(t, addr, fleet[0].password); err != nil {
 		t.Fatalf("first connection through the URL: %v", err)
 	}

@@ -49,16 +49,15 @@ func parseDemoFleet(t *testing.T, banner string) []demoRow {
 	return rows
 }
 
-// startConsole runs `latchkey console --instance id` and returns the
-// address of its local VNC port.
-func startConsole(t *testing.T, dir, id string) string {
+// startConsole runs `latchkey console --data-dir dir --listen 127.0.0.1:0
+// args…` and returns the address of its local VNC port and its output.
+func startConsole(t *testing.T, dir string, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := new(syncBuffer)
 	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"latchkey", "console", "--data-dir", dir, "--instance", id, "--listen", "127.0.0.1:0"}, func(string) string { return "" }, out, out)
-	}()
+	argv := append([]string{"latchkey", "console", "--data-dir", dir, "--listen", "127.0.0.1:0"}, args...)
+	go func() { done <- run(ctx, argv, func(string) string { return "" }, out, out) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -72,10 +71,11 @@ func startConsole(t *testing.T, dir, id string) string {
 			t.Fatalf("latchkey console exited: %v\n%s", err, out)
 		default:
 		}
+		// "Console bridge on 127.0.0.1:PORT: point a VNC client at it, …"
 		if _, rest, ok := strings.Cut(out.String(), "Console bridge on "); ok {
-			addr, _, _ := strings.Cut(rest, ":")
-			port, _, _ := strings.Cut(strings.TrimPrefix(rest, addr+":"), ":")
-			return net.JoinHostPort(addr, port)
+			if addr, _, ok := strings.Cut(rest, ": "); ok {
+				return addr, out
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -144,7 +144,7 @@ func TestReadmeDemoFlow(t *testing.T) {
 
 	// The demo passwords from the banner work as printed.
 	for _, row := range fleet {
-		addr := startConsole(t, dir, row.id)
+		addr, _ := startConsole(t, dir, "--instance", row.id)
 		if err := vncLogin(t, addr, row.password); err != nil {
 			t.Fatalf("%s: login with the banner's password: %v", row.name, err)
 		}
@@ -166,7 +166,7 @@ func TestReadmeDemoFlow(t *testing.T) {
 	// I/O optimized: the new password is live before the response.
 	const newPW = "Nw3Pas"
 	modify(optimized.id, newPW)
-	addr := startConsole(t, dir, optimized.id)
+	addr, _ := startConsole(t, dir, "--instance", optimized.id)
 	if err := vncLogin(t, addr, newPW); err != nil {
 		t.Fatalf("login with the new password: %v", err)
 	}
@@ -177,7 +177,7 @@ func TestReadmeDemoFlow(t *testing.T) {
 	// Not I/O optimized: the old password holds until the reboot.
 	const legacyPW = "Lg4cy9"
 	modify(legacy.id, legacyPW)
-	laddr := startConsole(t, dir, legacy.id)
+	laddr, _ := startConsole(t, dir, "--instance", legacy.id)
 	if err := vncLogin(t, laddr, legacy.password); err != nil {
 		t.Fatalf("non-optimized instance before reboot, old password: %v", err)
 	}
