@@ -60,41 +60,62 @@ func noProxy(pool *x509.CertPool) *http.Client {
 	return &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
-// serve starts run() with "serve" on dir, :0 ports and args, and waits
-// until /healthz on the HTTP endpoint answers 200. It fails the test if run
-// returns first.
+// serveArgs are the arguments of a test server on dir: ports chosen by
+// the kernel, immediate transitions, and a loopback range of its own for
+// E-HPC login nodes, so that servers of tests running in parallel do not
+// compete for addresses.
+func serveArgs(dir string) []string {
+	var rb [2]byte
+	rand.Read(rb[:])
+	logins := fmt.Sprintf("127.%d.%d.0/24", 32+rb[0]%200, rb[1])
+	return []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--transition", "0", "--ehpc-login-addresses", logins}
+}
+
+// waitReady polls until endpoints.json names the server's listeners and
+// /healthz answers 200 (over HTTP, or over HTTPS with the data
+// directory's CA when HTTP is disabled), and returns the endpoints. It
+// fails the test if exited delivers first (the error is put back) and then
+// shows log().
+func waitReady(t testing.TB, dir string, exited chan error, log func() string) server.Endpoints {
+	t.Helper()
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("latchkey ended before it was ready: %v\n%s", err, log())
+		default:
+		}
+		if eps, err := server.ReadEndpoints(dir); err == nil {
+			u, client := "http://"+eps.HTTP+"/healthz", noProxy(nil)
+			if eps.HTTP == "" {
+				pool := x509.NewCertPool()
+				if ca, err := os.ReadFile(filepath.Join(dir, "tls", "ca.pem")); err == nil {
+					pool.AppendCertsFromPEM(ca)
+				}
+				u, client = "https://"+eps.HTTPS+"/healthz", noProxy(pool)
+			}
+			if resp, err := client.Get(u); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return eps
+				}
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// serve starts run() with serveArgs(dir) and args, and waits until it is
+// ready. It fails the test if run returns first.
 func serve(t testing.TB, dir string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{dir: dir, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
-	// A loopback range of its own for E-HPC login nodes, so that servers
-	// of tests running in parallel do not compete for addresses.
-	var rb [2]byte
-	rand.Read(rb[:])
-	logins := fmt.Sprintf("127.%d.%d.0/24", 32+rb[0]%200, rb[1])
-	argv := append([]string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--transition", "0", "--ehpc-login-addresses", logins}, args...)
-	getenv := func(string) string { return "" }
-	go func() { r.done <- run(ctx, argv, getenv, r.stdout, r.stderr) }()
+	argv := append(append([]string{"latchkey"}, serveArgs(dir)...), args...)
+	go func() { r.done <- run(ctx, argv, func(string) string { return "" }, r.stdout, r.stderr) }()
 	t.Cleanup(func() { r.stop(t) })
-	client := noProxy(nil)
-	for {
-		select {
-		case err := <-r.done:
-			r.done <- err
-			t.Fatalf("run returned before ready: %v\nstderr:\n%s", err, r.stderr)
-		default:
-		}
-		if eps, err := server.ReadEndpoints(dir); err == nil && eps.HTTP != "" {
-			if resp, err := client.Get("http://" + eps.HTTP + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					r.eps = eps
-					return r
-				}
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	r.eps = waitReady(t, dir, r.done, r.stderr.String)
+	return r
 }
 
 // stop cancels run's context (as SIGINT would) and returns run's result.
@@ -244,42 +265,11 @@ func TestServeInsecureHTTPAllowsWildcard(t *testing.T) {
 }
 
 func TestServeHTTPDisabled(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	var stdout syncBuffer
-	go func() {
-		done <- run(ctx, []string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", ""}, func(string) string { return "" }, &stdout, io.Discard)
-	}()
-	go func() {
-		for {
-			if eps, err := server.ReadEndpoints(dir); err == nil && eps.HTTPS != "" {
-				close(ready)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run returned before ready: %v", err)
+	r := serve(t, filepath.Join(t.TempDir(), "data"), "--http-listen", "")
+	if r.eps.HTTP != "" {
+		t.Errorf("endpoints.json http = %q with --http-listen \"\", want empty", r.eps.HTTP)
 	}
-	eps, err := server.ReadEndpoints(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eps.HTTP != "" {
-		t.Errorf("endpoints.json http = %q with --http-listen \"\", want empty", eps.HTTP)
-	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := r.stop(t); err != nil {
 		t.Fatalf("run = %v", err)
 	}
 }
@@ -333,7 +323,7 @@ func TestBinaryExitsZeroOnSignal(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := filepath.Join(t.TempDir(), "data")
-		cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+		cmd := exec.Command(bin, serveArgs(dir)...)
 		var stderr syncBuffer
 		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 		if err := cmd.Start(); err != nil {
@@ -341,24 +331,7 @@ func TestBinaryExitsZeroOnSignal(t *testing.T) {
 		}
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		client := noProxy(nil)
-	wait:
-		for {
-			select {
-			case err := <-exited:
-				t.Fatalf("latchkey exited before ready: %v\n%s", err, stderr.String())
-			default:
-			}
-			if eps, err := server.ReadEndpoints(dir); err == nil {
-				if resp, err := client.Get("http://" + eps.HTTP + "/healthz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						break wait
-					}
-				}
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitReady(t, dir, exited, stderr.String)
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
 		}
@@ -406,27 +379,18 @@ func BenchmarkBinaryStartToHealthz(b *testing.B) {
 	}
 	dir := filepath.Join(b.TempDir(), "data")
 	serve(b, dir).stop(b)
-	client := noProxy(nil)
 	b.ResetTimer()
 	for b.Loop() {
-		cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0")
+		cmd := exec.Command(bin, serveArgs(dir)...)
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		for {
-			if eps, err := server.ReadEndpoints(dir); err == nil {
-				if resp, err := client.Get("http://" + eps.HTTP + "/healthz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						break
-					}
-				}
-			}
-			time.Sleep(time.Millisecond)
-		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		waitReady(b, dir, exited, func() string { return "" })
 		b.StopTimer()
 		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
+		if err := <-exited; err != nil {
 			b.Fatalf("exit: %v", err)
 		}
 		b.StartTimer()
