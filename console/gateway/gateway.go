@@ -47,7 +47,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the client
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The request's context lives as long as this handler and ends when
+	// the server stops, so a shutdown closes open console sessions.
+	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
 	defer conn.Close()

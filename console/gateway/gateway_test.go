@@ -26,6 +26,7 @@ import (
 )
 
 type env struct {
+	stop   context.CancelFunc // ends the server's base context, as a shutdown does
 	ecs    *service.ECS
 	srv    *httptest.Server
 	caller core.Caller
@@ -50,8 +51,13 @@ func newEnv(t *testing.T) *env {
 	consoles := service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": e.ecs})
 	mux := http.NewServeMux()
 	mux.Handle("/vnc/", &gateway.Handler{Consoles: consoles})
-	e.srv = httptest.NewTLSServer(mux)
+	e.srv = httptest.NewUnstartedServer(mux)
+	var base context.Context
+	base, e.stop = context.WithCancel(context.Background())
+	e.srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
+	t.Cleanup(e.stop)
 
 	ids, err := e.ecs.RunInstances(ctx, e.caller, core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "img", InstanceType: "ecs.g7.large", IoOptimized: true})
 	if err != nil {
@@ -175,5 +181,38 @@ func TestVNCSnapshotThroughRelay(t *testing.T) {
 	}
 	if err := snap("Wrong1"); err == nil {
 		t.Fatal("vncsnapshot logged in with a wrong password")
+	}
+}
+
+// TestShutdownEndsConsoleSessions: when the server's base context ends (as
+// latchkey's shutdown does after draining requests), open console sessions
+// are closed rather than left running.
+func TestShutdownEndsConsoleSessions(t *testing.T) {
+	e := newEnv(t)
+	conn, err := e.dial(t, e.vncURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, err := rfb.Login(context.Background(), conn, "Gw1234")
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	defer c.Close()
+	e.stop()
+	// The console sends nothing unasked, so a read returns only when the
+	// session ends. The generous bound only keeps a failure from hanging.
+	ended := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 1))
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Fatal("console sent data after shutdown instead of closing")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("console session still open 30 seconds after shutdown")
 	}
 }
