@@ -100,8 +100,11 @@ func (b *banner) print(w io.Writer) {
 		for _, d := range b.demo {
 			p("    %-24s %-16s %-12s %-12t %s\n", d.ID, d.Name, d.RegionID, d.IoOptimized, d.VNCPassword)
 		}
-		for _, id := range b.demoBCC {
-			p("    %-24s BCC instance in bj; set its admin password with changePass\n", id)
+		if len(b.demoBCC) > 0 {
+			p("\n    %-24s %s\n", "BCC instanceId", "region bj; set its admin password with changePass")
+			for _, id := range b.demoBCC {
+				p("    %s\n", id)
+			}
 		}
 		d := b.demo[0]
 		p("\n  Open a console with any VNC client: latchkey bridges a local port to the URL that\n")
