@@ -19,6 +19,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/latchkey/latchkey/internal/testenv"
 )
@@ -298,13 +299,18 @@ func TestConsolePageInChromium(t *testing.T) {
 		if err := chromedp.Do(tab, chromedp.Navigate(env.URL("/console/"))); err != nil {
 			return err
 		}
-		if err := chromedp.Do(tab,
-			chromedp.SetValue(chromedp.CSS("#open-url"), vncURL()),
-			chromedp.SendKeys(chromedp.CSS("#open-instance"), id),
-		); err != nil {
+		// The page's script fills and then shows the form; typing before
+		// it has run would be overwritten.
+		if err := chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS("#open-form"))); err != nil {
 			return err
 		}
-		_, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS("#open-form button")))
+		if err := chromedp.Do(tab, chromedp.SetValue(chromedp.CSS("#open-url"), vncURL())); err != nil {
+			return err
+		}
+		// Enter in the form's last field submits it, as a user would.
+		// (A synthesized mouse click lands by coordinates and was seen to
+		// miss the button while the page was still laying out.)
+		_, err := chromedp.RunResponse(tab, chromedp.SendKeys(chromedp.CSS("#open-instance"), id+kb.Enter))
 		return err
 	}
 	if _, got := login("wrong password", paste, wrong); got[0] != "failed" || !strings.Contains(got[1], "Authentication failure") {
