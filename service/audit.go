@@ -140,5 +140,11 @@ func (a *AuditLog) store1(batch []auditItem) {
 		}
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
-	a.log.Error("audit events could not be stored", "events", len(batch), "err", err)
+	events := 0
+	for _, it := range batch {
+		if it.flush == nil {
+			events++
+		}
+	}
+	a.log.Error("audit events could not be stored", "events", events, "err", err)
 }
