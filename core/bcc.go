@@ -40,7 +40,7 @@ type BCCInstance struct {
 	DeletionProtection int
 
 	Status    InstanceStatus
-	Steps     []Step `json:",omitempty"`
+	Steps     Schedule[InstanceStatus] `json:",omitempty"`
 	Created   bool
 	CreatedAt time.Time
 
@@ -66,31 +66,34 @@ func (i *BCCInstance) Location() RegionID { return i.RegionID }
 // Advance applies every step due at now and reports whether anything
 // changed. Reaching Running ends creation.
 func (i *BCCInstance) Advance(now time.Time) bool {
-	n := 0
-	for n < len(i.Steps) && !i.Steps[n].At.After(now) {
-		i.Status = i.Steps[n].To
+	return i.Steps.Advance(now, func(t Step) {
+		i.Status = t.To
 		if i.Status == StatusRunning {
 			i.Created = true
 		}
-		n++
-	}
-	i.Steps = i.Steps[n:]
-	if len(i.Steps) == 0 {
-		i.Steps = nil
-	}
-	return n > 0
+	})
 }
 
 // Schedule replaces the pending steps: the instance moves through each
 // status in turn, one per interval, starting now. With a zero interval the
 // final status is reached at once.
 func (i *BCCInstance) Schedule(now time.Time, interval time.Duration, through ...InstanceStatus) {
-	i.Steps = nil
-	for n, s := range through {
-		i.Steps = append(i.Steps, Step{To: s, At: now.Add(time.Duration(n) * interval)})
-	}
+	i.Steps = NewSchedule(now, interval, through...)
 	i.Advance(now)
 }
+
+// Settle implements Scheduled.
+func (i *BCCInstance) Settle(now time.Time) bool {
+	if len(i.Steps) == 0 {
+		return false
+	}
+	i.Steps.DueNow(now)
+	i.Advance(now)
+	return true
+}
+
+// Unsettled implements Scheduled.
+func (i *BCCInstance) Unsettled(now time.Time) bool { return i.Steps.Pending(now) }
 
 // ConsoleTarget returns the driver's view of the instance.
 func (i *BCCInstance) ConsoleTarget() ConsoleTarget {

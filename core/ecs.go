@@ -16,11 +16,8 @@ const (
 	StatusStopped  InstanceStatus = "Stopped"
 )
 
-// Step is a scheduled status change: at At the status becomes To.
-type Step struct {
-	To InstanceStatus
-	At time.Time
-}
+// Step is a scheduled status change of an ECS or BCC instance.
+type Step = Transition[InstanceStatus]
 
 // Instance is an ECS instance. Its status advances lazily: Steps holds the
 // scheduled transitions, and Advance applies those that are due, so the
@@ -38,8 +35,8 @@ type Instance struct {
 	IoOptimized  bool
 	ChargeType   string // InstanceChargeType: PostPaid or PrePaid
 	Status       InstanceStatus
-	Steps        []Step `json:",omitempty"`
-	StoppedMode  string `json:",omitempty"`
+	Steps        Schedule[InstanceStatus] `json:",omitempty"`
+	StoppedMode  string                   `json:",omitempty"`
 	CreatedAt    time.Time
 	StartedAt    time.Time `json:",omitzero"`
 
@@ -74,30 +71,39 @@ func (i *Instance) Location() RegionID { return i.RegionID }
 // Advance applies every step due at now and reports whether anything
 // changed.
 func (i *Instance) Advance(now time.Time) bool {
-	n := 0
-	for n < len(i.Steps) && !i.Steps[n].At.After(now) {
-		i.Status = i.Steps[n].To
+	return i.Steps.Advance(now, func(t Step) {
+		i.Status = t.To
 		if i.Status == StatusRunning {
-			i.StartedAt = i.Steps[n].At
+			i.StartedAt = t.At
 		}
-		n++
-	}
-	i.Steps = i.Steps[n:]
-	if len(i.Steps) == 0 {
-		i.Steps = nil
-	}
-	return n > 0
+	})
 }
 
 // Schedule replaces the pending steps: the instance moves through each
 // status in turn, one per interval, starting now. With a zero interval the
 // final status is reached at once.
 func (i *Instance) Schedule(now time.Time, interval time.Duration, through ...InstanceStatus) {
-	i.Steps = nil
-	for n, s := range through {
-		i.Steps = append(i.Steps, Step{To: s, At: now.Add(time.Duration(n) * interval)})
-	}
+	i.Steps = NewSchedule(now, interval, through...)
 	i.Advance(now)
+}
+
+// Settle implements Scheduled: an instance being released is released
+// at once (Released reports true at now).
+func (i *Instance) Settle(now time.Time) bool {
+	if len(i.Steps) == 0 && !i.Releasing(now) {
+		return false
+	}
+	if i.Releasing(now) {
+		i.ReleaseAt = now
+	}
+	i.Steps.DueNow(now)
+	i.Advance(now)
+	return true
+}
+
+// Unsettled implements Scheduled.
+func (i *Instance) Unsettled(now time.Time) bool {
+	return i.Steps.Pending(now) || i.Releasing(now)
 }
 
 // Releasing reports whether the instance is being released at now.

@@ -32,10 +32,7 @@ const (
 )
 
 // ClusterStep is a scheduled status change: at At the status becomes To.
-type ClusterStep struct {
-	To ClusterStatus
-	At time.Time
-}
+type ClusterStep = Transition[ClusterStatus]
 
 // NodeRole is a node's role as ListNodes' Role parameter and response name
 // it.
@@ -188,7 +185,7 @@ type Cluster struct {
 	Compute         NodeOrder
 	Login           NodeOrder
 	Status          ClusterStatus
-	Steps           []ClusterStep `json:",omitempty"`
+	Steps           Schedule[ClusterStatus] `json:",omitempty"`
 	CreatedAt       time.Time
 	// ReleaseAt is set by DeleteCluster: the cluster is releasing until
 	// then and gone after it.
@@ -217,27 +214,34 @@ func (c *Cluster) Location() RegionID { return c.RegionID }
 // Advance applies every step due at now and reports whether anything
 // changed.
 func (c *Cluster) Advance(now time.Time) bool {
-	n := 0
-	for n < len(c.Steps) && !c.Steps[n].At.After(now) {
-		c.Status = c.Steps[n].To
-		n++
-	}
-	c.Steps = c.Steps[n:]
-	if len(c.Steps) == 0 {
-		c.Steps = nil
-	}
-	return n > 0
+	return c.Steps.Advance(now, func(t ClusterStep) { c.Status = t.To })
 }
 
 // Schedule replaces the pending steps: the cluster moves through each
 // status in turn, one per interval, starting now. With a zero interval the
 // final status is reached at once.
 func (c *Cluster) Schedule(now time.Time, interval time.Duration, through ...ClusterStatus) {
-	c.Steps = nil
-	for n, s := range through {
-		c.Steps = append(c.Steps, ClusterStep{To: s, At: now.Add(time.Duration(n) * interval)})
-	}
+	c.Steps = NewSchedule(now, interval, through...)
 	c.Advance(now)
+}
+
+// Settle implements Scheduled: a cluster being released is released at
+// once.
+func (c *Cluster) Settle(now time.Time) bool {
+	if len(c.Steps) == 0 && (c.ReleaseAt.IsZero() || c.Released(now)) {
+		return false
+	}
+	if !c.ReleaseAt.IsZero() {
+		c.ReleaseAt = now
+	}
+	c.Steps.DueNow(now)
+	c.Advance(now)
+	return true
+}
+
+// Unsettled implements Scheduled.
+func (c *Cluster) Unsettled(now time.Time) bool {
+	return c.Steps.Pending(now) || !c.ReleaseAt.IsZero() && !c.Released(now)
 }
 
 // Released reports whether the cluster no longer exists at now.

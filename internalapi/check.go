@@ -2,23 +2,14 @@ package internalapi
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/service"
 )
-
-// probeTimeout bounds one login attempt on a console or visual service.
-const probeTimeout = 5 * time.Second
 
 // checkRequest asks whether Password is a resource's password. Target
 // selects which one:
@@ -98,20 +89,9 @@ func (a *api) checkPassword(w http.ResponseWriter, r *http.Request) {
 	a.ok(w, r, action, http.StatusOK, res)
 }
 
-// check finds the resource and runs the target's check. It returns the
-// target it checked.
+// check finds the resource and runs the check through the registry. It
+// returns the target it checked.
 func (a *api) check(ctx context.Context, req checkRequest, pw core.Secret) (checkResponse, string, error) {
-	if a.d.Store == nil {
-		if req.Product == "bcc" && a.d.BCC != nil {
-			// The first version of this endpoint: BCC guests only.
-			ok, err := a.d.BCC.CheckAdminPassword(ctx, "", core.BCCInstanceID(req.Resource), pw)
-			if core.KindOf(err) == core.KindNotFound {
-				err = &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no BCC instance " + quoteRef(req.Resource)}
-			}
-			return checkResponse{Match: ok}, "guest", err
-		}
-		return checkResponse{}, "", unavailable("password checks")
-	}
 	var d core.Doc
 	err := a.d.Store.View(ctx, func(tx core.Tx) (err error) {
 		d, err = a.findCheckable(ctx, tx, req)
@@ -120,227 +100,34 @@ func (a *api) check(ctx context.Context, req checkRequest, pw core.Secret) (chec
 	if err != nil {
 		return checkResponse{}, "", err
 	}
-	bad := func(target string) error {
-		return &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "target",
-			msg: fmt.Sprintf("target %q does not apply to a %s", target, d.Kind)}
+	m, err := a.d.Registry.CheckPassword(ctx, d, service.PasswordCheck{Target: req.Target, User: req.User, Node: req.Node, Password: pw})
+	if err != nil {
+		return checkResponse{}, req.Target, err
 	}
-	switch d.Kind {
-	case core.InstanceKind:
-		inst, err := decodeDoc[core.Instance](d)
-		if err != nil {
-			return checkResponse{}, "", err
-		}
-		switch req.Target {
-		case "", "console":
-			ok, err := a.checkConsole(ctx, inst.Driver, inst.ConsoleTarget(), inst.VNCPassword, core.VNCSealContext(inst.ID), pw)
-			return checkResponse{Match: ok}, "console", err
-		case "pending":
-			return checkResponse{Match: a.sealedEqual(inst.PendingVNCPassword, core.VNCSealContext(inst.ID), pw)}, "pending", nil
-		}
-		return checkResponse{}, req.Target, bad(req.Target)
-	case core.BCCInstanceKind:
-		inst, err := decodeDoc[core.BCCInstance](d)
-		if err != nil {
-			return checkResponse{}, "", err
-		}
-		switch req.Target {
-		case "", "guest":
-			return checkResponse{Match: a.hashEqual(inst.AdminPassword, pw)}, "guest", nil
-		case "console":
-			ok, err := a.checkConsole(ctx, inst.Driver, inst.ConsoleTarget(), nil, "", pw)
-			return checkResponse{Match: ok}, "console", err
-		}
-		return checkResponse{}, req.Target, bad(req.Target)
-	case core.ClusterKind:
-		cl, err := decodeDoc[core.Cluster](d)
-		if err != nil {
-			return checkResponse{}, "", err
-		}
-		target := req.Target
-		if target == "" {
-			target = "visual"
-			if req.User != "" {
-				target = "user"
-			}
-		}
-		switch target {
-		case "visual":
-			res, err := a.checkVisual(ctx, cl, req.Node, pw)
-			return res, target, err
-		case "user":
-			name := req.User
-			if name == "" {
-				name = core.RootUser
-			}
-			u := cl.User(name)
-			if u == nil {
-				return checkResponse{}, target, &apiError{status: http.StatusNotFound, code: "NotFound", field: "user", msg: "the cluster has no user " + quoteRef(name)}
-			}
-			return checkResponse{Match: a.hashEqual(u.Password, pw)}, target, nil
-		}
-		return checkResponse{}, target, bad(target)
+	res := checkResponse{Match: m.Match}
+	for _, n := range m.Nodes {
+		res.Nodes = append(res.Nodes, nodeMatch{Node: n.Node, Match: n.Match, Checked: n.Checked})
 	}
-	return checkResponse{}, "", &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "resource", msg: "only ECS instances, BCC instances and E-HPC clusters have passwords to check"}
+	return res, m.Target, nil
 }
 
 // findCheckable resolves the resource of a check; Product, when given,
-// chooses among kinds.
+// chooses the product whose kinds are looked up.
 func (a *api) findCheckable(ctx context.Context, tx core.Tx, req checkRequest) (core.Doc, error) {
-	kind := map[string]core.ResourceKind{"ecs": core.InstanceKind, "bcc": core.BCCInstanceKind, "ehpc": core.ClusterKind}[req.Product]
-	if req.Product != "" && kind == "" {
+	if req.Product == "" {
+		return a.find(ctx, tx, req.Resource)
+	}
+	p, ok := a.d.Registry.Product(req.Product)
+	if !ok || req.Product == "ram" {
 		return core.Doc{}, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "product", msg: "product must be ecs, bcc or ehpc"}
 	}
-	if kind != "" {
-		d, err := tx.GetDoc(ctx, kind, req.Resource)
-		if core.KindOf(err) == core.KindNotFound {
-			return core.Doc{}, &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no " + req.Product + " resource " + quoteRef(req.Resource)}
+	for _, k := range p.Kinds() {
+		d, err := tx.GetDoc(ctx, k, req.Resource)
+		if core.KindOf(err) != core.KindNotFound {
+			return d, err
 		}
-		return d, err
 	}
-	return find(ctx, tx, req.Resource)
-}
-
-func decodeDoc[T any, P interface {
-	*T
-	core.Resource
-}](d core.Doc) (*T, error) {
-	v := new(T)
-	if err := json.Unmarshal(d.Body, v); err != nil {
-		return nil, &core.Error{Kind: core.KindInternal, Op: "internalapi.check", Err: err}
-	}
-	return v, nil
-}
-
-// vncContext is the sealing context of an ECS instance's console
-// passwords; it must stay equal to the ECS service's (service/ecs.go).
-
-// sealedEqual opens a sealed password and compares it with pw in
-// constant time. An unset or unreadable one matches nothing.
-func (a *api) sealedEqual(sealed core.Sealed, sealCtx string, pw core.Secret) bool {
-	if len(sealed) == 0 || a.d.Sealer == nil {
-		return false
-	}
-	plain, err := a.d.Sealer.Open(sealed, sealCtx)
-	if err != nil {
-		a.d.Log.Warn("a sealed password did not open", "context", sealCtx, "err", err)
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(plain.Reveal()), []byte(pw.Reveal())) == 1
-}
-
-func (a *api) hashEqual(hash core.PasswordHash, pw core.Secret) bool {
-	if hash == "" || a.d.Hasher == nil {
-		return false
-	}
-	return a.d.Hasher.Verify(hash, pw)
-}
-
-// checkConsole logs in to the target's console through its driver (fault
-// rules do not apply: the check looks at the console, not at the path to
-// it). When the driver's stream is not a network connection, the stored
-// password (sealed under sealCtx) is compared instead.
-func (a *api) checkConsole(ctx context.Context, driver string, t core.ConsoleTarget, stored core.Sealed, sealCtx string, pw core.Secret) (bool, error) {
-	d := a.d.ConsoleDrivers[driver]
-	if d == nil {
-		if stored != nil {
-			return a.sealedEqual(stored, sealCtx, pw), nil
-		}
-		return false, unavailable("the console driver " + quoteRef(driver))
-	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	conn, err := d.OpenConsole(ctx, t)
-	if err != nil {
-		a.d.Log.Warn("password check: console unreachable", "target", t.ID, "err", err)
-		return false, &apiError{status: http.StatusServiceUnavailable, code: "ConsoleUnreachable", msg: "the console cannot be reached"}
-	}
-	defer conn.Close()
-	nc, ok := conn.(net.Conn)
-	if !ok {
-		if stored != nil {
-			return a.sealedEqual(stored, sealCtx, pw), nil
-		}
-		return false, unavailable("a console login through driver " + quoteRef(driver))
-	}
-	return loginResult(rfb.Login(ctx, nc, pw.Reveal()))
-}
-
-// loginResult turns an RFB login's outcome into a match.
-func loginResult(c *rfb.ClientConn, err error) (bool, error) {
-	if err == nil {
-		c.Close()
-		return true, nil
-	}
-	if errors.Is(err, rfb.ErrAuthFailed) {
-		return false, nil
-	}
-	return false, &apiError{status: http.StatusServiceUnavailable, code: "ConsoleUnreachable", msg: "the console did not complete a login"}
-}
-
-// checkVisual checks pw on the cluster's login nodes (or the one named):
-// by logging in to each running visual service, and where none runs or it
-// does not admit this host (CidrIp), against the node's recorded
-// password. It matches when every checked node matches.
-func (a *api) checkVisual(ctx context.Context, cl *core.Cluster, only string, pw core.Secret) (checkResponse, error) {
-	logins := cl.LoginNodes()
-	res := checkResponse{Match: true}
-	for _, i := range logins {
-		n := cl.Nodes[i]
-		if only != "" && string(n.ID) != only {
-			continue
-		}
-		m := nodeMatch{Node: string(n.ID), Checked: "store"}
-		ok, probed := a.probeVisual(ctx, cl, n, pw)
-		if probed {
-			m.Match, m.Checked = ok, "service"
-		} else {
-			m.Match = a.sealedEqual(n.VisualPassword, core.VisualPasswordContext(cl.ID, n.ID), pw)
-		}
-		res.Nodes = append(res.Nodes, m)
-		res.Match = res.Match && m.Match
-	}
-	if len(res.Nodes) == 0 {
-		if only != "" {
-			return checkResponse{}, &apiError{status: http.StatusNotFound, code: "NotFound", field: "node", msg: "the cluster has no login node " + quoteRef(only)}
-		}
-		return checkResponse{}, &apiError{status: http.StatusConflict, code: "Conflict", msg: "the cluster has no login node"}
-	}
-	return res, nil
-}
-
-// probeVisual logs in to a login node's running visual service. probed is
-// false when there is none to reach (stopped, cluster not running, the
-// service refusing this host).
-func (a *api) probeVisual(ctx context.Context, cl *core.Cluster, n core.Node, pw core.Secret) (match, probed bool) {
-	if !cl.Visual.Started || cl.Status != core.ClusterRunning || !n.PublicIP.IsValid() || cl.Visual.Port == 0 {
-		return false, false
-	}
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(n.PublicIP, uint16(cl.Visual.Port)).String())
-	if err != nil {
-		return false, false
-	}
-	defer conn.Close()
-	var c *rfb.ClientConn
-	if a.d.EHPCPolicy.VisualAuth() == core.VisualAuthPlain {
-		user := cl.Visual.User
-		if user == "" {
-			user = core.RootUser
-		}
-		c, err = rfb.LoginPlain(ctx, conn, user, pw.Reveal())
-	} else {
-		c, err = rfb.Login(ctx, conn, pw.Reveal())
-	}
-	switch {
-	case err == nil:
-		c.Close()
-		return true, true
-	case errors.Is(err, rfb.ErrAuthFailed):
-		return false, true
-	}
-	return false, false
+	return core.Doc{}, &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no " + req.Product + " resource " + quoteRef(req.Resource)}
 }
 
 // limiter is a token bucket per key: burst tokens, one more every every.

@@ -20,11 +20,7 @@ type accountsBody struct {
 }
 
 func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) {
-	if a.d.Accounts == nil {
-		a.fail(w, r, "ListAccounts", unavailable("account state"))
-		return
-	}
-	list, err := a.d.Accounts.List(r.Context())
+	list, err := a.d.Registry.Accounts().List(r.Context())
 	if err != nil {
 		a.fail(w, r, "ListAccounts", err)
 		return
@@ -46,11 +42,7 @@ func (a *api) accountID(r *http.Request) core.AccountID {
 }
 
 func (a *api) getAccount(w http.ResponseWriter, r *http.Request) {
-	if a.d.Accounts == nil {
-		a.fail(w, r, "GetAccount", unavailable("account state"))
-		return
-	}
-	st, err := a.d.Accounts.Get(r.Context(), a.accountID(r))
+	st, err := a.d.Registry.Accounts().Get(r.Context(), a.accountID(r))
 	if core.KindOf(err) == core.KindNotFound {
 		err = &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no account " + string(a.accountID(r))}
 	}
@@ -65,17 +57,13 @@ func (a *api) getAccount(w http.ResponseWriter, r *http.Request) {
 // account service audits the change itself; this records who asked.
 func (a *api) changeAccount(w http.ResponseWriter, r *http.Request) {
 	const action = "ChangeAccountState"
-	if a.d.Accounts == nil {
-		a.fail(w, r, action, unavailable("account state"))
-		return
-	}
 	var ch service.AccountChange
 	if err := decode(r, &ch); err != nil {
 		a.fail(w, r, action, err)
 		return
 	}
 	id := a.accountID(r)
-	st, err := a.d.Accounts.Change(r.Context(), id, ch)
+	st, err := a.d.Registry.Accounts().Change(r.Context(), id, ch)
 	if core.KindOf(err) == core.KindNotFound {
 		err = &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no account " + string(id)}
 	}
@@ -206,11 +194,7 @@ func (a *api) interval() time.Duration {
 }
 
 func (a *api) getTransitions(w http.ResponseWriter, r *http.Request) {
-	if a.d.Store == nil {
-		a.fail(w, r, "GetTransitions", unavailable("the store"))
-		return
-	}
-	n, err := a.pendingTransitions(r.Context())
+	n, err := a.d.Registry.Pending(r.Context())
 	if err != nil {
 		a.fail(w, r, "GetTransitions", err)
 		return
@@ -254,11 +238,7 @@ type settledBody struct {
 
 func (a *api) settle(w http.ResponseWriter, r *http.Request) {
 	const action = "SettleTransitions"
-	if a.d.Store == nil {
-		a.fail(w, r, action, unavailable("the store"))
-		return
-	}
-	n, err := a.settleAll(r.Context())
+	n, err := a.d.Registry.Settle(r.Context())
 	if err != nil {
 		a.fail(w, r, action, err)
 		return
@@ -302,10 +282,6 @@ const (
 // log holds more).
 func (a *api) queryAudit(w http.ResponseWriter, r *http.Request) {
 	const action = "QueryAudit"
-	if a.d.Store == nil {
-		a.fail(w, r, action, unavailable("the audit log"))
-		return
-	}
 	q := r.URL.Query()
 	now := a.d.Clock.Now()
 	f := core.AuditFilter{

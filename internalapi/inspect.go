@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
 )
 
 // redacted replaces every secret in an inspection answer. An unset secret
@@ -94,61 +95,23 @@ type resourceView struct {
 	Resource any               `json:"resource,omitempty"`
 }
 
-// view decodes a document, advances a resource with a status to now, and
+// view describes a document through the registry, advanced to now, and
 // redacts it. withBody false leaves the body out (listings).
-func view(d core.Doc, now timeNow, withBody bool) (resourceView, error) {
+func (a *api) view(d core.Doc, now time.Time, withBody bool) (resourceView, error) {
 	v := resourceView{Kind: d.Kind, ID: d.Key, Account: d.Account, Region: d.Region}
-	body := d.Body
-	var err error
-	switch d.Kind {
-	case core.InstanceKind:
-		body, v.Status, err = advanced(body, func(i *core.Instance) string {
-			i.Advance(now())
-			if i.Releasing(now()) {
-				return "Releasing"
-			}
-			return string(i.Status)
-		})
-	case core.BCCInstanceKind:
-		body, v.Status, err = advanced(body, func(i *core.BCCInstance) string { i.Advance(now()); return string(i.Status) })
-	case core.ClusterKind:
-		body, v.Status, err = advanced(body, func(c *core.Cluster) string { c.Advance(now()); return string(c.Status) })
-	}
+	desc, err := a.d.Registry.Describe(d, now)
 	if err != nil {
 		return v, err
 	}
-	var doc any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return v, &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
-	}
-	if m, ok := doc.(map[string]any); ok {
-		v.Name, _ = m["Name"].(string)
-	}
+	v.Name, v.Status = desc.Name, desc.Status
 	if withBody {
+		var doc any
+		if err := json.Unmarshal(desc.Resource, &doc); err != nil {
+			return v, &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
+		}
 		v.Resource = redact(doc)
 	}
 	return v, nil
-}
-
-// timeNow is the time a view advances resources to.
-type timeNow func() time.Time
-
-// txNow is the transaction's time.
-func txNow(tx core.Tx) timeNow { return tx.Now }
-
-// advanced decodes body as T, lets f advance it and name its status, and
-// encodes it again.
-func advanced[T any](body []byte, f func(*T) string) ([]byte, string, error) {
-	v := new(T)
-	if err := json.Unmarshal(body, v); err != nil {
-		return nil, "", &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
-	}
-	status := f(v)
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, "", &core.Error{Kind: core.KindInternal, Op: "internalapi.inspect", Err: err}
-	}
-	return b, status, nil
 }
 
 type listBody struct {
@@ -160,10 +123,6 @@ type listBody struct {
 // for the root account), region, name.
 func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
 	const action = "ListResources"
-	if a.d.Store == nil {
-		a.fail(w, r, action, unavailable("the store"))
-		return
-	}
 	q := r.URL.Query()
 	query := core.Query{Kind: core.ResourceKind(q.Get("kind")), Account: core.AccountID(q.Get("account")), Region: core.RegionID(q.Get("region"))}
 	if query.Account == "root" {
@@ -179,7 +138,7 @@ func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
 			if hiddenKind(d.Kind) {
 				continue
 			}
-			v, err := view(d, txNow(tx), false)
+			v, err := a.view(d, tx.Now(), false)
 			if err != nil {
 				return err
 			}
@@ -204,18 +163,14 @@ func (a *api) listResources(w http.ResponseWriter, r *http.Request) {
 // answers with the first in the order ECS, BCC, E-HPC, account, key.
 func (a *api) inspect(w http.ResponseWriter, r *http.Request) {
 	const action = "Inspect"
-	if a.d.Store == nil {
-		a.fail(w, r, action, unavailable("the store"))
-		return
-	}
 	ref := r.PathValue("ref")
 	var out resourceView
 	err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
-		d, err := find(r.Context(), tx, ref)
+		d, err := a.find(r.Context(), tx, ref)
 		if err != nil {
 			return err
 		}
-		out, err = view(d, txNow(tx), true)
+		out, err = a.view(d, tx.Now(), true)
 		return err
 	})
 	if err != nil {
@@ -225,13 +180,10 @@ func (a *api) inspect(w http.ResponseWriter, r *http.Request) {
 	a.ok(w, r, action, http.StatusOK, out)
 }
 
-// lookupKinds are tried in order for a bare id.
-func lookupKinds() []core.ResourceKind {
-	return []core.ResourceKind{core.InstanceKind, core.BCCInstanceKind, core.ClusterKind, core.AccountKind, core.AccessKeyKind, core.RAMUserKind, core.RAMPolicyKind, "latchkey.fault"}
-}
-
-// find resolves a reference to a document.
-func find(ctx context.Context, tx core.Tx, ref string) (core.Doc, error) {
+// find resolves a reference to a document: "kind/key", or a bare id
+// looked up through the registry (products' kinds, accounts, keys, then
+// fault rules).
+func (a *api) find(ctx context.Context, tx core.Tx, ref string) (core.Doc, error) {
 	notFound := &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no resource " + quoteRef(ref)}
 	if ref == "" {
 		return core.Doc{}, notFound
@@ -246,28 +198,11 @@ func find(ctx context.Context, tx core.Tx, ref string) (core.Doc, error) {
 		}
 		return d, err
 	}
-	for _, k := range lookupKinds() {
-		d, err := tx.GetDoc(ctx, k, ref)
-		if err == nil {
-			return d, nil
-		}
-		if core.KindOf(err) != core.KindNotFound {
-			return core.Doc{}, err
-		}
+	d, err := a.d.Registry.Find(ctx, tx, ref, faults.RuleKind)
+	if core.KindOf(err) == core.KindNotFound {
+		return core.Doc{}, notFound
 	}
-	// A login node is found through its cluster.
-	clusters, err := core.List[core.Cluster](ctx, tx, core.Query{})
-	if err != nil {
-		return core.Doc{}, err
-	}
-	for _, c := range clusters {
-		for _, n := range c.Nodes {
-			if string(n.ID) == ref {
-				return tx.GetDoc(ctx, core.ClusterKind, string(c.ID))
-			}
-		}
-	}
-	return core.Doc{}, notFound
+	return d, err
 }
 
 // quoteRef shows a reference in a message, cut short: it is the caller's

@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/fleet"
 	"github.com/latchkey/latchkey/metrics"
 	"github.com/latchkey/latchkey/service"
 )
@@ -37,18 +38,21 @@ type Timing interface {
 	SetTransition(time.Duration) error
 }
 
-// Deps is what the internal API needs. Token is required; every other
-// dependency is optional, and the routes that need a missing one answer
-// 501 saying so.
+// Deps is what the internal API needs. Token, Store and Registry are
+// required; a route whose other dependency is missing answers 501 saying
+// so.
 type Deps struct {
 	// Token is the bearer token every request must carry (admin.token).
 	Token core.Secret
 
-	Store  core.Store
-	Sealer core.Sealer
-	Hasher core.Hasher
-	Clock  core.Clock
-	Log    *slog.Logger
+	// Store is read for health, inspection and the audit log; every
+	// change goes through Registry (or Faults, Timing).
+	Store core.Store
+	// Registry holds the products: fleet files, resets, settling,
+	// password checks and account state go through it.
+	Registry *service.Registry
+	Clock    core.Clock
+	Log      *slog.Logger
 	// Audit records the internal API's own calls (product "latchkey").
 	Audit core.Auditor
 	// Metrics, if set, counts the internal API's requests and refused
@@ -61,27 +65,12 @@ type Deps struct {
 	// reset keeps (credentials.json).
 	Root core.Principal
 
-	// Forget drops an access key from the identity service's lookup
-	// cache after a fleet file changed its secret.
-	Forget func(core.AccessKeyID)
-
-	ECS      core.ECS
-	EHPC     core.EHPC
-	BCC      core.BCC
-	RAM      core.RAM
-	Accounts *service.Accounts
-	Faults   *faults.Injector
-	Timing   Timing
+	Faults *faults.Injector
+	Timing Timing
 	// Interval is the transition interval to report when Timing is nil.
 	Interval time.Duration
-
-	// ConsoleDrivers and VisualDrivers are the drivers by name, without
-	// fault injection: password checks look at the real console, and
-	// reset stops every visual service, whatever rules are in force.
-	ConsoleDrivers map[string]core.ConsoleDriver
-	VisualDrivers  map[string]core.VisualDriver
-	// EHPCPolicy tells how a visual service checks passwords (2024: the
-	// whole password through VeNCrypt Plain).
+	// EHPCPolicy is the E-HPC password policy in force: the demo fleet's
+	// visual password obeys it.
 	EHPCPolicy core.EHPCPasswordPolicy
 
 	// CheckBurst and CheckEvery rate-limit password checks per resource:
@@ -205,6 +194,25 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	var fe *fleet.Error
+	if errors.As(err, &fe) {
+		return &apiError{status: http.StatusBadRequest, code: "InvalidFleet", field: fe.Field, msg: fe.Message}
+	}
+	// A fleet resource a product refused: the product's answer, saying
+	// which resource it concerns.
+	var re *service.ResourceError
+	if errors.As(err, &re) {
+		out := *toAPIError(re.Err)
+		if out.status == http.StatusInternalServerError {
+			return &out
+		}
+		detail := out.msg
+		if out.field != "" && !strings.Contains(detail, out.field) {
+			detail += " (" + out.field + ")"
+		}
+		out.msg, out.field = re.What+": "+detail, ""
+		return &out
+	}
 	e := core.AsError(err)
 	out := &apiError{msg: e.Message, field: e.Field}
 	switch e.Kind {
@@ -300,12 +308,6 @@ func unavailable(what string) error {
 	return &apiError{status: http.StatusNotImplemented, code: "NotAvailable", msg: what + " is not available in this server"}
 }
 
-// adminCaller is the identity the internal API acts as inside account:
-// the account's root, marked in the audit log as the admin token.
-func adminCaller(account core.AccountID, requestID core.RequestID) core.Caller {
-	return core.Caller{Principal: core.Principal{AccountID: account}, RequestID: requestID, Secure: true}
-}
-
 // adminUser is the audit log's name for the holder of the admin token.
 const adminUser core.UserName = "latchkey-admin"
 
@@ -371,9 +373,7 @@ type healthBody struct {
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	body := healthBody{Status: "ok", Version: a.d.Version, Uptime: a.d.Clock.Now().Sub(a.started).Seconds(), Store: "ok"}
 	status := http.StatusOK
-	if a.d.Store == nil {
-		body.Store = "none"
-	} else if err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
+	if err := a.d.Store.View(r.Context(), func(tx core.Tx) error {
 		_, err := tx.ListDocs(r.Context(), core.Query{Kind: core.AccountKind, Limit: 1})
 		return err
 	}); err != nil {
@@ -383,6 +383,9 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	a.ok(w, r, "Health", status, body)
 }
 
+// apiVersions are the API versions each product serves.
+var apiVersions = map[string]string{"ecs": "2014-05-26", "ehpc": "2018-04-12", "ram": "2015-05-01", "bcc": "v2"}
+
 type versionBody struct {
 	Version string            `json:"version"`
 	Go      string            `json:"go"`
@@ -391,17 +394,10 @@ type versionBody struct {
 
 func (a *api) version(w http.ResponseWriter, r *http.Request) {
 	apis := map[string]string{}
-	if a.d.ECS != nil {
-		apis["ecs"] = "2014-05-26"
-	}
-	if a.d.EHPC != nil {
-		apis["ehpc"] = "2018-04-12"
-	}
-	if a.d.RAM != nil {
-		apis["ram"] = "2015-05-01"
-	}
-	if a.d.BCC != nil {
-		apis["bcc"] = "v2"
+	for _, p := range a.d.Registry.Products() {
+		if v, ok := apiVersions[p.Name()]; ok {
+			apis[p.Name()] = v
+		}
 	}
 	a.ok(w, r, "Version", http.StatusOK, versionBody{Version: a.d.Version, Go: runtime.Version(), APIs: apis})
 }

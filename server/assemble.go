@@ -102,6 +102,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 		Clock:   cfg.Clock,
 		Log:     log.With("component", "service"),
 		Drivers: drivers,
+		Probes:  consoleDrivers,
 		// One Timing for every service, so the internal API can change
 		// the transition interval of all of them at once.
 		Timing: service.NewTiming(cfg.Transition),
@@ -128,13 +129,6 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	ecsSvc := svc
 	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
-	// Consoles hold no state across a restart of latchkey: the store's
-	// live passwords are the truth.
-	// Reconcile bypasses fault rules: stored rules stop client
-	// operations, and must not leave consoles without their passwords.
-	if err := ecs.Reconcile(faults.Bypass(ctx)); err != nil {
-		return nil, fmt.Errorf("console reconcile: %w", err)
-	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 
 	// E-HPC login nodes serve their visual service through the sim
@@ -149,33 +143,26 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	ehpc := service.NewEHPC(svc, service.EHPCConfig{
 		Policy:         ehpcPolicy,
 		Drivers:        visualWithFaults,
+		Probes:         visualDrivers,
 		DefaultDriver:  cfg.visualDefaultDriver(),
 		LoginAddresses: cfg.EHPCLoginAddresses,
 	}, catalog.NewAlibaba())
-	if err := ehpc.Reconcile(faults.Bypass(ctx)); err != nil {
-		return nil, fmt.Errorf("visual service reconcile: %w", err)
-	}
 	ram := service.NewRAM(svc, identity)
+	accounts := service.NewAccounts(svc)
+	registry := service.NewRegistry(svc, identity, accounts, ecs, ehpc, bcc, ram)
+	// Consoles and visual services hold no state across a restart of
+	// latchkey: the store's passwords are the truth. Reconcile bypasses
+	// fault rules: stored rules stop client operations, and must not
+	// leave consoles without their passwords.
+	if err := registry.Reconcile(faults.Bypass(ctx)); err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	}
 
 	if cfg.Demo && first {
-		fleet, err := seedDemo(ctx, ecs, creds, rand.Reader, cfg.Transition/4)
-		if err != nil {
+		if err := seedDemo(ctx, registry, ehpc, creds, ehpcPolicy, rand.Reader, &a.banner); err != nil {
 			return nil, fmt.Errorf("demo fleet: %w", err)
 		}
-		a.banner.demo = fleet
-		bccIDs, err := bcc.SeedDemo(ctx, demoCaller(creds))
-		if err != nil {
-			return nil, fmt.Errorf("demo fleet: %w", err)
-		}
-		for _, id := range bccIDs {
-			a.banner.demoBCC = append(a.banner.demoBCC, string(id))
-		}
-		cluster, err := seedDemoCluster(ctx, ehpc, creds, ehpcPolicy, cfg.Clock, rand.Reader, cfg.Transition/4)
-		if err != nil {
-			return nil, fmt.Errorf("demo fleet: %w", err)
-		}
-		a.banner.demoCluster = cluster
-		log.Info("demo fleet seeded", "ecs", len(fleet), "bcc", len(bccIDs), "ehpc", 1)
+		log.Info("demo fleet seeded", "ecs", len(a.banner.demo), "bcc", len(a.banner.demoBCC), "ehpc", 1)
 	}
 
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
@@ -210,19 +197,14 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			ConsoleURL:    consoleURL,
 		})),
 		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
-		// The internal API (PRODUCT.md §8). Password checks and reset use
-		// the drivers without fault rules: they look at the consoles
-		// themselves.
+		// The internal API (PRODUCT.md §8).
 		internal: internalapi.Handler(internalapi.Deps{
-			Token: adminToken, Store: st, Sealer: sealer, Hasher: hasher, Clock: cfg.Clock,
+			Token: adminToken, Store: st, Registry: registry, Clock: cfg.Clock,
 			Log: log.With("component", "internal"), Audit: audit, Metrics: m,
-			Root:   core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
-			Forget: identity.Forget,
-			ECS:    ecs, EHPC: ehpc, BCC: bcc, RAM: ram, Accounts: service.NewAccounts(svc), Faults: injector,
-			Timing:         svc.Timing,
-			ConsoleDrivers: consoleDrivers,
-			VisualDrivers:  visualDrivers,
-			EHPCPolicy:     ehpcPolicy,
+			Root:       core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
+			Faults:     injector,
+			Timing:     svc.Timing,
+			EHPCPolicy: ehpcPolicy,
 		}),
 	})
 	return a, nil

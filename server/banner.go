@@ -22,8 +22,10 @@ type banner struct {
 	secret string
 
 	demo []demoInstance
-	// demoBCC are the demo fleet's BCC instance ids (region bj).
-	demoBCC []string
+	// demoBCC are the demo fleet's BCC instance ids (region bj), and
+	// demoBCCPassword their guest administrator's password.
+	demoBCC         []string
+	demoBCCPassword string
 	// demoCluster is the demo fleet's E-HPC cluster.
 	demoCluster *demoCluster
 }
@@ -101,9 +103,9 @@ func (b *banner) print(w io.Writer) {
 			p("    %-24s %-16s %-12s %-12t %s\n", d.ID, d.Name, d.RegionID, d.IoOptimized, d.VNCPassword)
 		}
 		if len(b.demoBCC) > 0 {
-			p("\n    %-24s %s\n", "BCC instanceId", "region bj; set its admin password with changePass")
+			p("\n    %-24s %-12s %s\n", "BCC instanceId", "region", "admin password (changePass changes it)")
 			for _, id := range b.demoBCC {
-				p("    %s\n", id)
+				p("    %-24s %-12s %s\n", id, "bj", b.demoBCCPassword)
 			}
 		}
 		d := b.demo[0]

@@ -80,6 +80,31 @@ func (s *Accounts) Get(ctx context.Context, id core.AccountID) (AccountState, er
 	return st, err
 }
 
+// Ensure creates the account when the store does not know it and reports
+// whether it did.
+func (s *Accounts) Ensure(ctx context.Context, id core.AccountID) (bool, error) {
+	created := false
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		_, err := core.Get[core.Account](ctx, tx, string(id))
+		if created = core.KindOf(err) == core.KindNotFound; !created {
+			return err
+		}
+		return core.Put(ctx, tx, &core.Account{ID: id, CreatedAt: tx.Now()})
+	})
+	return created, err
+}
+
+// resetAccount returns an account's state to the defaults: every service
+// enabled, no debt.
+func resetAccount(ctx context.Context, tx core.Tx, id core.AccountID) error {
+	a, err := core.Get[core.Account](ctx, tx, string(id))
+	if err != nil || a.Disabled == nil && !a.InDebt {
+		return err
+	}
+	a.Disabled, a.InDebt = nil, false
+	return core.Put(ctx, tx, a)
+}
+
 // Change applies ch to the account and returns its new state. A service
 // name that is not one of KnownServices gives KindInvalid naming it.
 func (s *Accounts) Change(ctx context.Context, id core.AccountID, ch AccountChange) (AccountState, error) {

@@ -620,24 +620,3 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 	}
 	return inst.ConsoleTarget(), inst.Driver, nil
 }
-
-// SeedDemo creates the BCC part of the demo fleet (PRODUCT.md §7) for the
-// caller's account: two instances in region bj, Running once created,
-// without an administrator password until changePass sets one. It goes
-// through CreateInstance like any client, with fixed client tokens, so
-// seeding again (after a crash part way) creates nothing twice.
-func (s *BCC) SeedDemo(ctx context.Context, c core.Caller) ([]core.BCCInstanceID, error) {
-	var ids []core.BCCInstanceID
-	for n := 1; n <= 2; n++ {
-		name := fmt.Sprintf("demo-bcc-%d", n)
-		got, err := s.CreateInstance(ctx, c, core.BCCCreateInput{
-			RegionID: "bj", ImageID: "m-Z1TCx0Zv", InstanceType: "N5", CPUCount: 2, MemoryGB: 8,
-			Name: name, ClientToken: "latchkey-demo-" + name,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", name, err)
-		}
-		ids = append(ids, got...)
-	}
-	return ids, nil
-}

@@ -172,26 +172,3 @@ func TestBCCCheckAdminPassword(t *testing.T) {
 		t.Errorf("instance without a password: %v, %v", ok, err)
 	}
 }
-
-func TestBCCSeedDemo(t *testing.T) {
-	f := newBCCFixture(t, time.Second)
-	ctx := context.Background()
-	ids, err := f.bcc.SeedDemo(ctx, f.caller)
-	if err != nil || len(ids) != 2 {
-		t.Fatalf("SeedDemo = %v, %v", ids, err)
-	}
-	again, err := f.bcc.SeedDemo(ctx, f.caller)
-	if err != nil || again[0] != ids[0] || again[1] != ids[1] {
-		t.Errorf("seeding again = %v, %v; want the same instances", again, err)
-	}
-	f.clock.Add(time.Second)
-	page, err := f.bcc.ListInstances(ctx, f.caller, core.BCCListInput{RegionID: "bj"})
-	if err != nil || len(page.Instances) != 2 {
-		t.Fatalf("list = %+v, %v", page, err)
-	}
-	for _, i := range page.Instances {
-		if i.Status != core.StatusRunning {
-			t.Errorf("%s is %s", i.Name, i.Status)
-		}
-	}
-}

@@ -26,6 +26,10 @@ type Config struct {
 	// names the one new resources get ("sim" unless set).
 	Drivers       map[string]core.ConsoleDriver
 	DefaultDriver string
+	// Probes are the same drivers without fault rules or metrics: a
+	// password check logs in to the console itself, whatever rules are in
+	// force. Nil means Drivers.
+	Probes map[string]core.ConsoleDriver
 
 	// Transition is how long each intermediate status lasts (Pending,
 	// Starting, Stopping, creating, …); 0 makes transitions immediate.
@@ -51,6 +55,9 @@ func (c *Config) fill() {
 	}
 	if c.DefaultDriver == "" {
 		c.DefaultDriver = "sim"
+	}
+	if c.Probes == nil {
+		c.Probes = c.Drivers
 	}
 	if c.Timing == nil {
 		c.Timing = NewTiming(c.Transition)

@@ -43,6 +43,10 @@ type EHPCConfig struct {
 	// DefaultDriver names the one new clusters get ("sim" unless set).
 	Drivers       map[string]core.VisualDriver
 	DefaultDriver string
+	// Probes are the same drivers without fault rules: a reset stops
+	// every visual service whatever rules are in force. Nil means
+	// Drivers.
+	Probes map[string]core.VisualDriver
 	// LoginAddresses is the range login nodes' public addresses are
 	// allocated from; the zero Prefix means DefaultLoginAddresses.
 	LoginAddresses netip.Prefix
@@ -72,6 +76,9 @@ func NewEHPC(cfg Config, ecfg EHPCConfig, regions *catalog.Alibaba) *EHPC {
 	}
 	if ecfg.DefaultDriver == "" {
 		ecfg.DefaultDriver = "sim"
+	}
+	if ecfg.Probes == nil {
+		ecfg.Probes = ecfg.Drivers
 	}
 	if !ecfg.LoginAddresses.IsValid() {
 		ecfg.LoginAddresses = DefaultLoginAddresses()

@@ -174,3 +174,44 @@ func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Princi
 	s.mu.Unlock()
 	return p, secret, nil
 }
+
+// ForgetAll empties the lookup cache (after a reset deleted keys).
+func (s *Identity) ForgetAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.cache)
+}
+
+// ImportAccessKey makes id an active access key of the account (user
+// empty: its root) with the given secret, as a fleet file asks. It
+// reports "created", "updated" (the secret or status changed) or
+// "unchanged". A key of another account or user gives KindConflict.
+func (s *Identity) ImportAccessKey(ctx context.Context, account core.AccountID, user core.UserName, id core.AccessKeyID, secret core.Secret) (string, error) {
+	action := "unchanged"
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		action = "unchanged"
+		cur, err := core.Get[core.AccessKey](ctx, tx, string(id))
+		switch {
+		case err == nil && (cur.AccountID != account || cur.User != user):
+			return &core.Error{Kind: core.KindConflict, Field: "access_keys", Message: "access key " + string(id) + " belongs to another account or user"}
+		case err == nil && cur.Status == core.AccessKeyActive && sealedMatches(s.cfg.Sealer, cur.Secret, core.AccessKeySealContext(cur.ID), secret):
+			return nil
+		case err != nil && core.KindOf(err) != core.KindNotFound:
+			return err
+		}
+		sealed, err := s.cfg.Sealer.Seal(secret, core.AccessKeySealContext(id))
+		if err != nil {
+			return err
+		}
+		key := &core.AccessKey{ID: id, AccountID: account, User: user, Secret: sealed, Status: core.AccessKeyActive, CreatedAt: tx.Now()}
+		action = "created"
+		if cur != nil {
+			key.CreatedAt, action = cur.CreatedAt, "updated"
+		}
+		return core.Put(ctx, tx, key)
+	})
+	if err == nil && action == "updated" {
+		s.Forget(id)
+	}
+	return action, err
+}

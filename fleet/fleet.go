@@ -1,4 +1,4 @@
-package internalapi
+package fleet
 
 import (
 	"bytes"
@@ -23,13 +23,13 @@ import (
 // A fleet file holds passwords and secrets in clear: keep it as you keep
 // credentials. latchkey never echoes them.
 type Fleet struct {
-	Accounts []FleetAccount `yaml:"accounts"`
+	Accounts []Account `yaml:"accounts"`
 }
 
-// FleetAccount is one account and its resources. ID "root" (or empty) is
+// Account is one account and its resources. ID "root" (or empty) is
 // the data directory's root account; other accounts are named by their
 // 16-digit ids and created when missing.
-type FleetAccount struct {
+type Account struct {
 	ID string `yaml:"id"`
 	// Services enables or disables products for the account (ecs, ehpc,
 	// bcc, ram); unnamed services keep their state.
@@ -37,46 +37,46 @@ type FleetAccount struct {
 	InDebt   *bool           `yaml:"in_debt"`
 	// AccessKeys are root access keys with a secret you chose, so that
 	// scripts can sign as this account.
-	AccessKeys []FleetKey      `yaml:"access_keys"`
-	RAM        FleetRAM        `yaml:"ram"`
-	ECS        []FleetInstance `yaml:"ecs"`
-	EHPC       []FleetCluster  `yaml:"ehpc"`
-	BCC        []FleetBCC      `yaml:"bcc"`
+	AccessKeys []Key      `yaml:"access_keys"`
+	RAM        RAM        `yaml:"ram"`
+	ECS        []Instance `yaml:"ecs"`
+	EHPC       []Cluster  `yaml:"ehpc"`
+	BCC        []BCC      `yaml:"bcc"`
 }
 
-// FleetKey is an access key with a known secret.
-type FleetKey struct {
+// Key is an access key with a known secret.
+type Key struct {
 	ID     string `yaml:"id"`
 	Secret string `yaml:"secret"`
 }
 
-// FleetRAM is an account's custom policies and RAM users.
-type FleetRAM struct {
-	Policies []FleetPolicy  `yaml:"policies"`
-	Users    []FleetRAMUser `yaml:"users"`
+// RAM is an account's custom policies and RAM users.
+type RAM struct {
+	Policies []Policy  `yaml:"policies"`
+	Users    []RAMUser `yaml:"users"`
 }
 
-// FleetPolicy is a custom policy.
-type FleetPolicy struct {
+// Policy is a custom policy.
+type Policy struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Document    string `yaml:"document"`
 }
 
-// FleetRAMUser is a RAM user, the policies attached to it (system or the
+// RAMUser is a RAM user, the policies attached to it (system or the
 // account's custom ones, by name; exactly these after applying) and its
 // access keys.
-type FleetRAMUser struct {
+type RAMUser struct {
 	Name        string     `yaml:"name"`
 	DisplayName string     `yaml:"display_name"`
 	Email       string     `yaml:"email"`
 	Comments    string     `yaml:"comments"`
 	Policies    []string   `yaml:"policies"`
-	AccessKeys  []FleetKey `yaml:"access_keys"`
+	AccessKeys  []Key `yaml:"access_keys"`
 }
 
-// FleetInstance is an ECS instance.
-type FleetInstance struct {
+// Instance is an ECS instance.
+type Instance struct {
 	Name         string `yaml:"name"`
 	Region       string `yaml:"region"`
 	Zone         string `yaml:"zone"`
@@ -95,8 +95,8 @@ type FleetInstance struct {
 	Driver string `yaml:"driver"`
 }
 
-// FleetCluster is an E-HPC cluster.
-type FleetCluster struct {
+// Cluster is an E-HPC cluster.
+type Cluster struct {
 	Name         string `yaml:"name"`
 	Region       string `yaml:"region"`
 	Zone         string `yaml:"zone"`
@@ -111,30 +111,30 @@ type FleetCluster struct {
 	RootPassword string `yaml:"root_password"`
 	// Status is running (the default) or stopped.
 	Status string             `yaml:"status"`
-	Users  []FleetClusterUser `yaml:"users"`
-	Visual *FleetVisual       `yaml:"visual"`
+	Users  []ClusterUser `yaml:"users"`
+	Visual *Visual       `yaml:"visual"`
 	// Driver names the visual-service driver ("sim" by default).
 	Driver string `yaml:"driver"`
 }
 
-// FleetClusterUser is a cluster user (not root: RootPassword sets it).
-type FleetClusterUser struct {
+// ClusterUser is a cluster user (not root: RootPassword sets it).
+type ClusterUser struct {
 	Name     string `yaml:"name"`
 	Password string `yaml:"password"`
 	Group    string `yaml:"group"`
 }
 
-// FleetVisual is a cluster's visual service. Omitted, the service is
+// Visual is a cluster's visual service. Omitted, the service is
 // started with a random password, as RemoteVisEnable does.
-type FleetVisual struct {
+type Visual struct {
 	Started  *bool  `yaml:"started"`
 	Port     int    `yaml:"port"`
 	CIDR     string `yaml:"cidr"`
 	Password string `yaml:"password"`
 }
 
-// FleetBCC is a BCC instance.
-type FleetBCC struct {
+// BCC is a BCC instance.
+type BCC struct {
 	Name         string `yaml:"name"`
 	Region       string `yaml:"region"`
 	Zone         string `yaml:"zone"`
@@ -150,12 +150,12 @@ type FleetBCC struct {
 
 // ParseFleet reads a fleet file, refusing unknown fields, and checks it.
 // Errors name the place in the file and never quote a value.
-func ParseFleet(b []byte) (*Fleet, error) {
+func Parse(b []byte) (*Fleet, error) {
 	var f Fleet
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fleetInvalid("", yamlProblem(err))
+		return nil, Invalid("", yamlProblem(err))
 	}
 	if err := f.validate(); err != nil {
 		return nil, err
@@ -191,9 +191,23 @@ func yamlProblem(err error) string {
 	return "malformed YAML"
 }
 
-func fleetInvalid(field, msg string) error {
-	return &apiError{status: 400, code: "InvalidFleet", field: field, msg: msg}
+// Error is a fleet file that cannot be applied: Field locates the
+// problem in the file (accounts[0].ecs[1].vnc_password) and Message says
+// what is wrong. Neither ever quotes a value.
+type Error struct {
+	Field   string
+	Message string
 }
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return "fleet: " + e.Message
+	}
+	return "fleet: " + e.Field + ": " + e.Message
+}
+
+// Invalid returns an *Error.
+func Invalid(field, msg string) error { return &Error{Field: field, Message: msg} }
 
 // validate checks the file before anything is applied, so that a file
 // with a typo changes nothing.
@@ -206,17 +220,17 @@ func (f *Fleet) validate() error {
 			acct.ID = "root"
 		}
 		if acct.ID != "root" && (len(acct.ID) != 16 || strings.Trim(acct.ID, "0123456789") != "" || acct.ID[0] == '0') {
-			return fleetInvalid(at+".id", "an account id is \"root\" or 16 digits not starting with 0")
+			return Invalid(at+".id", "an account id is \"root\" or 16 digits not starting with 0")
 		}
 		if seenAccount[acct.ID] {
-			return fleetInvalid(at+".id", "the account appears twice")
+			return Invalid(at+".id", "the account appears twice")
 		}
 		seenAccount[acct.ID] = true
 		for svc := range acct.Services {
 			switch core.Service(svc) {
 			case core.ServiceECS, core.ServiceEHPC, core.ServiceBCC, core.ServiceRAM:
 			default:
-				return fleetInvalid(at+".services", "services are ecs, ehpc, bcc and ram")
+				return Invalid(at+".services", "services are ecs, ehpc, bcc and ram")
 			}
 		}
 		for ki, k := range acct.AccessKeys {
@@ -238,18 +252,18 @@ func (f *Fleet) validate() error {
 				in.Region = "cn-hangzhou"
 			}
 			if names["ecs/"+in.Region+"/"+in.Name] {
-				return fleetInvalid(p+".name", "two ECS instances of one region have this name")
+				return Invalid(p+".name", "two ECS instances of one region have this name")
 			}
 			names["ecs/"+in.Region+"/"+in.Name] = true
 			if in.Status == "" {
 				in.Status = string(core.StatusRunning)
 			}
 			if in.Status != string(core.StatusRunning) && in.Status != string(core.StatusStopped) {
-				return fleetInvalid(p+".status", "status is Running or Stopped")
+				return Invalid(p+".status", "status is Running or Stopped")
 			}
 			if in.VNCPassword != "" {
 				if err := core.ValidateVNCPassword(core.NewSecret(in.VNCPassword)); err != nil {
-					return fleetInvalid(p+".vnc_password", "a VNC password is exactly 6 letters and digits")
+					return Invalid(p+".vnc_password", "a VNC password is exactly 6 letters and digits")
 				}
 			}
 			if in.IoOptimized == nil {
@@ -273,26 +287,26 @@ func (f *Fleet) validate() error {
 				cl.Region = "cn-hangzhou"
 			}
 			if names["ehpc/"+cl.Name] {
-				return fleetInvalid(p+".name", "two clusters of one account have this name")
+				return Invalid(p+".name", "two clusters of one account have this name")
 			}
 			names["ehpc/"+cl.Name] = true
 			if cl.RootPassword == "" {
-				return fleetInvalid(p+".root_password", "a cluster needs root's password")
+				return Invalid(p+".root_password", "a cluster needs root's password")
 			}
 			if err := core.ValidateClusterUserPassword(core.NewSecret(cl.RootPassword), "root_password"); err != nil {
-				return fleetInvalid(p+".root_password", "root's password is 8–30 characters with three of: upper case, lower case, digits, specials")
+				return Invalid(p+".root_password", "root's password is 8–30 characters with three of: upper case, lower case, digits, specials")
 			}
 			if cl.Status == "" {
 				cl.Status = string(core.ClusterRunning)
 			}
 			if cl.Status != string(core.ClusterRunning) && cl.Status != string(core.ClusterStopped) {
-				return fleetInvalid(p+".status", "status is running or stopped")
+				return Invalid(p+".status", "status is running or stopped")
 			}
 			if cl.LoginNodes == 0 {
 				cl.LoginNodes = 1
 			}
 			if cl.LoginNodes < 1 || cl.LoginNodes > 10 || cl.ComputeNodes < 0 || cl.ComputeNodes > 99 {
-				return fleetInvalid(p, "login_nodes is 1–10 and compute_nodes 0–99")
+				return Invalid(p, "login_nodes is 1–10 and compute_nodes 0–99")
 			}
 			if cl.OsTag == "" {
 				cl.OsTag = "CentOS_7.9_64"
@@ -304,21 +318,21 @@ func (f *Fleet) validate() error {
 			for ui, u := range cl.Users {
 				up := fmt.Sprintf("%s.users[%d]", p, ui)
 				if !validClusterUser(u.Name) || users[u.Name] {
-					return fleetInvalid(up+".name", "a cluster user needs a unique name of 6–30 letters, digits and periods, starting with a letter (root_password sets root)")
+					return Invalid(up+".name", "a cluster user needs a unique name of 6–30 letters, digits and periods, starting with a letter (root_password sets root)")
 				}
 				users[u.Name] = true
 				if err := core.ValidateClusterUserPassword(core.NewSecret(u.Password), "password"); err != nil {
-					return fleetInvalid(up+".password", "a cluster user's password is 8–30 characters with three of: upper case, lower case, digits, specials")
+					return Invalid(up+".password", "a cluster user's password is 8–30 characters with three of: upper case, lower case, digits, specials")
 				}
 			}
 			if v := cl.Visual; v != nil {
 				if v.Port < 0 || v.Port > 65535 {
-					return fleetInvalid(p+".visual.port", "port is 1–65535")
+					return Invalid(p+".visual.port", "port is 1–65535")
 				}
 				if v.CIDR != "" {
 					if _, err := netip.ParsePrefix(v.CIDR); err != nil {
 						if _, err := netip.ParseAddr(v.CIDR); err != nil {
-							return fleetInvalid(p+".visual.cidr", "cidr is an address or a prefix such as 10.0.0.0/8")
+							return Invalid(p+".visual.cidr", "cidr is an address or a prefix such as 10.0.0.0/8")
 						}
 					}
 				}
@@ -334,14 +348,14 @@ func (f *Fleet) validate() error {
 				in.Region = "bj"
 			}
 			if names["bcc/"+in.Region+"/"+in.Name] {
-				return fleetInvalid(p+".name", "two BCC instances of one region have this name")
+				return Invalid(p+".name", "two BCC instances of one region have this name")
 			}
 			names["bcc/"+in.Region+"/"+in.Name] = true
 			if in.Status == "" {
 				in.Status = string(core.StatusRunning)
 			}
 			if in.Status != string(core.StatusRunning) && in.Status != string(core.StatusStopped) {
-				return fleetInvalid(p+".status", "status is Running or Stopped")
+				return Invalid(p+".status", "status is Running or Stopped")
 			}
 			if in.CPU == 0 {
 				in.CPU = 2
@@ -360,18 +374,18 @@ func (f *Fleet) validate() error {
 	return nil
 }
 
-func (r *FleetRAM) validate(at string) error {
+func (r *RAM) validate(at string) error {
 	policies := map[string]bool{}
 	for i, p := range r.Policies {
 		if err := validName(p.Name, fmt.Sprintf("%s.policies[%d]", at, i)); err != nil {
 			return err
 		}
 		if policies[p.Name] {
-			return fleetInvalid(fmt.Sprintf("%s.policies[%d].name", at, i), "two policies have this name")
+			return Invalid(fmt.Sprintf("%s.policies[%d].name", at, i), "two policies have this name")
 		}
 		policies[p.Name] = true
 		if strings.TrimSpace(p.Document) == "" {
-			return fleetInvalid(fmt.Sprintf("%s.policies[%d].document", at, i), "a policy needs a document")
+			return Invalid(fmt.Sprintf("%s.policies[%d].document", at, i), "a policy needs a document")
 		}
 	}
 	users := map[string]bool{}
@@ -381,7 +395,7 @@ func (r *FleetRAM) validate(at string) error {
 			return err
 		}
 		if users[u.Name] {
-			return fleetInvalid(p+".name", "two RAM users have this name")
+			return Invalid(p+".name", "two RAM users have this name")
 		}
 		users[u.Name] = true
 		for ki, k := range u.AccessKeys {
@@ -395,21 +409,21 @@ func (r *FleetRAM) validate(at string) error {
 
 func validName(name, at string) error {
 	if name == "" || len(name) > 128 || strings.ContainsAny(name, "*?\x00\n") {
-		return fleetInvalid(at+".name", "a name is 1–128 characters without * ? or line breaks")
+		return Invalid(at+".name", "a name is 1–128 characters without * ? or line breaks")
 	}
 	return nil
 }
 
 // validKey checks an access key id (8–64 letters and digits) and secret
 // (16–128 printable characters, no spaces).
-func validKey(k FleetKey, at string) error {
+func validKey(k Key, at string) error {
 	if len(k.ID) < 8 || len(k.ID) > 64 || strings.IndexFunc(k.ID, func(c rune) bool {
 		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
 	}) >= 0 {
-		return fleetInvalid(at+".id", "an access key id is 8–64 letters and digits")
+		return Invalid(at+".id", "an access key id is 8–64 letters and digits")
 	}
 	if len(k.Secret) < 16 || len(k.Secret) > 128 || strings.IndexFunc(k.Secret, func(c rune) bool { return c <= ' ' || c > '~' }) >= 0 {
-		return fleetInvalid(at+".secret", "an access key secret is 16–128 printable characters without spaces")
+		return Invalid(at+".secret", "an access key secret is 16–128 printable characters without spaces")
 	}
 	return nil
 }
@@ -428,4 +442,14 @@ func validClusterUser(name string) bool {
 		}
 	}
 	return true
+}
+
+// ParsePrefix reads a visual service's cidr as E-HPC's CidrIp is read: a
+// prefix, or a single address. Parse has checked it.
+func ParsePrefix(s string) netip.Prefix {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked()
+	}
+	a, _ := netip.ParseAddr(s)
+	return netip.PrefixFrom(a, a.BitLen())
 }
