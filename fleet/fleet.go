@@ -67,12 +67,12 @@ type Policy struct {
 // account's custom ones, by name; exactly these after applying) and its
 // access keys.
 type RAMUser struct {
-	Name        string     `yaml:"name"`
-	DisplayName string     `yaml:"display_name"`
-	Email       string     `yaml:"email"`
-	Comments    string     `yaml:"comments"`
-	Policies    []string   `yaml:"policies"`
-	AccessKeys  []Key `yaml:"access_keys"`
+	Name        string   `yaml:"name"`
+	DisplayName string   `yaml:"display_name"`
+	Email       string   `yaml:"email"`
+	Comments    string   `yaml:"comments"`
+	Policies    []string `yaml:"policies"`
+	AccessKeys  []Key    `yaml:"access_keys"`
 }
 
 // Instance is an ECS instance.
@@ -110,7 +110,7 @@ type Cluster struct {
 	// Password and the RunasUserPassword that sets the visual password.
 	RootPassword string `yaml:"root_password"`
 	// Status is running (the default) or stopped.
-	Status string             `yaml:"status"`
+	Status string        `yaml:"status"`
 	Users  []ClusterUser `yaml:"users"`
 	Visual *Visual       `yaml:"visual"`
 	// Driver names the visual-service driver ("sim" by default).
