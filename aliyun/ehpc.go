@@ -82,7 +82,7 @@ func ehpcError(e *core.Error) *apiError {
 		return &apiError{code: errEHPCInvalidParams, param: fieldOr(e, "Parameter")}
 	case core.ReasonServiceNotEnabled:
 		return newAPIError(errEHPCNotEnabled)
-	case core.ReasonInDebt:
+	case core.ReasonInDebt, core.ReasonResourceInArrears:
 		return newAPIError(errEHPCInDebt)
 	case core.ReasonIncorrectStatus:
 		return newAPIError(errEHPCInvalidClusterStatus)

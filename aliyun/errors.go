@@ -61,6 +61,7 @@ const (
 	errForbiddenRAM
 	errForbidden
 	errAccountArrearage
+	errInstanceInArrears
 
 	// E-HPC 2018-04-12: seed 004's table (PRODUCT.md §3; the texts of
 	// InvalidParams and NotAuthorized are PRODUCT.md's).
@@ -160,6 +161,7 @@ func errorTable() [errorCodeCount]errorRow {
 		errForbiddenRAM:                {"Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.", http.StatusForbidden},
 		errForbidden:                   {"Forbidden", "User not authorized to operate on the specified resource.", http.StatusForbidden},
 		errAccountArrearage:            {"Account.Arrearage", "Your account has an outstanding payment.", http.StatusBadRequest},
+		errInstanceInArrears:           {"InstanceExpiredOrInArrears", "The specified operation is denied as your prepay instance is expired (prepay mode) or in arrears (afterpay mode).", http.StatusForbidden},
 
 		errEHPCInvalidParams:        {"InvalidParams", "The specified parameter %s is invalid.", http.StatusBadRequest},
 		errEHPCNotEnabled:           {"NotEnabled", "You have not enabled this service", http.StatusBadRequest},
@@ -339,6 +341,8 @@ func ecsError(e *core.Error) *apiError {
 		return newAPIError(errForbidden)
 	case core.ReasonInDebt:
 		return newAPIError(errAccountArrearage)
+	case core.ReasonResourceInArrears:
+		return newAPIError(errInstanceInArrears)
 	case core.ReasonConsoleUnreachable, core.ReasonAgentTimeout, core.ReasonExecFailed, core.ReasonPartialFailure:
 		// Every console backend failure is, to an ECS caller, a console
 		// that cannot be reached right now.

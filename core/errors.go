@@ -72,6 +72,10 @@ const (
 	ReasonBadCredential     Reason = "BadCredential"
 	ReasonServiceNotEnabled Reason = "ServiceNotEnabled"
 	ReasonInDebt            Reason = "InDebt"
+	// ReasonResourceInArrears is an operation on an existing resource of
+	// an account in debt, where the product tells it apart from a
+	// creation (ECS InstanceExpiredOrInArrears).
+	ReasonResourceInArrears Reason = "ResourceInArrears"
 
 	// Backends (console drivers and node agents).
 	ReasonConsoleUnreachable Reason = "ConsoleUnreachable"

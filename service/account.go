@@ -10,7 +10,7 @@ import (
 
 // Accounts reads and changes account state: which services an account has
 // enabled and whether it is in debt (PRODUCT.md §4, §8). Products check
-// the state with checkAccount; the internal API changes it.
+// the state in their gate; the internal API changes it.
 type Accounts struct {
 	cfg Config
 }
@@ -171,25 +171,4 @@ func describeChange(ch AccountChange) string {
 		out += p
 	}
 	return out
-}
-
-// checkAccount returns the error a product answers when the account has
-// not enabled svc (ReasonServiceNotEnabled) or is in debt (ReasonInDebt),
-// in that order (seed 004 lists NotEnabled before InDebt). An account the
-// store does not know has the defaults: everything enabled, no debt.
-func checkAccount(ctx context.Context, tx core.Tx, id core.AccountID, svc core.Service) error {
-	a, err := core.Get[core.Account](ctx, tx, string(id))
-	if core.KindOf(err) == core.KindNotFound {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !a.Enabled(svc) {
-		return &core.Error{Kind: core.KindForbidden, Reason: core.ReasonServiceNotEnabled}
-	}
-	if a.InDebt {
-		return &core.Error{Kind: core.KindForbidden, Reason: core.ReasonInDebt}
-	}
-	return nil
 }

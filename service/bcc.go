@@ -2,9 +2,7 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +34,7 @@ type BCC struct {
 	cfg    Config
 	policy core.BCCPasswordPolicy
 	locks  keyedMutex
+	gate   gate
 }
 
 var (
@@ -46,7 +45,26 @@ var (
 // NewBCC returns the BCC service enforcing the given password policy.
 func NewBCC(cfg Config, policy core.BCCPasswordPolicy) *BCC {
 	cfg.fill()
-	return &BCC{cfg: cfg, policy: policy}
+	s := &BCC{cfg: cfg, policy: policy}
+	s.gate = gate{
+		cfg: &s.cfg, service: core.ServiceBCC, resource: bccARN,
+		region: func(op string, region core.RegionID) error {
+			if !catalog.IsBCCRegion(region) {
+				return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonRegionNotFound, Op: bccOp(op), Message: "unknown BCC region " + string(region)}
+			}
+			return nil
+		},
+		disabled: func(op string) error { return notEnabled(bccOp(op)) },
+		// Baidu documents no arrears code: an account in debt reads what
+		// it has and is refused the rest (AccessDenied).
+		inDebt: func(op string, cl opClass) error {
+			if cl == opRead {
+				return nil
+			}
+			return inDebtError(bccOp(op))
+		},
+	}
+	return s
 }
 
 // BCCZones returns the zones of a BCC region: cn-{region}-a, -b and -c.
@@ -60,16 +78,9 @@ func bccARN(region core.RegionID, account core.AccountID, id string) string {
 
 func bccOp(op string) string { return "bcc." + op }
 
-// begin runs the checks every operation shares: authorization, then the
-// region.
-func (s *BCC) begin(ctx context.Context, c core.Caller, op string, region core.RegionID, id string) error {
-	if err := s.cfg.Authorizer.Authorize(ctx, c, "bcc:"+op, bccARN(region, c.AccountID, id)); err != nil {
-		return err
-	}
-	if !catalog.IsBCCRegion(region) {
-		return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonRegionNotFound, Op: bccOp(op), Message: "unknown BCC region " + string(region)}
-	}
-	return nil
+// begin runs the preamble of operation op of class cl.
+func (s *BCC) begin(ctx context.Context, c core.Caller, op string, cl opClass, region core.RegionID, id string) error {
+	return s.gate.check(ctx, c, op, cl, region, id)
 }
 
 func bccInvalid(op, field, msg string) error {
@@ -80,33 +91,12 @@ func bccConflict(op string, reason core.Reason) error {
 	return &core.Error{Kind: core.KindConflict, Reason: reason, Op: bccOp(op)}
 }
 
-// bccClientToken remembers a create call made with a clientToken.
-type bccClientToken struct {
-	Account     core.AccountID
-	Token       string
-	Fingerprint string
-	// Password is the hash of the call's admin password, if any: a retry
-	// must carry the same one, and a digest of it would be reversible.
-	Password  core.PasswordHash `json:",omitempty"`
-	Instances []core.BCCInstanceID
-	LastSeen  time.Time
-}
-
-const bccClientTokenKind core.ResourceKind = "bcc.clienttoken"
-
-func (*bccClientToken) Kind() core.ResourceKind { return bccClientTokenKind }
-func (t *bccClientToken) Key() string           { return string(t.Account) + "/" + t.Token }
-func (t *bccClientToken) Owner() core.AccountID { return t.Account }
-func (*bccClientToken) Location() core.RegionID { return "" }
-
 // bccFingerprint digests the parameters that define a create call, the
 // password and the token left out. Tokens are per account and service,
 // not per region, so the region is part of the parameters.
 func bccFingerprint(in core.BCCCreateInput) string {
 	in.AdminPassword, in.ClientToken = core.Secret{}, ""
-	b, _ := json.Marshal(in) // strings, ints and maps of strings cannot fail
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return fingerprint(in)
 }
 
 func (s *BCC) validateCreate(in *core.BCCCreateInput) error {
@@ -173,7 +163,7 @@ func isPrintableASCII(s string) bool {
 // then Running.
 func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCreateInput) ([]core.BCCInstanceID, error) {
 	const op = core.BCCCreateInstance
-	if err := s.begin(ctx, c, op, in.RegionID, "*"); err != nil {
+	if err := s.begin(ctx, c, op, opCreate, in.RegionID, "*"); err != nil {
 		return nil, err
 	}
 	if err := s.validateCreate(&in); err != nil {
@@ -191,19 +181,19 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		ids, created = nil, nil
 		now := tx.Now()
-		var tok *bccClientToken
+		var call *idempotentCall
 		if in.ClientToken != "" {
-			tok = &bccClientToken{Account: c.AccountID, Token: in.ClientToken, Fingerprint: bccFingerprint(in), Password: hash}
-			prev, err := core.Get[bccClientToken](ctx, tx, tok.Key())
-			switch {
-			case err == nil && now.Before(prev.LastSeen.Add(bccClientTokenLifetime)):
-				if prev.Fingerprint != tok.Fingerprint || !s.samePassword(prev.Password, in.AdminPassword) {
-					return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"}
+			call = &idempotentCall{
+				token:        clientToken{Product: core.ServiceBCC, Account: c.AccountID, Action: op, Token: in.ClientToken, Fingerprint: bccFingerprint(in), Password: hash},
+				lifetime:     bccClientTokenLifetime,
+				samePassword: func(first core.PasswordHash) bool { return s.samePassword(first, in.AdminPassword) },
+				mismatch:     &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"},
+			}
+			prev, err := call.replay(ctx, tx)
+			if err != nil || prev != nil {
+				if prev != nil {
+					ids = typedIDs[core.BCCInstanceID](prev.IDs)
 				}
-				ids = prev.Instances
-				prev.LastSeen = now
-				return core.Put(ctx, tx, prev)
-			case err != nil && core.KindOf(err) != core.KindNotFound:
 				return err
 			}
 		}
@@ -219,9 +209,8 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 			ids = append(ids, inst.ID)
 			created = append(created, inst)
 		}
-		if tok != nil {
-			tok.Instances, tok.LastSeen = ids, now
-			return core.Put(ctx, tx, tok)
+		if call != nil {
+			return call.record(ctx, tx, idStrings(ids), "")
 		}
 		return nil
 	})
@@ -287,7 +276,7 @@ func (s *BCC) newInstance(c core.Caller, in core.BCCCreateInput, admin core.Pass
 // page.
 func (s *BCC) ListInstances(ctx context.Context, c core.Caller, in core.BCCListInput) (*core.BCCInstancePage, error) {
 	const op = core.BCCListInstances
-	if err := s.begin(ctx, c, op, in.RegionID, "*"); err != nil {
+	if err := s.begin(ctx, c, op, opRead, in.RegionID, "*"); err != nil {
 		return nil, err
 	}
 	if in.MaxKeys == 0 {
@@ -395,7 +384,7 @@ func (s *BCC) load(ctx context.Context, tx core.Tx, c core.Caller, op string, re
 // GetInstance implements core.BCC.
 func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (*core.BCCInstance, error) {
 	const op = core.BCCGetInstanceDetail
-	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+	if err := s.begin(ctx, c, op, opRead, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return nil, err
 	}
 	var inst *core.BCCInstance
@@ -409,7 +398,7 @@ func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (
 // transition is the shape of start, stop and reboot: check the status,
 // then schedule the status steps, in one transaction.
 func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, through ...core.InstanceStatus) error {
-	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
 	unlock := s.locks.lock(string(ref.InstanceID))
@@ -452,7 +441,7 @@ func (s *BCC) RebootInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 // protocol renders from ReasonConflictingOp and ReasonIncorrectStatus.
 func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef) error {
 	const op = core.BCCDeleteInstance
-	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
 	unlock := s.locks.lock(string(ref.InstanceID))
@@ -477,7 +466,7 @@ func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 // GetInstanceVNC implements core.BCC.
 func (s *BCC) GetInstanceVNC(ctx context.Context, c core.Caller, ref core.BCCRef) (*core.VNCToken, error) {
 	const op = core.BCCGetInstanceVNC
-	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return nil, err
 	}
 	token, err := randomToken(s.cfg.Rand, 24)
@@ -511,7 +500,7 @@ func (s *BCC) GetInstanceVNC(ctx context.Context, c core.Caller, ref core.BCCRef
 // checks the password against.
 func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BCCRef, pw core.Secret) error {
 	const op = core.BCCChangeInstancePass
-	if err := s.begin(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
+	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
 	if err := s.policy.Check(pw); err != nil {

@@ -2,9 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -27,6 +24,7 @@ type ECS struct {
 	cfg     Config
 	regions *catalog.Alibaba
 	locks   keyedMutex
+	gate    gate
 }
 
 var _ core.ECS = (*ECS)(nil)
@@ -34,15 +32,32 @@ var _ core.ECS = (*ECS)(nil)
 // NewECS returns the ECS service.
 func NewECS(cfg Config, regions *catalog.Alibaba) *ECS {
 	cfg.fill()
-	return &ECS{cfg: cfg, regions: regions}
+	s := &ECS{cfg: cfg, regions: regions}
+	s.gate = gate{
+		cfg: &s.cfg, service: core.ServiceECS,
+		resource: func(region core.RegionID, account core.AccountID, id string) string {
+			return instanceARN(region, account, id)
+		},
+		region:   func(_ string, id core.RegionID) error { _, err := s.region(id); return err },
+		disabled: notEnabled,
+		// An account in arrears reads as usual; it cannot create
+		// (Account.Arrearage) nor operate its instances
+		// (InstanceExpiredOrInArrears).
+		inDebt: func(op string, cl opClass) error {
+			switch cl {
+			case opCreate:
+				return inDebtError(op)
+			case opChange:
+				return &core.Error{Kind: core.KindForbidden, Reason: core.ReasonResourceInArrears, Op: op}
+			}
+			return nil
+		},
+	}
+	return s
 }
 
 func instanceARN(region core.RegionID, account core.AccountID, id string) string {
 	return fmt.Sprintf("acs:ecs:%s:%s:instance/%s", region, account, id)
-}
-
-func (s *ECS) authorize(ctx context.Context, c core.Caller, action string, region core.RegionID, id string) error {
-	return s.cfg.Authorizer.Authorize(ctx, c, "ecs:"+action, instanceARN(region, c.AccountID, id))
 }
 
 func (s *ECS) region(id core.RegionID) (core.Region, error) {
@@ -84,37 +99,17 @@ func (s *ECS) CreateInstance(ctx context.Context, c core.Caller, in core.CreateI
 	return ids[0], nil
 }
 
-// clientToken records the outcome of a creation call made with a
-// ClientToken, so a retry returns the same instances.
-type clientToken struct {
-	Account     core.AccountID
-	Action      string
-	Token       string
-	Fingerprint string
-	Instances   []core.InstanceID
-	CreatedAt   time.Time
-}
-
-const clientTokenKind core.ResourceKind = "ecs.clienttoken"
-
-func (*clientToken) Kind() core.ResourceKind { return clientTokenKind }
-func (t *clientToken) Key() string           { return string(t.Account) + "/" + t.Action + "/" + t.Token }
-func (t *clientToken) Owner() core.AccountID { return t.Account }
-func (*clientToken) Location() core.RegionID { return "" }
-
-// fingerprint digests the creation parameters that define the request.
-// The administrator password is left out: a digest of a short password
-// could be reversed.
-func fingerprint(in core.CreateInstanceInput) string {
+// ecsFingerprint digests the creation parameters that define the
+// request. The administrator password is left out: a digest of a short
+// password could be reversed.
+func ecsFingerprint(in core.CreateInstanceInput) string {
 	in.AdminPassword = core.Secret{}
 	in.ClientToken, in.DryRun = "", false
-	b, _ := json.Marshal(in) // a struct of strings, bools, ints and a map cannot fail
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return fingerprint(in)
 }
 
 func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.CreateInstanceInput, through ...core.InstanceStatus) ([]core.InstanceID, error) {
-	if err := s.authorize(ctx, c, action, in.RegionID, "*"); err != nil {
+	if err := s.gate.check(ctx, c, action, opCreate, in.RegionID, "*"); err != nil {
 		return nil, err
 	}
 	region, err := s.region(in.RegionID)
@@ -146,17 +141,17 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 	var created []*core.Instance
 	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		ids, created = nil, nil
-		var tok *clientToken
+		var call *idempotentCall
 		if in.ClientToken != "" {
-			tok = &clientToken{Account: c.AccountID, Action: action, Token: in.ClientToken, Fingerprint: fingerprint(in)}
-			prev, err := core.Get[clientToken](ctx, tx, tok.Key())
-			switch {
-			case err == nil && prev.Fingerprint != tok.Fingerprint:
-				return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"}
-			case err == nil:
-				ids = prev.Instances
-				return nil
-			case core.KindOf(err) != core.KindNotFound:
+			call = &idempotentCall{
+				token:    clientToken{Product: core.ServiceECS, Account: c.AccountID, Action: action, Token: in.ClientToken, Fingerprint: ecsFingerprint(in)},
+				mismatch: &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"},
+			}
+			prev, err := call.replay(ctx, tx)
+			if err != nil || prev != nil {
+				if prev != nil {
+					ids = typedIDs[core.InstanceID](prev.IDs)
+				}
 				return err
 			}
 		}
@@ -173,9 +168,8 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 			ids = append(ids, inst.ID)
 			created = append(created, inst)
 		}
-		if tok != nil {
-			tok.Instances, tok.CreatedAt = ids, now
-			return core.Put(ctx, tx, tok)
+		if call != nil {
+			return call.record(ctx, tx, idStrings(ids), "")
 		}
 		return nil
 	})
@@ -228,10 +222,7 @@ func (s *ECS) newInstance(c core.Caller, in core.CreateInstanceInput, admin core
 
 // DescribeInstances implements core.ECS.
 func (s *ECS) DescribeInstances(ctx context.Context, c core.Caller, in core.DescribeInstancesInput) (*core.InstancePage, error) {
-	if err := s.authorize(ctx, c, "DescribeInstances", in.RegionID, "*"); err != nil {
-		return nil, err
-	}
-	if _, err := s.region(in.RegionID); err != nil {
+	if err := s.gate.check(ctx, c, "DescribeInstances", opRead, in.RegionID, "*"); err != nil {
 		return nil, err
 	}
 	if len(in.InstanceIDs) > 100 {
@@ -367,14 +358,9 @@ func (s *ECS) load(ctx context.Context, tx core.Tx, c core.Caller, ref core.Inst
 	return inst, nil
 }
 
-// prepare runs the checks every instance operation shares: authorization,
-// then the region.
+// prepare runs the preamble of an operation on one instance.
 func (s *ECS) prepare(ctx context.Context, c core.Caller, action string, ref core.InstanceRef) error {
-	if err := s.authorize(ctx, c, action, ref.RegionID, string(ref.InstanceID)); err != nil {
-		return err
-	}
-	_, err := s.region(ref.RegionID)
-	return err
+	return s.gate.check(ctx, c, action, opChange, ref.RegionID, string(ref.InstanceID))
 }
 
 func incorrectStatus() error {

@@ -64,6 +64,7 @@ type EHPC struct {
 	cfg     Config
 	ecfg    EHPCConfig
 	regions *catalog.Alibaba
+	gate    gate
 }
 
 var _ core.EHPC = (*EHPC)(nil)
@@ -90,7 +91,17 @@ func NewEHPC(cfg Config, ecfg EHPCConfig, regions *catalog.Alibaba) *EHPC {
 	if ecfg.LockTTL == 0 {
 		ecfg.LockTTL = 2*ecfg.AgentTimeout + 30*time.Second
 	}
-	return &EHPC{cfg: cfg, ecfg: ecfg, regions: regions}
+	s := &EHPC{cfg: cfg, ecfg: ecfg, regions: regions}
+	s.gate = gate{
+		cfg: &s.cfg, service: core.ServiceEHPC,
+		resource: func(region core.RegionID, account core.AccountID, _ string) string {
+			return ehpcResource(region, account)
+		},
+		disabled: notEnabled,
+		// E-HPC refuses every call of an account in debt (seed 004).
+		inDebt: func(op string, _ opClass) error { return inDebtError(op) },
+	}
+	return s
 }
 
 // Policy returns the password policy edition in force.
@@ -111,12 +122,7 @@ func ehpcResource(region core.RegionID, account core.AccountID) string {
 // prepare authorizes op and checks the account's state, in that order:
 // a RAM user denied the action learns nothing about the account.
 func (s *EHPC) prepare(ctx context.Context, c core.Caller, op string, region core.RegionID) error {
-	if err := s.cfg.Authorizer.Authorize(ctx, c, "ehpc:"+op, ehpcResource(region, c.AccountID)); err != nil {
-		return err
-	}
-	return s.cfg.Store.View(ctx, func(tx core.Tx) error {
-		return checkAccount(ctx, tx, c.AccountID, core.ServiceEHPC)
-	})
+	return s.gate.check(ctx, c, op, opChange, region, "*")
 }
 
 func invalidParam(field string) error { return core.Invalid(core.ReasonInvalidParameter, field) }
@@ -282,23 +288,6 @@ func (s *EHPC) validateCreate(in *core.CreateClusterInput) error {
 	return nil
 }
 
-// clusterToken remembers the cluster a CreateCluster ClientToken made, so
-// a retry returns it instead of creating another.
-type clusterToken struct {
-	Account   core.AccountID
-	Token     string
-	ClusterID core.ClusterID
-	TaskID    string
-	CreatedAt time.Time
-}
-
-const clusterTokenKind core.ResourceKind = "ehpc.clienttoken"
-
-func (*clusterToken) Kind() core.ResourceKind { return clusterTokenKind }
-func (t *clusterToken) Key() string           { return string(t.Account) + "/" + t.Token }
-func (t *clusterToken) Owner() core.AccountID { return t.Account }
-func (*clusterToken) Location() core.RegionID { return "" }
-
 // CreateCluster implements core.EHPC: the cluster is creating, then
 // running after one transition interval. Its login nodes get addresses of
 // their own; with RemoteVisEnable their visual service starts on port
@@ -339,15 +328,16 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 	var result core.ClusterCreated
 	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		created = nil
-		var tok *clusterToken
+		// A retry returns the first call's cluster whatever its
+		// parameters: E-HPC documents no mismatch error.
+		var call *idempotentCall
 		if in.ClientToken != "" {
-			tok = &clusterToken{Account: c.AccountID, Token: in.ClientToken}
-			prev, err := core.Get[clusterToken](ctx, tx, tok.Key())
-			if err == nil {
-				result = core.ClusterCreated{ClusterID: prev.ClusterID, TaskID: prev.TaskID}
-				return nil
-			}
-			if core.KindOf(err) != core.KindNotFound {
+			call = &idempotentCall{token: clientToken{Product: core.ServiceEHPC, Account: c.AccountID, Action: "CreateCluster", Token: in.ClientToken}}
+			prev, err := call.replay(ctx, tx)
+			if err != nil || prev != nil {
+				if prev != nil && len(prev.IDs) == 1 {
+					result = core.ClusterCreated{ClusterID: core.ClusterID(prev.IDs[0]), TaskID: prev.TaskID}
+				}
 				return err
 			}
 		}
@@ -372,9 +362,8 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 			return err
 		}
 		created, result = cl, core.ClusterCreated{ClusterID: cl.ID, TaskID: taskID}
-		if tok != nil {
-			tok.ClusterID, tok.TaskID, tok.CreatedAt = cl.ID, taskID, now
-			return core.Put(ctx, tx, tok)
+		if call != nil {
+			return call.record(ctx, tx, []string{string(cl.ID)}, taskID)
 		}
 		return nil
 	})
