@@ -176,43 +176,22 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 			return nil, err
 		}
 	}
-	var ids []core.BCCInstanceID
-	var created []*core.BCCInstance
-	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		ids, created = nil, nil
-		now := tx.Now()
-		var call *idempotentCall
-		if in.ClientToken != "" {
-			call = &idempotentCall{
-				token:        clientToken{Product: core.ServiceBCC, Account: c.AccountID, Action: op, Token: in.ClientToken, Fingerprint: bccFingerprint(in), Password: hash},
-				lifetime:     bccClientTokenLifetime,
-				samePassword: func(first core.PasswordHash) bool { return s.samePassword(first, in.AdminPassword) },
-				mismatch:     &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"},
-			}
-			prev, err := call.replay(ctx, tx)
-			if err != nil || prev != nil {
-				if prev != nil {
-					ids = typedIDs[core.BCCInstanceID](prev.IDs)
-				}
-				return err
-			}
+	var call *idempotentCall
+	if in.ClientToken != "" {
+		call = &idempotentCall{
+			token:        clientToken{Product: core.ServiceBCC, Account: c.AccountID, Action: op, Token: in.ClientToken, Fingerprint: bccFingerprint(in), Password: hash},
+			lifetime:     bccClientTokenLifetime,
+			samePassword: func(first core.PasswordHash) bool { return s.samePassword(first, in.AdminPassword) },
+			mismatch:     &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"},
 		}
-		for range in.PurchaseCount {
-			inst, err := s.newInstance(c, in, hash, now)
-			if err != nil {
-				return err
-			}
-			inst.Schedule(now, s.cfg.transition(), core.StatusStarting, core.StatusRunning)
-			if err := core.Put(ctx, tx, inst); err != nil {
-				return err
-			}
-			ids = append(ids, inst.ID)
-			created = append(created, inst)
+	}
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.PurchaseCount, func(now time.Time) (*core.BCCInstance, core.BCCInstanceID, error) {
+		inst, err := s.newInstance(c, in, hash, now)
+		if err != nil {
+			return nil, "", err
 		}
-		if call != nil {
-			return call.record(ctx, tx, idStrings(ids), "")
-		}
-		return nil
+		inst.Schedule(now, s.cfg.transition(), core.StatusStarting, core.StatusRunning)
+		return inst, inst.ID, nil
 	})
 	if err != nil {
 		return nil, err

@@ -137,41 +137,20 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 		}
 	}
 
-	var ids []core.InstanceID
-	var created []*core.Instance
-	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		ids, created = nil, nil
-		var call *idempotentCall
-		if in.ClientToken != "" {
-			call = &idempotentCall{
-				token:    clientToken{Product: core.ServiceECS, Account: c.AccountID, Action: action, Token: in.ClientToken, Fingerprint: ecsFingerprint(in)},
-				mismatch: &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"},
-			}
-			prev, err := call.replay(ctx, tx)
-			if err != nil || prev != nil {
-				if prev != nil {
-					ids = typedIDs[core.InstanceID](prev.IDs)
-				}
-				return err
-			}
+	var call *idempotentCall
+	if in.ClientToken != "" {
+		call = &idempotentCall{
+			token:    clientToken{Product: core.ServiceECS, Account: c.AccountID, Action: action, Token: in.ClientToken, Fingerprint: ecsFingerprint(in)},
+			mismatch: &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"},
 		}
-		now := tx.Now()
-		for n := 0; n < in.Amount; n++ {
-			inst, err := s.newInstance(c, in, hash, now)
-			if err != nil {
-				return err
-			}
-			inst.Schedule(now, s.cfg.transition(), through...)
-			if err := core.Put(ctx, tx, inst); err != nil {
-				return err
-			}
-			ids = append(ids, inst.ID)
-			created = append(created, inst)
+	}
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.Amount, func(now time.Time) (*core.Instance, core.InstanceID, error) {
+		inst, err := s.newInstance(c, in, hash, now)
+		if err != nil {
+			return nil, "", err
 		}
-		if call != nil {
-			return call.record(ctx, tx, idStrings(ids), "")
-		}
-		return nil
+		inst.Schedule(now, s.cfg.transition(), through...)
+		return inst, inst.ID, nil
 	})
 	if err != nil {
 		return nil, err

@@ -103,3 +103,38 @@ func typedIDs[ID ~string](ids []string) []ID {
 	}
 	return out
 }
+
+// createAll makes n new resources in one transaction, each from make,
+// and returns their ids; when call (nil without a client token) names an
+// earlier call, it returns that call's ids and makes nothing.
+func createAll[R core.Resource, ID ~string](ctx context.Context, st core.Store, call *idempotentCall, n int, make func(now time.Time) (R, ID, error)) ([]ID, []R, error) {
+	var ids []ID
+	var created []R
+	err := st.Update(ctx, func(tx core.Tx) error {
+		ids, created = nil, nil
+		if call != nil {
+			prev, err := call.replay(ctx, tx)
+			if err != nil || prev != nil {
+				if prev != nil {
+					ids = typedIDs[ID](prev.IDs)
+				}
+				return err
+			}
+		}
+		for range n {
+			r, id, err := make(tx.Now())
+			if err != nil {
+				return err
+			}
+			if err := core.Put(ctx, tx, r); err != nil {
+				return err
+			}
+			ids, created = append(ids, id), append(created, r)
+		}
+		if call != nil {
+			return call.record(ctx, tx, idStrings(ids), "")
+		}
+		return nil
+	})
+	return ids, created, err
+}
