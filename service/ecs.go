@@ -299,15 +299,15 @@ func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.Insta
 	if size == 0 {
 		size = 10
 	}
-	if number < 1 {
+	if number < 1 || number > maxPageNumber {
 		return nil, core.Invalid(core.ReasonInvalidParameter, "PageNumber")
 	}
 	if size < 1 || size > 100 {
 		return nil, core.Invalid(core.ReasonInvalidParameter, "PageSize")
 	}
 	page.PageNumber, page.PageSize = number, size
-	start := min((number-1)*size, len(all))
-	page.Instances = all[start:min(start+size, len(all))]
+	start, end := pageBounds(len(all), number, size)
+	page.Instances = all[start:end]
 	return page, nil
 }
 

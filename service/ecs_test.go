@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"path/filepath"
 	"sync"
@@ -402,5 +403,23 @@ func TestRAMUserDeniedByDefault(t *testing.T) {
 	wantReason(t, err, core.KindForbidden, core.ReasonRAMDenied)
 	if d := core.AsError(err).Denial; d == nil || d.Action != "ecs:ModifyInstanceVncPasswd" || d.Resource != "acs:ecs:cn-hangzhou:1234567890123456:instance/"+string(id) {
 		t.Fatalf("denial details: %+v", d)
+	}
+}
+
+// Page numbers are bounded: a huge one is InvalidParameter, the largest
+// accepted one an empty page, never an overflow.
+func TestDescribeInstancesPageNumberBounds(t *testing.T) {
+	f := newFixture(t, 0)
+	f.run(t, true)
+	ctx := context.Background()
+	for _, n := range []int{922337203685477580, math.MaxInt64, math.MaxInt32 + 1} {
+		_, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", PageNumber: n, PageSize: 100})
+		if e := core.AsError(err); e.Reason != core.ReasonInvalidParameter || e.Field != "PageNumber" {
+			t.Errorf("PageNumber %d: %v, want InvalidParameter PageNumber", n, err)
+		}
+	}
+	page, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", PageNumber: math.MaxInt32, PageSize: 100})
+	if err != nil || len(page.Instances) != 0 || page.TotalCount != 1 {
+		t.Errorf("PageNumber MaxInt32 = %+v, %v; want an empty page of 1", page, err)
 	}
 }

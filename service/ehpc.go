@@ -569,7 +569,7 @@ func pageOf(p core.Page) (number, size int, err error) {
 	if size == 0 {
 		size = 10
 	}
-	if number < 1 {
+	if number < 1 || number > maxPageNumber {
 		return 0, 0, invalidParam("PageNumber")
 	}
 	if size < 1 || size > 50 {
@@ -578,11 +578,6 @@ func pageOf(p core.Page) (number, size int, err error) {
 	return number, size, nil
 }
 
-func pageBounds(total, number, size int) (lo, hi int) {
-	lo = min((number-1)*size, total)
-	hi = min(lo+size, total)
-	return lo, hi
-}
 
 // DescribeCluster implements core.EHPC.
 func (s *EHPC) DescribeCluster(ctx context.Context, c core.Caller, ref core.ClusterRef) (*core.Cluster, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -814,5 +815,19 @@ func TestCreateClusterValidationAndClientToken(t *testing.T) {
 	st, err := f.ehpc.GetVisualServiceStatus(ctx, f.caller, cref(out.ClusterID))
 	if err != nil || st.Started {
 		t.Fatalf("GetVisualServiceStatus = %+v, %v", st, err)
+	}
+}
+
+// E-HPC's list calls bound PageNumber the same way.
+func TestEHPCPageNumberBounds(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	ctx := context.Background()
+	_, err := f.ehpc.ListClusters(ctx, f.caller, "", core.Page{PageNumber: math.MaxInt64, PageSize: 10})
+	if e := core.AsError(err); e.Field != "PageNumber" {
+		t.Errorf("ListClusters PageNumber MaxInt64: %v, want InvalidParams PageNumber", err)
+	}
+	page, err := f.ehpc.ListClusters(ctx, f.caller, "", core.Page{PageNumber: math.MaxInt32, PageSize: 50})
+	if err != nil || len(page.Clusters) != 0 {
+		t.Errorf("ListClusters PageNumber MaxInt32 = %+v, %v; want an empty page", page, err)
 	}
 }
