@@ -23,7 +23,7 @@ func (a *api) applyFleet(w http.ResponseWriter, r *http.Request) {
 	const action = "ApplyFleet"
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxFleet+1))
 	if err != nil || len(body) > maxFleet {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidBody", msg: "the fleet file is too large or unreadable"})
+		a.fail(w, r, action, newError("InvalidBody", "", "the fleet file is too large or unreadable"))
 		return
 	}
 	f, err := fleet.Parse(body)

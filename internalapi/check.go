@@ -63,16 +63,16 @@ func (a *api) checkPassword(w http.ResponseWriter, r *http.Request) {
 		req.Resource = req.InstanceID
 	}
 	if req.Resource == "" {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "MissingParameter", field: "resource", msg: "resource is required: an ECS or BCC instance id or an E-HPC cluster id"})
+		a.fail(w, r, action, newError("MissingParameter", "resource", "resource is required: an ECS or BCC instance id or an E-HPC cluster id"))
 		return
 	}
 	if pw.IsZero() {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "MissingParameter", field: "password", msg: "password is required"})
+		a.fail(w, r, action, newError("MissingParameter", "password", "password is required"))
 		return
 	}
 	if ok, wait := a.limiter.allow(req.Resource, a.d.Clock.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-		a.fail(w, r, action, &apiError{status: http.StatusTooManyRequests, code: "TooManyRequests", msg: "too many password checks on this resource; retry later"})
+		a.fail(w, r, action, newError("TooManyRequests", "", "too many password checks on this resource; retry later"))
 		return
 	}
 	res, target, err := a.check(r.Context(), req, pw)
@@ -119,7 +119,7 @@ func (a *api) findCheckable(ctx context.Context, tx core.Tx, req checkRequest) (
 	}
 	p, ok := a.d.Registry.Product(req.Product)
 	if !ok || req.Product == "ram" {
-		return core.Doc{}, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "product", msg: "product must be ecs, bcc or ehpc"}
+		return core.Doc{}, newError("InvalidParameter", "product", "product must be ecs, bcc or ehpc")
 	}
 	for _, k := range p.Kinds() {
 		d, err := tx.GetDoc(ctx, k, req.Resource)
@@ -127,7 +127,7 @@ func (a *api) findCheckable(ctx context.Context, tx core.Tx, req checkRequest) (
 			return d, err
 		}
 	}
-	return core.Doc{}, &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no " + req.Product + " resource " + quoteRef(req.Resource)}
+	return core.Doc{}, newError("NotFound", "", "no "+req.Product+" resource "+quoteRef(req.Resource))
 }
 
 // limiter is a token bucket per key: burst tokens, one more every every.

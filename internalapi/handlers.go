@@ -44,7 +44,7 @@ func (a *api) accountID(r *http.Request) core.AccountID {
 func (a *api) getAccount(w http.ResponseWriter, r *http.Request) {
 	st, err := a.d.Registry.Accounts().Get(r.Context(), a.accountID(r))
 	if core.KindOf(err) == core.KindNotFound {
-		err = &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no account " + string(a.accountID(r))}
+		err = newError("NotFound", "", "no account "+string(a.accountID(r)))
 	}
 	if err != nil {
 		a.fail(w, r, "GetAccount", err)
@@ -65,7 +65,7 @@ func (a *api) changeAccount(w http.ResponseWriter, r *http.Request) {
 	id := a.accountID(r)
 	st, err := a.d.Registry.Accounts().Change(r.Context(), id, ch)
 	if core.KindOf(err) == core.KindNotFound {
-		err = &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no account " + string(id)}
+		err = newError("NotFound", "", "no account "+string(id))
 	}
 	if err != nil {
 		a.fail(w, r, action, err)
@@ -212,7 +212,7 @@ const maxInterval = 10 * time.Minute
 func (a *api) setTransitions(w http.ResponseWriter, r *http.Request) {
 	const action = "SetTransitionInterval"
 	if a.d.Timing == nil {
-		a.fail(w, r, action, &apiError{status: http.StatusNotImplemented, code: "NotAvailable", msg: "this server's transition interval is fixed at start (--transition); settle pending transitions with POST /_latchkey/transitions/settle"})
+		a.fail(w, r, action, newError("NotAvailable", "", "this server's transition interval is fixed at start (--transition); settle pending transitions with POST /_latchkey/transitions/settle"))
 		return
 	}
 	var body setTransitionsBody
@@ -221,7 +221,7 @@ func (a *api) setTransitions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Interval == nil || *body.Interval < 0 || time.Duration(*body.Interval) > maxInterval {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "interval", msg: "interval must be a duration between 0s and 10m, e.g. \"300ms\""})
+		a.fail(w, r, action, newError("InvalidParameter", "interval", "interval must be a duration between 0s and 10m, e.g. \"300ms\""))
 		return
 	}
 	if err := a.d.Timing.SetTransition(time.Duration(*body.Interval)); err != nil {
@@ -305,17 +305,17 @@ func (a *api) queryAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if f.Since, err = parseWhen(q.Get("since"), now); err != nil {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "since", msg: err.Error()})
+		a.fail(w, r, action, newError("InvalidParameter", "since", err.Error()))
 		return
 	}
 	if f.Until, err = parseWhen(q.Get("until"), now); err != nil {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "until", msg: err.Error()})
+		a.fail(w, r, action, newError("InvalidParameter", "until", err.Error()))
 		return
 	}
 	limit := defaultAuditLimit
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > maxAuditLimit {
-			a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "limit", msg: fmt.Sprintf("limit must be between 1 and %d", maxAuditLimit)})
+			a.fail(w, r, action, newError("InvalidParameter", "limit", fmt.Sprintf("limit must be between 1 and %d", maxAuditLimit)))
 			return
 		}
 	}

@@ -184,7 +184,7 @@ func (a *api) inspect(w http.ResponseWriter, r *http.Request) {
 // looked up through the registry (products' kinds, accounts, keys, then
 // fault rules).
 func (a *api) find(ctx context.Context, tx core.Tx, ref string) (core.Doc, error) {
-	notFound := &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no resource " + quoteRef(ref)}
+	notFound := newError("NotFound", "", "no resource "+quoteRef(ref))
 	if ref == "" {
 		return core.Doc{}, notFound
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
-	"github.com/latchkey/latchkey/fleet"
 	"github.com/latchkey/latchkey/metrics"
 	"github.com/latchkey/latchkey/service"
 )
@@ -144,7 +143,7 @@ func (a *api) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_latchkey/transitions/settle", a.settle)
 	mux.HandleFunc("GET /_latchkey/audit", a.queryAudit)
 	mux.HandleFunc("/_latchkey/", func(w http.ResponseWriter, r *http.Request) {
-		a.fail(w, r, "", &apiError{status: http.StatusNotFound, code: "NotFound", msg: "no such internal API route; see GET /_latchkey/version"})
+		a.fail(w, r, "", newError("NotFound", "", "no such internal API route; see GET /_latchkey/version"))
 	})
 }
 
@@ -161,84 +160,13 @@ func (a *api) auth(next http.Handler) http.Handler {
 				a.d.Metrics.AuthFailure("internal", "bad-token")
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
-			a.fail(w, r, "", &apiError{status: http.StatusUnauthorized, code: "Unauthorized", msg: "missing or wrong bearer token (DATA_DIR/admin.token)"})
+			a.fail(w, r, "", newError("Unauthorized", "", "missing or wrong bearer token (DATA_DIR/admin.token)"))
 			return
 		}
 		id := core.RequestID(uuid.NewString())
 		w.Header().Set("X-Latchkey-Request-Id", string(id))
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
-}
-
-// apiError is an error with its HTTP status and code, safe to show.
-type apiError struct {
-	status int
-	code   string
-	msg    string
-	field  string
-}
-
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-// errorBody is every error answer.
-type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
-	Field string `json:"field,omitempty"`
-}
-
-// toAPIError maps a core error onto the internal API's statuses. Core
-// messages are caller-safe by contract; internal causes are logged only.
-func toAPIError(err error) *apiError {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	var fe *fleet.Error
-	if errors.As(err, &fe) {
-		return &apiError{status: http.StatusBadRequest, code: "InvalidFleet", field: fe.Field, msg: fe.Message}
-	}
-	// A fleet resource a product refused: the product's answer, saying
-	// which resource it concerns.
-	var re *service.ResourceError
-	if errors.As(err, &re) {
-		out := *toAPIError(re.Err)
-		if out.status == http.StatusInternalServerError {
-			return &out
-		}
-		detail := out.msg
-		if out.field != "" && !strings.Contains(detail, out.field) {
-			detail += " (" + out.field + ")"
-		}
-		out.msg, out.field = re.What+": "+detail, ""
-		return &out
-	}
-	e := core.AsError(err)
-	out := &apiError{msg: e.Message, field: e.Field}
-	switch e.Kind {
-	case core.KindInvalid:
-		out.status, out.code = http.StatusBadRequest, "InvalidParameter"
-		if out.msg == "" && e.Field != "" {
-			out.msg = "the parameter " + e.Field + " is invalid"
-		}
-	case core.KindNotFound:
-		out.status, out.code = http.StatusNotFound, "NotFound"
-	case core.KindConflict:
-		out.status, out.code = http.StatusConflict, "Conflict"
-	case core.KindForbidden:
-		out.status, out.code = http.StatusForbidden, "Forbidden"
-	case core.KindUnavailable:
-		out.status, out.code = http.StatusServiceUnavailable, "Unavailable"
-	default:
-		out.status, out.code, out.msg, out.field = http.StatusInternalServerError, "InternalError", "internal error; see the server log", ""
-	}
-	if e.Reason != "" && e.Kind != core.KindInternal {
-		out.code = string(e.Reason)
-	}
-	if out.msg == "" {
-		out.msg = e.Kind.String()
-	}
-	return out
 }
 
 // fail writes err as an error answer and tells the metrics middleware.
@@ -273,7 +201,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
-		return &apiError{status: http.StatusBadRequest, code: "InvalidBody", msg: "request body too large or unreadable"}
+		return newError("InvalidBody", "", "request body too large or unreadable")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
@@ -281,7 +209,7 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &apiError{status: http.StatusBadRequest, code: "InvalidBody", msg: "request body is not the expected JSON object: " + jsonProblem(err)}
+		return newError("InvalidBody", "", "request body is not the expected JSON object: "+jsonProblem(err))
 	}
 	return nil
 }
@@ -305,7 +233,7 @@ func jsonProblem(err error) string {
 // unavailable is the answer of a route whose dependency this assembly
 // lacks.
 func unavailable(what string) error {
-	return &apiError{status: http.StatusNotImplemented, code: "NotAvailable", msg: what + " is not available in this server"}
+	return newError("NotAvailable", "", what+" is not available in this server")
 }
 
 // adminUser is the audit log's name for the holder of the admin token.

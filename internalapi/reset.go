@@ -48,7 +48,7 @@ func (a *api) reset(w http.ResponseWriter, r *http.Request) {
 		req.Fleet = "empty"
 	}
 	if req.Fleet != "empty" && req.Fleet != "demo" {
-		a.fail(w, r, action, &apiError{status: http.StatusBadRequest, code: "InvalidParameter", field: "fleet", msg: "fleet is empty or demo"})
+		a.fail(w, r, action, newError("InvalidParameter", "fleet", "fleet is empty or demo"))
 		return
 	}
 	n, err := a.d.Registry.Reset(r.Context(), a.d.Root)
