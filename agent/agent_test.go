@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // The passwords of these tests. Failure messages name them by role
@@ -34,22 +34,6 @@ const (
 	pwB = "PassB456"
 	pwC = "PassC789"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // login tries VNC Authentication with pw; nil means it logged in.
 func login(t *testing.T, addr, pw string) error {
@@ -98,11 +82,11 @@ func vncPassword(pw string) agent.PasswordRequest {
 // and an open session survives the change.
 func TestPasswordChangeWithoutRestart(t *testing.T) {
 	t.Parallel()
-	logs := &syncWriter{w: new(bytes.Buffer)}
+	logs := new(testutil.Buffer)
 	env := agenttest.Start(t, agenttest.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
 	c := env.Client()
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()
 
 	st, err := c.Start(ctx, "i-node1", vncStart("127.0.0.1", port, pwA))
@@ -203,8 +187,8 @@ func TestReconfigure(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	p1, p2 := freePort(t), freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
 	st1, err := c.Start(ctx, "i-node2", vncStart("127.0.0.1", p1, pwA))
 	if err != nil {
 		t.Fatal(err)
@@ -234,8 +218,8 @@ func TestTwoNodesOneAgent(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	p1, p2 := freePort(t), freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
 	s1, err1 := c.Start(ctx, "i-a", vncStart("127.0.0.1", p1, pwA))
 	s2, err2 := c.Start(ctx, "i-b", vncStart("127.0.0.1", p2, pwB))
 	if err1 != nil || err2 != nil {
@@ -257,14 +241,14 @@ func TestTwoNodesOneAgent(t *testing.T) {
 func TestRestore(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	st, err := env.Client().Start(ctx, "i-node3", vncStart("127.0.0.1", port, pwA))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Client().Start(ctx, "i-idle", vncStart("127.0.0.1", freePort(t), pwB)); err != nil {
+	if _, err := env.Client().Start(ctx, "i-idle", vncStart("127.0.0.1", testutil.FreePort(t), pwB)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Client().Stop(ctx, "i-idle"); err != nil {
@@ -330,7 +314,7 @@ func TestToken(t *testing.T) {
 	}
 	wrong := env.Client()
 	wrong.Token = core.NewSecret("wrong-token-0123456789abcdef")
-	_, err := wrong.SetPassword(ctxFor(t), "i-x", vncPassword(pwA))
+	_, err := wrong.SetPassword(testutil.Context(t, time.Minute), "i-x", vncPassword(pwA))
 	var ae *agent.Error
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Code != agent.CodeUnauthorized {
 		t.Errorf("client with a wrong token: %v", err)
@@ -346,7 +330,7 @@ func TestBadRequests(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, time.Minute)
 	long := strings.Repeat("x", 129)
 	for name, req := range map[string]agent.StartRequest{
 		"empty password":  vncStart("127.0.0.1", 5999, ""),
@@ -382,10 +366,10 @@ func TestBadRequests(t *testing.T) {
 // never the password.
 func TestExecFailures(t *testing.T) {
 	t.Parallel()
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, time.Minute)
 
 	bad := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
-	_, err := bad.Client().Start(ctx, "i-node4", vncStart("127.0.0.1", freePort(t), pwA))
+	_, err := bad.Client().Start(ctx, "i-node4", vncStart("127.0.0.1", testutil.FreePort(t), pwA))
 	var ae *agent.Error
 	if !errors.As(err, &ae) || ae.Code != agent.CodeExecFailed || !strings.HasPrefix(ae.Command, "Xvnc") || !strings.Contains(ae.Message, "/nonexistent/Xvnc") {
 		t.Fatalf("start with a missing Xvnc: %v, want ExecFailed naming Xvnc", err)
@@ -430,24 +414,6 @@ func checkNoSecrets(t *testing.T, what, text string) {
 			t.Errorf("%s holds %s", what, name)
 		}
 	}
-}
-
-// syncWriter serializes writes to w.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fmt.Sprint(s.w)
 }
 
 // hostFiles digests the host's account files, which Plain must never

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/agent"
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // TestPlainFullLength: under VeNCrypt Plain every character of the
@@ -28,8 +30,8 @@ func TestPlainFullLength(t *testing.T) {
 	before := hostFiles(t)
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 
 	st, err := c.Start(ctx, "i-plain", agent.StartRequest{

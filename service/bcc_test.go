@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -21,13 +22,13 @@ import (
 type bccFixture struct {
 	bcc      *service.BCC
 	consoles *service.Consoles
-	clock    *clock
+	clock    *testutil.ManualClock
 	caller   core.Caller
 }
 
 func newBCCFixture(t *testing.T, transition time.Duration) *bccFixture {
 	t.Helper()
-	f := &bccFixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	f := &bccFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"), f.clock)
 	if err != nil {
 		t.Fatal(err)

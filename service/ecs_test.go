@@ -13,12 +13,14 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
 )
 
-// clock is a settable core.Clock.
+// clock is a settable core.Clock. Only the E-HPC fixture still builds
+// one (as &clock{now: …}); the other fixtures use testutil.ManualClock.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -51,7 +53,7 @@ type fixture struct {
 	ecs      *service.ECS
 	consoles *service.Consoles
 	driver   *switchable
-	clock    *clock
+	clock    *testutil.ManualClock
 	caller   core.Caller
 	cfg      service.Config
 	dbPath   string
@@ -60,7 +62,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, transition time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
 	f.key = make([]byte, 32)
 	f.open(t, transition)

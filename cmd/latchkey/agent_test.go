@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // TestAgentCommand runs `latchkey agent` as a user would: it writes a
@@ -30,7 +31,7 @@ func TestAgentCommand(t *testing.T) {
 	tokenFile := filepath.Join(dir, "agent.token")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errOut := new(syncBuffer), new(syncBuffer)
+	out, errOut := new(testutil.Buffer), new(testutil.Buffer)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"latchkey", "agent", "--listen", "127.0.0.1:0", "--token-file", tokenFile,
@@ -116,7 +117,7 @@ func TestAgentCommandFlags(t *testing.T) {
 			t.Errorf("agent %v: %v, want a usage error mentioning %s", c.args, err, c.want)
 		}
 	}
-	var help syncBuffer
+	var help testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "agent", "--help"}, func(string) string { return "" }, &help, io.Discard); err != nil || !strings.Contains(help.String(), "--token-file") {
 		t.Errorf("agent --help: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -28,7 +29,7 @@ func TestConsoleURL(t *testing.T) {
 		t.Errorf("the banner does not show %q", want)
 	}
 
-	var out, errOut syncBuffer
+	var out, errOut testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "console-url", "--data-dir", dir, "--instance", fleet[0].id}, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("latchkey console-url: %v\n%s", err, errOut.String())
 	}
@@ -80,7 +81,7 @@ func TestConsoleURL(t *testing.T) {
 
 func TestConsoleURLUsage(t *testing.T) {
 	getenv := func(string) string { return "" }
-	var out syncBuffer
+	var out testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "console-url", "--help"}, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--instance") {
 		t.Errorf("console-url --help: %v\n%s", err, out.String())
 	}

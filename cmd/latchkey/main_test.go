@@ -18,37 +18,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // running is one `latchkey serve` started in-process through run().
 type running struct {
 	dir            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.Buffer
 	cancel         context.CancelFunc
 	done           chan error
 	eps            server.Endpoints
@@ -110,7 +91,7 @@ func waitReady(t testing.TB, dir string, exited chan error, log func() string) s
 func serve(t testing.TB, dir string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{dir: dir, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
+	r := &running{dir: dir, stdout: new(testutil.Buffer), stderr: new(testutil.Buffer), cancel: cancel, done: make(chan error, 1)}
 	argv := append(append([]string{"latchkey"}, serveArgs(dir)...), args...)
 	go func() { r.done <- run(ctx, argv, func(string) string { return "" }, r.stdout, r.stderr) }()
 	t.Cleanup(func() { r.stop(t) })
@@ -324,7 +305,7 @@ func TestBinaryExitsZeroOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := filepath.Join(t.TempDir(), "data")
 		cmd := exec.Command(bin, serveArgs(dir)...)
-		var stderr syncBuffer
+		var stderr testutil.Buffer
 		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
