@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // The passwords of these tests. Failure messages name them by role
@@ -34,40 +34,6 @@ const (
 	pwB = "PassB456"
 	pwC = "PassC789"
 )
-
-// login tries VNC Authentication with pw; nil means it logged in.
-func login(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// loginPlain tries VeNCrypt Plain with user and pw.
-func loginPlain(t *testing.T, addr, user, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.LoginPlain(ctx, conn, user, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
 
 func vncStart(addr string, port int, pw string) agent.StartRequest {
 	return agent.StartRequest{HostName: "login0", Address: addr, Port: port, CIDR: "0.0.0.0/0", Auth: agent.AuthVNC, Password: agent.NewPassword(core.NewSecret(pw))}
@@ -96,10 +62,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if !st.Running || st.PID == 0 || st.Display == 0 || st.Listen != addr || !st.Started || !st.PasswordSet || !st.CIDREnforced {
 		t.Fatalf("status after start = %+v", st)
 	}
-	if err := login(t, addr, pwA); err != nil {
+	if err := rfbtest.Login(addr, pwA); err != nil {
 		t.Fatalf("password A after start: %v", err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password B before it was set: %v, want an authentication failure", err)
 	}
 
@@ -121,10 +87,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if st2.PID != st.PID || st2.Display != st.Display || !st2.Running {
 		t.Fatalf("setting the password restarted Xvnc: pid %d → %d, display %d → %d", st.PID, st2.PID, st.Display, st2.Display)
 	}
-	if err := login(t, addr, pwB); err != nil {
+	if err := rfbtest.Login(addr, pwB); err != nil {
 		t.Fatalf("password B after the change: %v", err)
 	}
-	if err := login(t, addr, pwA); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwA); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password A after the change: %v, want an authentication failure", err)
 	}
 	if img, err := session.Snapshot(ctx); err != nil || img.Bounds().Dx() != 320 {
@@ -150,7 +116,7 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if err := syscall.Kill(st.PID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("Xvnc pid %d after stop: kill 0 = %v, want ESRCH", st.PID, err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("login after stop: %v, want connection refused", err)
 	}
 	if _, err := c.Stop(ctx, "i-node1"); err != nil {
@@ -168,10 +134,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if _, err := c.Start(ctx, "i-node1", vncStart("127.0.0.1", port, pwC)); err != nil {
 		t.Fatalf("start again: %v", err)
 	}
-	if err := login(t, addr, pwC); err != nil {
+	if err := rfbtest.Login(addr, pwC); err != nil {
 		t.Fatalf("password C after the restart: %v", err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password B after the restart: %v", err)
 	}
 
@@ -204,10 +170,10 @@ func TestReconfigure(t *testing.T) {
 	if st2.PID == st1.PID {
 		t.Errorf("a new port kept pid %d", st1.PID)
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p2)), pwB); err != nil {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p2)), pwB); err != nil {
 		t.Errorf("new port, password B: %v", err)
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("old port: %v, want connection refused", err)
 	}
 }
@@ -228,10 +194,10 @@ func TestTwoNodesOneAgent(t *testing.T) {
 	if s1.Display == s2.Display {
 		t.Fatalf("both nodes got display :%d", s1.Display)
 	}
-	if login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwA) != nil || login(t, net.JoinHostPort("127.0.0.1", itoa(p2)), pwB) != nil {
+	if rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwA) != nil || rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p2)), pwB) != nil {
 		t.Error("a node does not take its own password")
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Errorf("node a took node b's password: %v", err)
 	}
 }
@@ -255,7 +221,7 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.Close()
-	if err := login(t, addr, pwA); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, pwA); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("after the agent closed: %v, want connection refused", err)
 	}
 
@@ -267,7 +233,7 @@ func TestRestore(t *testing.T) {
 	if err != nil || !st2.Running || st2.PID == st.PID {
 		t.Fatalf("restored status = %+v, %v", st2, err)
 	}
-	if err := login(t, addr, pwA); err != nil {
+	if err := rfbtest.Login(addr, pwA); err != nil {
 		t.Fatalf("password A after the restore: %v", err)
 	}
 	if st, err := again.Client().Status(ctx, "i-idle"); err != nil || st.Running || st.Started {

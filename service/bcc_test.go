@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -73,12 +74,7 @@ func (f *bccFixture) login(t *testing.T, ref core.BCCRef, pw string) error {
 	if err != nil {
 		t.Fatalf("Redeem: %v", err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
-	if err == nil {
-		c.Close()
-	}
-	return err
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 func TestBCCConsoleTakesAdminPassword(t *testing.T) {

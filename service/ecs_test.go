@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/catalog"
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -119,23 +119,13 @@ func (f *fixture) login(t *testing.T, id core.InstanceID, pw string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
+// wantLogin fails unless the console accepts pw (ok) or refuses it (!ok).
 func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
 	t.Helper()
-	err := f.login(t, id, pw)
-	switch {
-	case ok && err != nil:
-		t.Fatalf("console refused the password it should accept: %v", err)
-	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
-		t.Fatalf("console should refuse the password, got %v", err)
-	}
+	rfbtest.Want(t, "console login", f.login(t, id, pw), ok)
 }
 
 func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {

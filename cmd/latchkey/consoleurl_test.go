@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/console/gateway"
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -71,12 +71,9 @@ func TestConsoleURL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open the console behind vncUrl: %v", err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn, fleet[0].password)
-	if err != nil {
+	if err := rfbtest.LoginConn(ctx, conn, fleet[0].password); err != nil {
 		t.Fatalf("log in with the demo password: %v", err)
 	}
-	c.Close()
 }
 
 func TestConsoleURLUsage(t *testing.T) {
