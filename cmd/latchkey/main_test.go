@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
@@ -97,6 +99,26 @@ func serve(t testing.TB, dir string, args ...string) *running {
 	t.Cleanup(func() { r.stop(t) })
 	r.eps = waitReady(t, dir, r.done, r.stderr.String)
 	return r
+}
+
+// rootECS returns an Alibaba SDK ECS client with the root access key of
+// the latchkey that serves dir, pointed at its HTTP listener.
+func rootECS(t testing.TB, dir string) *ecs.Client {
+	t.Helper()
+	creds, err := server.ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := server.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = eps.HTTP
+	return c
 }
 
 // stop cancels run's context (as SIGINT would) and returns run's result.

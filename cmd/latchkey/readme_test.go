@@ -16,7 +16,6 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testutil"
-	"github.com/latchkey/latchkey/server"
 )
 
 // demoRow is one instance of the banner's demo fleet table.
@@ -115,16 +114,7 @@ func TestReadmeDemoFlow(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "latchkey-data")
 	r := serve(t, dir, "--demo")
 	fleet := parseDemoFleet(t, r.stdout.String())
-	creds, err := server.ReadCredentials(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	client, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client.Domain = r.eps.HTTP
+	client := rootECS(t, dir)
 
 	var optimized, legacy demoRow
 	for _, row := range fleet {
