@@ -74,22 +74,30 @@ func newFixture(t *testing.T, transition time.Duration) *fixture {
 // driver over it, as a restart of latchkey does.
 func (f *fixture) open(t *testing.T, transition time.Duration) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), f.dbPath, f.clock)
+	f.driver = &switchable{Driver: sim.New()}
+	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, f.driver, transition)
+	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
+	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+}
+
+// newConfig returns the services' dependencies: the SQLite store at path
+// on clock (closed when t ends), a sealer with key, a hasher cheap enough
+// for tests, and driver as the console driver "sim".
+func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver core.ConsoleDriver, transition time.Duration) service.Config {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(f.key)
+	sealer, err := vault.NewSealer(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.driver = &switchable{Driver: sim.New()}
-	f.cfg = service.Config{
+	return service.Config{
 		Store: st, Sealer: sealer, Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-		Clock: f.clock, Drivers: map[string]core.ConsoleDriver{"sim": f.driver}, Transition: transition,
+		Clock: clock, Drivers: map[string]core.ConsoleDriver{"sim": driver}, Transition: transition,
 	}
-	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
-	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
 }
 
 func (f *fixture) run(t *testing.T, optimized bool) core.InstanceID {
