@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +23,8 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // The passwords of these tests. Failure messages name them by role
@@ -34,56 +34,6 @@ const (
 	pwB = "PassB456"
 	pwC = "PassC789"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// login tries VNC Authentication with pw; nil means it logged in.
-func login(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// loginPlain tries VeNCrypt Plain with user and pw.
-func loginPlain(t *testing.T, addr, user, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.LoginPlain(ctx, conn, user, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
 
 func vncStart(addr string, port int, pw string) agent.StartRequest {
 	return agent.StartRequest{HostName: "login0", Address: addr, Port: port, CIDR: "0.0.0.0/0", Auth: agent.AuthVNC, Password: agent.NewPassword(core.NewSecret(pw))}
@@ -98,11 +48,11 @@ func vncPassword(pw string) agent.PasswordRequest {
 // and an open session survives the change.
 func TestPasswordChangeWithoutRestart(t *testing.T) {
 	t.Parallel()
-	logs := &syncWriter{w: new(bytes.Buffer)}
+	logs := new(testutil.Buffer)
 	env := agenttest.Start(t, agenttest.Options{Log: slog.New(slog.NewTextHandler(logs, nil))})
 	c := env.Client()
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()
 
 	st, err := c.Start(ctx, "i-node1", vncStart("127.0.0.1", port, pwA))
@@ -112,10 +62,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if !st.Running || st.PID == 0 || st.Display == 0 || st.Listen != addr || !st.Started || !st.PasswordSet || !st.CIDREnforced {
 		t.Fatalf("status after start = %+v", st)
 	}
-	if err := login(t, addr, pwA); err != nil {
+	if err := rfbtest.Login(addr, pwA); err != nil {
 		t.Fatalf("password A after start: %v", err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password B before it was set: %v, want an authentication failure", err)
 	}
 
@@ -137,10 +87,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if st2.PID != st.PID || st2.Display != st.Display || !st2.Running {
 		t.Fatalf("setting the password restarted Xvnc: pid %d → %d, display %d → %d", st.PID, st2.PID, st.Display, st2.Display)
 	}
-	if err := login(t, addr, pwB); err != nil {
+	if err := rfbtest.Login(addr, pwB); err != nil {
 		t.Fatalf("password B after the change: %v", err)
 	}
-	if err := login(t, addr, pwA); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwA); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password A after the change: %v, want an authentication failure", err)
 	}
 	if img, err := session.Snapshot(ctx); err != nil || img.Bounds().Dx() != 320 {
@@ -166,7 +116,7 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if err := syscall.Kill(st.PID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("Xvnc pid %d after stop: kill 0 = %v, want ESRCH", st.PID, err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("login after stop: %v, want connection refused", err)
 	}
 	if _, err := c.Stop(ctx, "i-node1"); err != nil {
@@ -184,10 +134,10 @@ func TestPasswordChangeWithoutRestart(t *testing.T) {
 	if _, err := c.Start(ctx, "i-node1", vncStart("127.0.0.1", port, pwC)); err != nil {
 		t.Fatalf("start again: %v", err)
 	}
-	if err := login(t, addr, pwC); err != nil {
+	if err := rfbtest.Login(addr, pwC); err != nil {
 		t.Fatalf("password C after the restart: %v", err)
 	}
-	if err := login(t, addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("password B after the restart: %v", err)
 	}
 
@@ -203,8 +153,8 @@ func TestReconfigure(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	p1, p2 := freePort(t), freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
 	st1, err := c.Start(ctx, "i-node2", vncStart("127.0.0.1", p1, pwA))
 	if err != nil {
 		t.Fatal(err)
@@ -220,10 +170,10 @@ func TestReconfigure(t *testing.T) {
 	if st2.PID == st1.PID {
 		t.Errorf("a new port kept pid %d", st1.PID)
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p2)), pwB); err != nil {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p2)), pwB); err != nil {
 		t.Errorf("new port, password B: %v", err)
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("old port: %v, want connection refused", err)
 	}
 }
@@ -234,8 +184,8 @@ func TestTwoNodesOneAgent(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	p1, p2 := freePort(t), freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	p1, p2 := testutil.FreePort(t), testutil.FreePort(t)
 	s1, err1 := c.Start(ctx, "i-a", vncStart("127.0.0.1", p1, pwA))
 	s2, err2 := c.Start(ctx, "i-b", vncStart("127.0.0.1", p2, pwB))
 	if err1 != nil || err2 != nil {
@@ -244,10 +194,10 @@ func TestTwoNodesOneAgent(t *testing.T) {
 	if s1.Display == s2.Display {
 		t.Fatalf("both nodes got display :%d", s1.Display)
 	}
-	if login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwA) != nil || login(t, net.JoinHostPort("127.0.0.1", itoa(p2)), pwB) != nil {
+	if rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwA) != nil || rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p2)), pwB) != nil {
 		t.Error("a node does not take its own password")
 	}
-	if err := login(t, net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(net.JoinHostPort("127.0.0.1", itoa(p1)), pwB); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Errorf("node a took node b's password: %v", err)
 	}
 }
@@ -257,21 +207,21 @@ func TestTwoNodesOneAgent(t *testing.T) {
 func TestRestore(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 	st, err := env.Client().Start(ctx, "i-node3", vncStart("127.0.0.1", port, pwA))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Client().Start(ctx, "i-idle", vncStart("127.0.0.1", freePort(t), pwB)); err != nil {
+	if _, err := env.Client().Start(ctx, "i-idle", vncStart("127.0.0.1", testutil.FreePort(t), pwB)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Client().Stop(ctx, "i-idle"); err != nil {
 		t.Fatal(err)
 	}
 	env.Close()
-	if err := login(t, addr, pwA); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, pwA); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("after the agent closed: %v, want connection refused", err)
 	}
 
@@ -283,7 +233,7 @@ func TestRestore(t *testing.T) {
 	if err != nil || !st2.Running || st2.PID == st.PID {
 		t.Fatalf("restored status = %+v, %v", st2, err)
 	}
-	if err := login(t, addr, pwA); err != nil {
+	if err := rfbtest.Login(addr, pwA); err != nil {
 		t.Fatalf("password A after the restore: %v", err)
 	}
 	if st, err := again.Client().Status(ctx, "i-idle"); err != nil || st.Running || st.Started {
@@ -330,7 +280,7 @@ func TestToken(t *testing.T) {
 	}
 	wrong := env.Client()
 	wrong.Token = core.NewSecret("wrong-token-0123456789abcdef")
-	_, err := wrong.SetPassword(ctxFor(t), "i-x", vncPassword(pwA))
+	_, err := wrong.SetPassword(testutil.Context(t, time.Minute), "i-x", vncPassword(pwA))
 	var ae *agent.Error
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Code != agent.CodeUnauthorized {
 		t.Errorf("client with a wrong token: %v", err)
@@ -346,7 +296,7 @@ func TestBadRequests(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, time.Minute)
 	long := strings.Repeat("x", 129)
 	for name, req := range map[string]agent.StartRequest{
 		"empty password":  vncStart("127.0.0.1", 5999, ""),
@@ -382,10 +332,10 @@ func TestBadRequests(t *testing.T) {
 // never the password.
 func TestExecFailures(t *testing.T) {
 	t.Parallel()
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, time.Minute)
 
 	bad := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
-	_, err := bad.Client().Start(ctx, "i-node4", vncStart("127.0.0.1", freePort(t), pwA))
+	_, err := bad.Client().Start(ctx, "i-node4", vncStart("127.0.0.1", testutil.FreePort(t), pwA))
 	var ae *agent.Error
 	if !errors.As(err, &ae) || ae.Code != agent.CodeExecFailed || !strings.HasPrefix(ae.Command, "Xvnc") || !strings.Contains(ae.Message, "/nonexistent/Xvnc") {
 		t.Fatalf("start with a missing Xvnc: %v, want ExecFailed naming Xvnc", err)
@@ -430,24 +380,6 @@ func checkNoSecrets(t *testing.T, what, text string) {
 			t.Errorf("%s holds %s", what, name)
 		}
 	}
-}
-
-// syncWriter serializes writes to w.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fmt.Sprint(s.w)
 }
 
 // hostFiles digests the host's account files, which Plain must never

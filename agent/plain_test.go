@@ -7,11 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/agent"
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // TestPlainFullLength: under VeNCrypt Plain every character of the
@@ -28,8 +31,8 @@ func TestPlainFullLength(t *testing.T) {
 	before := hostFiles(t)
 	env := agenttest.Start(t, agenttest.Options{})
 	c := env.Client()
-	ctx := ctxFor(t)
-	port := freePort(t)
+	ctx := testutil.Context(t, time.Minute)
+	port := testutil.FreePort(t)
 	addr := net.JoinHostPort("127.0.0.1", itoa(port))
 
 	st, err := c.Start(ctx, "i-plain", agent.StartRequest{
@@ -50,14 +53,14 @@ func TestPlainFullLength(t *testing.T) {
 		{"the first password for root", "root", full1, false},
 		{"the first password for an unknown user", "nobody99", full1, false},
 	} {
-		err := loginPlain(t, addr, c.user, c.pw)
+		err := rfbtest.LoginPlain(addr, c.user, c.pw)
 		if c.ok && err != nil || !c.ok && !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Errorf("Plain login with %s: %v (want ok=%v)", c.what, err, c.ok)
 		}
 	}
 	// Classic clients still log in with VNC Authentication, on the first
 	// 8 characters: the documented trade-off.
-	if err := login(t, addr, full1[:8]+"zz"); err != nil {
+	if err := rfbtest.Login(addr, full1[:8]+"zz"); err != nil {
 		t.Errorf("VNC Authentication with the first password's first 8 characters: %v", err)
 	}
 
@@ -78,7 +81,7 @@ func TestPlainFullLength(t *testing.T) {
 		{"the first password", "hpcuser01", full1, false},
 		{"the first password for the new user", "alice.b1", full1, false},
 	} {
-		err := loginPlain(t, addr, c.user, c.pw)
+		err := rfbtest.LoginPlain(addr, c.user, c.pw)
 		if c.ok && err != nil || !c.ok && !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Errorf("Plain login with %s: %v (want ok=%v)", c.what, err, c.ok)
 		}
@@ -99,10 +102,10 @@ func TestPlainFullLength(t *testing.T) {
 	if err != nil || st3.PID == st.PID || st3.Auth != agent.AuthVNC {
 		t.Fatalf("switch to VNC Authentication: %+v, %v", st3, err)
 	}
-	if err := loginPlain(t, addr, "alice.b1", full2); !errors.Is(err, rfb.ErrRefused) {
+	if err := rfbtest.LoginPlain(addr, "alice.b1", full2); !errors.Is(err, rfb.ErrRefused) {
 		t.Errorf("Plain after the switch: %v, want refused", err)
 	}
-	if err := login(t, addr, pwA); err != nil {
+	if err := rfbtest.Login(addr, pwA); err != nil {
 		t.Errorf("VNC Authentication after the switch: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(env.Dir, "nodes", "i-plain", "plain")); !errors.Is(err, os.ErrNotExist) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // coreReasons returns every Reason constant declared in package core, read
@@ -28,45 +29,15 @@ func coreReasons(t *testing.T) map[string]core.Reason {
 // reasons their own front ends render.
 func coreReasonsByFile(t *testing.T) (all map[string]core.Reason, shared map[string]bool) {
 	t.Helper()
-	fset := token.NewFileSet()
-	files, err := filepath.Glob("../core/*.go")
-	if err != nil {
-		t.Fatal(err)
+	all, shared = map[string]core.Reason{}, map[string]bool{}
+	for name, c := range testutil.StringConstants(t, "../core/*.go", "Reason") {
+		all[name] = core.Reason(c.Value)
+		shared[name] = filepath.Base(c.File) == "errors.go"
 	}
-	out := map[string]core.Reason{}
-	shared = map[string]bool{}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range file.Decls {
-			gd, ok := d.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Reason" || len(vs.Values) != len(vs.Names) {
-					continue
-				}
-				for i, n := range vs.Names {
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if ok && lit.Kind == token.STRING {
-						out[n.Name] = core.Reason(strings.Trim(lit.Value, "\"`"))
-						shared[n.Name] = filepath.Base(f) == "errors.go"
-					}
-				}
-			}
-		}
+	if len(all) < 10 {
+		t.Fatalf("found only %d reasons in core", len(all))
 	}
-	if len(out) < 10 {
-		t.Fatalf("found only %d reasons in core", len(out))
-	}
-	return out, shared
+	return all, shared
 }
 
 // reasonsUsedBy returns the core.Reason* identifiers the given Go files

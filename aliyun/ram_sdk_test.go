@@ -12,6 +12,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 
 	"github.com/latchkey/latchkey/internal/alitest"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // RAM 2015-05-01 through SDKv1's typed services/ram client, and its
@@ -53,9 +54,7 @@ const denyVNC = `{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Res
 
 func TestRAMThroughSDK(t *testing.T) {
 	s := alitest.Start(t, alitest.Options{})
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		t.Setenv(v, "")
-	}
+	testutil.NoProxy(t)
 	rootAK, rootSecret := string(s.Root.AccessKeyID), s.Root.Secret.Reveal()
 	rc := ramClient(t, s, rootAK, rootSecret)
 

@@ -22,27 +22,11 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // Handler-level tests: NewHandler over a stub ECS and keyring, with an
 // injected clock, driven by hand-signed requests.
-
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type stubKey struct {
 	principal core.Principal
@@ -129,15 +113,15 @@ const (
 
 type rig struct {
 	h     http.Handler
-	clock *manualClock
+	clock *testutil.ManualClock
 	ecs   *stubECS
-	logs  *syncBuffer
+	logs  *testutil.Buffer
 	audit *auditLog
 }
 
 func newRig(t testing.TB, edit ...func(*Deps)) *rig {
 	t.Helper()
-	r := &rig{clock: &manualClock{t: time.Date(2026, 11, 23, 20, 19, 19, 0, time.UTC)}, ecs: &stubECS{}, logs: &syncBuffer{}, audit: &auditLog{}}
+	r := &rig{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 20, 19, 19, 0, time.UTC)), ecs: &stubECS{}, logs: new(testutil.Buffer), audit: &auditLog{}}
 	d := Deps{
 		Keys: stubKeys{
 			stubAK:          {principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: stubAK}, secret: stubSecret},

@@ -38,7 +38,7 @@ func TestSDKv1SignerRequestsVerify(t *testing.T) {
 	}
 	c.Domain = "ecs.example"
 	// SDKv1 takes its timestamp from the wall clock.
-	r.clock.t = time.Now()
+	r.clock.Set(time.Now())
 
 	for _, name := range []string{"a b", "*~", "1+1=2", "a/b?c&d", "华东 1（杭州）", "ü~*+ %"} {
 		req := ecs.CreateRunInstancesRequest()

@@ -3,16 +3,14 @@ package bce
 import (
 	"bytes"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // errorCodeConstants returns every constant of type ErrorCode declared in
@@ -20,36 +18,9 @@ import (
 // without a row fails TestErrorTableComplete.
 func errorCodeConstants(t *testing.T) map[string]ErrorCode {
 	t.Helper()
-	fset := token.NewFileSet()
-	names, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	found := map[string]ErrorCode{}
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range f.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "ErrorCode" {
-					continue
-				}
-				for i, name := range vs.Names {
-					lit := vs.Values[i].(*ast.BasicLit)
-					found[name.Name] = ErrorCode(strings.Trim(lit.Value, `"`))
-				}
-			}
-		}
+	for name, c := range testutil.StringConstants(t, "*.go", "ErrorCode") {
+		found[name] = ErrorCode(c.Value)
 	}
 	return found
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // These tests run the whole latchkey binary's server in-process and follow
@@ -62,12 +63,7 @@ func consoleLogin(t *testing.T, env *testenv.Env, c *bcc.Client, id, pw string) 
 	if err != nil {
 		t.Fatalf("DialConsole: %v", err)
 	}
-	defer conn.Close()
-	rc, err := rfb.Login(ctx, conn.(net.Conn), pw)
-	if err == nil {
-		rc.Close()
-	}
-	return err
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 func TestREADMEFlowOverHTTPAndHTTPS(t *testing.T) {

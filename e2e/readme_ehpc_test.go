@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // TestREADMEEHPCAndRAM follows README.md's E-HPC and RAM sections against
@@ -71,20 +70,7 @@ func TestREADMEEHPCAndRAM(t *testing.T) {
 	if set["Message"] != "Service started." {
 		t.Fatalf("ModifyVisualServicePasswd = %v", set)
 	}
-	vnc := func(pw string) error {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(login, "12016"), 3*time.Second)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, err := rfb.Login(ctx, conn, pw)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	}
+	vnc := func(pw string) error { return rfbtest.Login(net.JoinHostPort(login, "12016"), pw) }
 	if err := vnc("Abc123"); err != nil {
 		t.Fatalf("visual service refused the password just set: %v", err)
 	}

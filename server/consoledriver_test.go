@@ -5,7 +5,6 @@ package server_test
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,19 +16,15 @@ import (
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
 // needQEMU skips the test when QEMU is not installed, unless the
-// environment variable CI is set: then the test fails.
+// environment variable CI is set: then the test fails (testutil.Program).
 func needQEMU(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath(qemu.DefaultBinary); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s cannot be run: %v", qemu.DefaultBinary, err)
-		}
-		t.Skipf("%s is not installed: %v", qemu.DefaultBinary, err)
-	}
+	testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")
 }
 
 // qemuPIDs returns the process ids in the qemu driver's pidfiles.

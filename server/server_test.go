@@ -20,6 +20,7 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // runInstance creates and starts one instance through the SDK and returns
@@ -71,12 +72,7 @@ func consoleLogin(t *testing.T, e *testenv.Env, c *ecs.Client, id, pw string) er
 	if err != nil {
 		t.Fatalf("open the console: %v", err)
 	}
-	defer conn.Close()
-	rc, err := rfb.Login(ctx, conn, pw)
-	if err == nil {
-		rc.Close()
-	}
-	return err
+	return rfbtest.LoginConn(ctx, conn, pw)
 }
 
 // TestRestartKeepsLivePasswords checks PRODUCT.md §6: a password made live

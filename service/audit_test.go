@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 )
@@ -39,7 +40,7 @@ func TestAuditLogFlushAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	a := service.NewAuditLog(st, &clock{now: at}, nil)
+	a := service.NewAuditLog(st, testutil.NewManualClock(at), nil)
 
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {

@@ -11,9 +11,9 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
 )
 
 // bccFixture is the BCC service over a fresh store, the sim driver and
@@ -21,27 +21,14 @@ import (
 type bccFixture struct {
 	bcc      *service.BCC
 	consoles *service.Consoles
-	clock    *clock
+	clock    *testutil.ManualClock
 	caller   core.Caller
 }
 
 func newBCCFixture(t *testing.T, transition time.Duration) *bccFixture {
 	t.Helper()
-	f := &bccFixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"), f.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := service.Config{
-		Store: st, Sealer: sealer, Clock: f.clock, Transition: transition,
-		Hasher:  vault.NewHasher(vault.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, nil),
-		Drivers: map[string]core.ConsoleDriver{"sim": sim.New()},
-	}
+	f := &bccFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
+	cfg := newConfig(t, filepath.Join(t.TempDir(), "latchkey.db"), make([]byte, 32), f.clock, sim.New(), transition)
 	f.bcc = service.NewBCC(cfg, core.BCCPasswordPolicy2020)
 	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"bcc": f.bcc})
 	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "AKtest"}}
@@ -72,12 +59,7 @@ func (f *bccFixture) login(t *testing.T, ref core.BCCRef, pw string) error {
 	if err != nil {
 		t.Fatalf("Redeem: %v", err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
-	if err == nil {
-		c.Close()
-	}
-	return err
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 func TestBCCConsoleTakesAdminPassword(t *testing.T) {

@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/catalog"
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
 )
 
-// clock is a settable core.Clock.
+// clock is a settable core.Clock. Only the E-HPC fixture still builds
+// one (as &clock{now: …}); the other fixtures use testutil.ManualClock.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -52,7 +54,7 @@ type fixture struct {
 	ecs      *service.ECS
 	consoles *service.Consoles
 	driver   *switchable
-	clock    *clock
+	clock    *testutil.ManualClock
 	caller   core.Caller
 	cfg      service.Config
 	dbPath   string
@@ -61,7 +63,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, transition time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	f := &fixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
 	f.key = make([]byte, 32)
 	f.open(t, transition)
@@ -73,22 +75,30 @@ func newFixture(t *testing.T, transition time.Duration) *fixture {
 // driver over it, as a restart of latchkey does.
 func (f *fixture) open(t *testing.T, transition time.Duration) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), f.dbPath, f.clock)
+	f.driver = &switchable{Driver: sim.New()}
+	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, f.driver, transition)
+	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
+	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+}
+
+// newConfig returns the services' dependencies: the SQLite store at path
+// on clock (closed when t ends), a sealer with key, a hasher cheap enough
+// for tests, and driver as the console driver "sim".
+func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver core.ConsoleDriver, transition time.Duration) service.Config {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(f.key)
+	sealer, err := vault.NewSealer(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.driver = &switchable{Driver: sim.New()}
-	f.cfg = service.Config{
+	return service.Config{
 		Store: st, Sealer: sealer, Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-		Clock: f.clock, Drivers: map[string]core.ConsoleDriver{"sim": f.driver}, Transition: transition,
+		Clock: clock, Drivers: map[string]core.ConsoleDriver{"sim": driver}, Transition: transition,
 	}
-	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
-	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
 }
 
 func (f *fixture) run(t *testing.T, optimized bool) core.InstanceID {
@@ -118,23 +128,13 @@ func (f *fixture) login(t *testing.T, id core.InstanceID, pw string) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn.(net.Conn), pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
+// wantLogin fails unless the console accepts pw (ok) or refuses it (!ok).
 func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
 	t.Helper()
-	err := f.login(t, id, pw)
-	switch {
-	case ok && err != nil:
-		t.Fatalf("console refused the password it should accept: %v", err)
-	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
-		t.Fatalf("console should refuse the password, got %v", err)
-	}
+	rfbtest.Want(t, "console login", f.login(t, id, pw), ok)
 }
 
 func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -21,21 +20,15 @@ import (
 
 	"github.com/latchkey/latchkey/agent"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // RequireXvnc returns Xvnc's path. Without Xvnc the test is skipped,
 // unless the environment variable CI is set: then it fails, so that CI
-// cannot pass without running the real thing.
+// cannot pass without running the real thing (testutil.Program).
 func RequireXvnc(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("Xvnc")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Xvnc is required in CI (apt-get install tigervnc-standalone-server): %v", err)
-		}
-		t.Skipf("Xvnc not installed (apt-get install tigervnc-standalone-server): %v", err)
-	}
-	return p
+	return testutil.Program(t, "Xvnc", "apt-get install tigervnc-standalone-server")
 }
 
 // RequireRoot skips a test that needs root (VeNCrypt Plain's mount
@@ -43,10 +36,7 @@ func RequireXvnc(t testing.TB) string {
 func RequireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("VeNCrypt Plain tests need root (a private mount namespace) in CI")
-		}
-		t.Skip("VeNCrypt Plain needs root (a private mount namespace)")
+		testutil.Missing(t, "VeNCrypt Plain needs root (a private mount namespace)")
 	}
 }
 

@@ -127,12 +127,7 @@ func TestAdminCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps, _ := server.ReadEndpoints(dir)
-	c, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Domain = eps.HTTP
+	c := rootECS(t, dir)
 	req := ecs.CreateModifyInstanceVncPasswdRequest()
 	req.RegionId, req.InstanceId, req.VncPassword = "cn-hangzhou", id, "New123"
 	_, err = c.ModifyInstanceVncPasswd(req)
@@ -246,10 +241,7 @@ func TestReadmeTestingSection(t *testing.T) {
 	if _, err := latchkey(t, env, "faults", "add", "--product", "ecs", "--resource", web, "--effect", "unreachable", "--count", "1"); err != nil {
 		t.Fatal(err)
 	}
-	creds, _ := server.ReadCredentials(dir)
-	eps, _ := server.ReadEndpoints(dir)
-	client, _ := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
-	client.Domain = eps.HTTP
+	client := rootECS(t, dir)
 	for i, want := range []string{"InstanceNotReady", ""} {
 		req := ecs.CreateModifyInstanceVncPasswdRequest()
 		req.RegionId, req.InstanceId, req.VncPassword = "cn-hangzhou", web, "New123"
@@ -278,7 +270,7 @@ func TestReadmeTestingSection(t *testing.T) {
 	// The other account: its chosen keys sign, its state refuses E-HPC,
 	// and its RAM user is denied the password change.
 	other, _ := ecs.NewClientWithAccessKey("cn-hangzhou", "LTAItestoperator000001", "operator-secret-000000001")
-	other.Domain = eps.HTTP
+	other.Domain = client.Domain
 	req := ecs.CreateModifyInstanceVncPasswdRequest()
 	req.RegionId, req.InstanceId, req.VncPassword = "cn-hangzhou", "i-bp1nothere000000000", "New123"
 	_, err = other.ModifyInstanceVncPasswd(req)

@@ -17,8 +17,9 @@ import (
 
 	"github.com/latchkey/latchkey/agent"
 	"github.com/latchkey/latchkey/agent/agenttest"
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 // TestAgentCommand runs `latchkey agent` as a user would: it writes a
@@ -30,7 +31,7 @@ func TestAgentCommand(t *testing.T) {
 	tokenFile := filepath.Join(dir, "agent.token")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errOut := new(syncBuffer), new(syncBuffer)
+	out, errOut := new(testutil.Buffer), new(testutil.Buffer)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"latchkey", "agent", "--listen", "127.0.0.1:0", "--token-file", tokenFile,
@@ -75,7 +76,7 @@ func TestAgentCommand(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if err := agentVNCLogin(addr, "Abc123"); err != nil {
+	if err := rfbtest.Login(addr, "Abc123"); err != nil {
 		t.Fatalf("login: %v", err)
 	}
 
@@ -86,7 +87,7 @@ func TestAgentCommand(t *testing.T) {
 	if err := syscall.Kill(st.PID, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("Xvnc pid %d still exists after the agent stopped", st.PID)
 	}
-	if err := agentVNCLogin(addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("after the agent stopped: %v, want connection refused", err)
 	}
 	if _, err := os.Lstat(filepath.Join("/tmp", ".X11-unix", "X"+strconv.Itoa(st.Display))); err == nil {
@@ -116,23 +117,8 @@ func TestAgentCommandFlags(t *testing.T) {
 			t.Errorf("agent %v: %v, want a usage error mentioning %s", c.args, err, c.want)
 		}
 	}
-	var help syncBuffer
+	var help testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "agent", "--help"}, func(string) string { return "" }, &help, io.Discard); err != nil || !strings.Contains(help.String(), "--token-file") {
 		t.Errorf("agent --help: %v", err)
 	}
-}
-
-func agentVNCLogin(addr, pw string) error {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }

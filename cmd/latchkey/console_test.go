@@ -9,7 +9,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/latchkey/latchkey/console/rfb"
-	"github.com/latchkey/latchkey/server"
 )
 
 func TestDecodeConsoleURL(t *testing.T) {
@@ -35,15 +34,7 @@ func TestConsoleWithURL(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	r := serve(t, dir, "--demo")
 	fleet := parseDemoFleet(t, r.stdout.String())
-	creds, err := server.ReadCredentials(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client.Domain = r.eps.HTTP
+	client := rootECS(t, dir)
 	req := ecs.CreateDescribeInstanceVncUrlRequest()
 	req.RegionId, req.InstanceId = "cn-hangzhou", fleet[0].id
 	resp, err := client.DescribeInstanceVncUrl(req)

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/console/gateway"
-	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -28,7 +29,7 @@ func TestConsoleURL(t *testing.T) {
 		t.Errorf("the banner does not show %q", want)
 	}
 
-	var out, errOut syncBuffer
+	var out, errOut testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "console-url", "--data-dir", dir, "--instance", fleet[0].id}, func(string) string { return "" }, &out, &errOut); err != nil {
 		t.Fatalf("latchkey console-url: %v\n%s", err, errOut.String())
 	}
@@ -70,17 +71,14 @@ func TestConsoleURL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open the console behind vncUrl: %v", err)
 	}
-	defer conn.Close()
-	c, err := rfb.Login(ctx, conn, fleet[0].password)
-	if err != nil {
+	if err := rfbtest.LoginConn(ctx, conn, fleet[0].password); err != nil {
 		t.Fatalf("log in with the demo password: %v", err)
 	}
-	c.Close()
 }
 
 func TestConsoleURLUsage(t *testing.T) {
 	getenv := func(string) string { return "" }
-	var out syncBuffer
+	var out testutil.Buffer
 	if err := run(context.Background(), []string{"latchkey", "console-url", "--help"}, getenv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "--instance") {
 		t.Errorf("console-url --help: %v\n%s", err, out.String())
 	}

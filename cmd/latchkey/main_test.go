@@ -18,37 +18,20 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine to write
-// while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // running is one `latchkey serve` started in-process through run().
 type running struct {
 	dir            string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.Buffer
 	cancel         context.CancelFunc
 	done           chan error
 	eps            server.Endpoints
@@ -110,12 +93,32 @@ func waitReady(t testing.TB, dir string, exited chan error, log func() string) s
 func serve(t testing.TB, dir string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{dir: dir, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan error, 1)}
+	r := &running{dir: dir, stdout: new(testutil.Buffer), stderr: new(testutil.Buffer), cancel: cancel, done: make(chan error, 1)}
 	argv := append(append([]string{"latchkey"}, serveArgs(dir)...), args...)
 	go func() { r.done <- run(ctx, argv, func(string) string { return "" }, r.stdout, r.stderr) }()
 	t.Cleanup(func() { r.stop(t) })
 	r.eps = waitReady(t, dir, r.done, r.stderr.String)
 	return r
+}
+
+// rootECS returns an Alibaba SDK ECS client with the root access key of
+// the latchkey that serves dir, pointed at its HTTP listener.
+func rootECS(t testing.TB, dir string) *ecs.Client {
+	t.Helper()
+	creds, err := server.ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := server.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = eps.HTTP
+	return c
 }
 
 // stop cancels run's context (as SIGINT would) and returns run's result.
@@ -324,7 +327,7 @@ func TestBinaryExitsZeroOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := filepath.Join(t.TempDir(), "data")
 		cmd := exec.Command(bin, serveArgs(dir)...)
-		var stderr syncBuffer
+		var stderr testutil.Buffer
 		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/latchkey/latchkey/console/rfb"
-	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // demoRow is one instance of the banner's demo fleet table.
@@ -51,10 +51,10 @@ func parseDemoFleet(t *testing.T, banner string) []demoRow {
 
 // startConsole runs `latchkey console --data-dir dir --listen 127.0.0.1:0
 // args…` and returns the address of its local VNC port and its output.
-func startConsole(t *testing.T, dir string, args ...string) (string, *syncBuffer) {
+func startConsole(t *testing.T, dir string, args ...string) (string, *testutil.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := new(syncBuffer)
+	out := new(testutil.Buffer)
 	done := make(chan error, 1)
 	argv := append([]string{"latchkey", "console", "--data-dir", dir, "--listen", "127.0.0.1:0"}, args...)
 	go func() { done <- run(ctx, argv, func(string) string { return "" }, out, out) }()
@@ -110,24 +110,11 @@ func vncLogin(t *testing.T, addr, password string) error {
 // is refused. On the instance that is not I/O optimized the old password
 // stays live until a reboot.
 func TestReadmeDemoFlow(t *testing.T) {
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		if os.Getenv(k) != "" {
-			t.Setenv(k, "")
-		}
-	}
+	testutil.NoProxy(t)
 	dir := filepath.Join(t.TempDir(), "latchkey-data")
 	r := serve(t, dir, "--demo")
 	fleet := parseDemoFleet(t, r.stdout.String())
-	creds, err := server.ReadCredentials(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	client, err := ecs.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client.Domain = r.eps.HTTP
+	client := rootECS(t, dir)
 
 	var optimized, legacy demoRow
 	for _, row := range fleet {

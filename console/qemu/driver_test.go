@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // A password takes effect for new connections as soon as
@@ -53,7 +54,7 @@ func TestSetConsolePasswordTakesEffect(t *testing.T) {
 	if !login(t, d, tg, "Long-Pas") || !login(t, d, tg, "Long-PasXYZ") || login(t, d, tg, "Long-Pa") {
 		t.Fatal("only the first 8 bytes of a password should count")
 	}
-	if _, err := open.Snapshot(ctxT(t)); err != nil {
+	if _, err := open.Snapshot(testutil.Context(t, hangGuard)); err != nil {
 		t.Fatalf("a session opened before the changes was dropped: %v", err)
 	}
 }
@@ -67,7 +68,7 @@ func TestConsolesAreIndependent(t *testing.T) {
 	errs := make([]error, len(ids))
 	for n, id := range ids {
 		wg.Go(func() {
-			errs[n] = d.SetConsolePassword(ctxT(t), target(id), core.NewSecret("Pw"+strconv.Itoa(n)+"abc"))
+			errs[n] = d.SetConsolePassword(testutil.Context(t, hangGuard), target(id), core.NewSecret("Pw"+strconv.Itoa(n)+"abc"))
 		})
 	}
 	wg.Wait()
@@ -98,22 +99,22 @@ func TestConsolesAreIndependent(t *testing.T) {
 // starts.
 func TestRefusals(t *testing.T) {
 	d, _ := newDriver(t, Config{})
-	err := d.SetConsolePassword(ctxT(t), target("i-empty"), core.Secret{})
+	err := d.SetConsolePassword(testutil.Context(t, hangGuard), target("i-empty"), core.Secret{})
 	if core.KindOf(err) != core.KindInvalid {
 		t.Fatalf("empty password: got %v, want KindInvalid", err)
 	}
 	for _, id := range []string{"", "../etc", "i-a,b", "i a", strings.Repeat("x", 65)} {
-		err := d.SetConsolePassword(ctxT(t), target(id), core.NewSecret("Ab1234"))
+		err := d.SetConsolePassword(testutil.Context(t, hangGuard), target(id), core.NewSecret("Ab1234"))
 		if core.KindOf(err) != core.KindInvalid {
 			t.Fatalf("id %q: got %v, want KindInvalid", id, err)
 		}
-		if _, err := d.OpenConsole(ctxT(t), target(id)); core.KindOf(err) != core.KindInvalid {
+		if _, err := d.OpenConsole(testutil.Context(t, hangGuard), target(id)); core.KindOf(err) != core.KindInvalid {
 			t.Fatalf("OpenConsole id %q: got %v, want KindInvalid", id, err)
 		}
 	}
 	// "ecs-a" + "b" would share a file name with "ecs" + "a-b".
 	ambiguous := core.ConsoleTarget{Product: "ecs-a", ID: "b"}
-	if err := d.SetConsolePassword(ctxT(t), ambiguous, core.NewSecret("Ab1234")); core.KindOf(err) != core.KindInvalid {
+	if err := d.SetConsolePassword(testutil.Context(t, hangGuard), ambiguous, core.NewSecret("Ab1234")); core.KindOf(err) != core.KindInvalid {
 		t.Fatalf("product with '-': got %v, want KindInvalid", err)
 	}
 	if pids := d.pids(); len(pids) != 0 {
@@ -237,9 +238,9 @@ func TestUnreachableKeepsPassword(t *testing.T) {
 
 	for _, broken := range []string{"/nonexistent/qemu-system-x86_64", "/bin/false"} {
 		d.cfg.Binary = broken // no call is running
-		err := d.SetConsolePassword(ctxT(t), tg, core.NewSecret("Lost22"))
+		err := d.SetConsolePassword(testutil.Context(t, hangGuard), tg, core.NewSecret("Lost22"))
 		wantUnreachable(t, err, "Kept11", "Lost22")
-		if _, err := d.OpenConsole(ctxT(t), tg); err == nil {
+		if _, err := d.OpenConsole(testutil.Context(t, hangGuard), tg); err == nil {
 			t.Fatalf("OpenConsole with QEMU %s: got a connection", broken)
 		} else {
 			wantUnreachable(t, err)
@@ -274,7 +275,7 @@ func TestHungQEMUIsStopped(t *testing.T) {
 				cfg.StartTimeout = 100e6
 			}
 			d, _ := newDriver(t, cfg)
-			ctx, cancel := context.WithCancel(ctxT(t))
+			ctx, cancel := context.WithCancel(testutil.Context(t, hangGuard))
 			defer cancel()
 			done := make(chan error, 1)
 			go func() { done <- d.SetConsolePassword(ctx, target("i-hung"), core.NewSecret("Ab1234")) }()
@@ -359,9 +360,9 @@ func TestCloseStopsEverything(t *testing.T) {
 	if len(socks) != 0 {
 		t.Fatalf("sockets left after Close: %v", socks)
 	}
-	wantUnreachable(t, d.SetConsolePassword(ctxT(t), target("i-close-a"), core.NewSecret("Ab1234")))
-	wantUnreachable(t, d.SetConsolePassword(ctxT(t), target("i-close-new"), core.NewSecret("Ab1234")))
-	if _, err := d.OpenConsole(ctxT(t), target("i-close-b")); err == nil {
+	wantUnreachable(t, d.SetConsolePassword(testutil.Context(t, hangGuard), target("i-close-a"), core.NewSecret("Ab1234")))
+	wantUnreachable(t, d.SetConsolePassword(testutil.Context(t, hangGuard), target("i-close-new"), core.NewSecret("Ab1234")))
+	if _, err := d.OpenConsole(testutil.Context(t, hangGuard), target("i-close-b")); err == nil {
 		t.Fatal("OpenConsole after Close: got a connection")
 	}
 	if err := d.Close(); err != nil {

@@ -3,69 +3,40 @@
 package qemu
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // hangGuard bounds every test's calls, so that a broken QEMU fails the
 // test instead of hanging it. No assertion depends on it.
 const hangGuard = 30 * time.Second
 
-// needQEMU skips the test when QEMU is not installed, unless the
-// environment variable CI is set: CI must install it
-// (apt-get install qemu-system-x86), and then the test fails instead.
+// needQEMU returns QEMU's path. Without QEMU it skips the test, or fails
+// it when CI is set (testutil.Program).
 func needQEMU(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath(DefaultBinary)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s cannot be run: %v", DefaultBinary, err)
-		}
-		t.Skipf("%s is not installed: %v", DefaultBinary, err)
-	}
-	return path
-}
-
-// logBuffer collects a driver's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	return testutil.Program(t, DefaultBinary, "apt-get install qemu-system-x86")
 }
 
 // newDriver returns a driver over a fresh state directory, closed at the
 // end of the test, which then checks that no QEMU and no goroutine of
 // this package is left. Its log is returned for inspection.
-func newDriver(t *testing.T, cfg Config) (*Driver, *logBuffer) {
+func newDriver(t *testing.T, cfg Config) (*Driver, *testutil.Buffer) {
 	t.Helper()
 	needQEMU(t)
-	logs := new(logBuffer)
+	logs := new(testutil.Buffer)
 	if cfg.Dir == "" {
 		cfg.Dir = filepath.Join(t.TempDir(), "qemu")
 	}
@@ -146,17 +117,11 @@ func target(id string) core.ConsoleTarget {
 	return core.ConsoleTarget{Product: "ecs", ID: id, Name: id, Status: "Running"}
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // mustSet sets pw, failing the test on error (the error text holds no
 // password, so it may be printed).
 func mustSet(t *testing.T, d *Driver, tg core.ConsoleTarget, pw string) {
 	t.Helper()
-	if err := d.SetConsolePassword(ctxT(t), tg, core.NewSecret(pw)); err != nil {
+	if err := d.SetConsolePassword(testutil.Context(t, hangGuard), tg, core.NewSecret(pw)); err != nil {
 		t.Fatalf("SetConsolePassword: %v", err)
 	}
 }
@@ -177,7 +142,7 @@ func login(t *testing.T, d *Driver, tg core.ConsoleTarget, pw string) bool {
 // dialLogin is login that keeps the connection open; nil means rejected.
 func dialLogin(t *testing.T, d *Driver, tg core.ConsoleTarget, pw string) *rfb.ClientConn {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := testutil.Context(t, hangGuard)
 	conn, err := d.OpenConsole(ctx, tg)
 	if err != nil {
 		t.Fatalf("OpenConsole: %v", err)

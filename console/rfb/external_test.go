@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // Tests against real VNC software: TigerVNC's Xvnc and vncpasswd, and
@@ -29,17 +31,6 @@ func writePasswdFile(t *testing.T, path, pw string) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // x11Free reports whether X display n looks unused: X servers keep their
@@ -59,14 +50,14 @@ func x11Free(n int) bool {
 // (SIGKILL would leave them), and waits for it.
 func startXvnc(t *testing.T, authFile string) string {
 	t.Helper()
-	bin := requireTool(t, "Xvnc")
+	bin := testutil.Program(t, "Xvnc", "apt-get install tigervnc-standalone-server")
 	base := 300 + os.Getpid()%500
 	for attempt := range 20 {
 		display := base + attempt*13
 		if !x11Free(display) {
 			continue
 		}
-		port := freePort(t)
+		port := testutil.FreePort(t)
 		var log bytes.Buffer
 		cmd := exec.Command(bin, ":"+strconv.Itoa(display),
 			"-rfbport", strconv.Itoa(port), "-localhost", "-interface", "127.0.0.1",
@@ -179,7 +170,7 @@ func TestClientAgainstXvnc(t *testing.T) {
 
 // PasswdFile agrees with TigerVNC's own vncpasswd.
 func TestPasswdFileAgainstVncpasswd(t *testing.T) {
-	bin := requireTool(t, "vncpasswd")
+	bin := testutil.Program(t, "vncpasswd", "apt-get install tigervnc-tools")
 	for i, pw := range []string{"Ab1234", "Secret12", "Secret12345", "x", "pässwörd", "Tab\there"} {
 		cmd := exec.CommandContext(t.Context(), bin, "-f")
 		cmd.Stdin = bytes.NewReader([]byte(pw + "\n"))

@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/color"
 	"net"
-	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,22 +136,6 @@ func serveTCP(t *testing.T, cfg ServerConfig) (string, <-chan error) {
 	})
 	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
 	return ln.Addr().String(), results
-}
-
-// requireTool returns the path of an external program, skipping the test
-// when it is missing unless the CI environment variable is set, in which
-// case a missing program fails the test.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required in CI: %v", name, err)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
 }
 
 // wantAuthFailed fails unless err is an authentication failure.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/console/textscreen"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // quadrants is a screen of four solid colours with text in the last one, so
@@ -47,7 +48,7 @@ func meanColour(img image.Image, r image.Rectangle) [3]int {
 // vncsnapshot speaks RFB 3.3 and picks its own pixel format: it must get
 // the screen with the right passwd file and fail with a wrong one.
 func TestVncsnapshotAgainstServer(t *testing.T) {
-	bin := requireTool(t, "vncsnapshot")
+	bin := testutil.Program(t, "vncsnapshot", "apt-get install vncsnapshot")
 	p := &passwords{vnc: "Passw0rdA"}
 	cfg := p.config()
 	cfg.Screen = quadrants

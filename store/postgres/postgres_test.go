@@ -10,27 +10,19 @@ import (
 	"github.com/latchkey/latchkey/store/storetest"
 )
 
-// opener returns a storetest.Opener: one database per test, opened again
-// on a second call with the same t.
-func opener() func(t *testing.T) core.Store {
-	var mu sync.Mutex
-	urls := map[*testing.T]string{}
-	return func(t *testing.T) core.Store {
-		admin := needServer(t)
-		mu.Lock()
-		url, ok := urls[t]
-		if !ok {
-			url = newDatabase(t, admin)
-			urls[t] = url
-		}
-		mu.Unlock()
-		s, err := Open(context.Background(), url, core.SystemClock{}, 0)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+// opener returns a storetest.Opener: one database per test, opened
+// again on a second call with the same t.
+func opener() storetest.Opener {
+	return storetest.Reopening(
+		func(t *testing.T) string { return newDatabase(t, needServer(t)) },
+		func(t *testing.T, url string) core.Store {
+			s, err := Open(context.Background(), url, core.SystemClock{}, 0)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
 }
 
 func TestConformance(t *testing.T) {

@@ -2,26 +2,21 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/pgtest"
 )
 
 // The tests need a PostgreSQL server. With LATCHKEY_TEST_POSTGRES set to
 // a connection string of a role that may create databases, they use that
-// server. Otherwise TestMain starts a throwaway server from the Debian
-// packages' binaries (/usr/lib/postgresql/*/bin) in a temporary
-// directory, listening only on a Unix socket, as the postgres user when
-// run as root (initdb refuses root). Without binaries the tests skip,
-// unless CI is set: then they fail.
+// server. Otherwise TestMain starts a throwaway one (pgtest.Start).
+// Without one the tests skip, unless CI is set: then they fail.
 
 // testServer is the admin connection string of the server the tests use,
 // or why there is none.
@@ -47,72 +42,24 @@ var server testServer
 
 func needServer(t testing.TB) string {
 	t.Helper()
-	if server.admin != "" {
-		return server.admin
+	if server.admin == "" {
+		testutil.Missing(t, "no PostgreSQL server: "+server.missing)
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("no PostgreSQL server: %s", server.missing)
-	}
-	t.Skipf("no PostgreSQL server: %s", server.missing)
-	return ""
+	return server.admin
 }
 
 func startServer() (testServer, func(), error) {
 	if url := os.Getenv("LATCHKEY_TEST_POSTGRES"); url != "" {
 		return testServer{admin: url}, func() {}, nil
 	}
-	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(bins) == 0 {
-		return testServer{missing: "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)"}, func() {}, nil
+	s, err := pgtest.Start()
+	if errors.Is(err, pgtest.ErrUnavailable) {
+		return testServer{missing: err.Error()}, func() {}, nil
 	}
-	sort.Strings(bins) // the newest version last
-	bin := filepath.Dir(bins[len(bins)-1])
-
-	dir, err := os.MkdirTemp("", "lkpg")
 	if err != nil {
 		return testServer{}, nil, err
 	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return testServer{missing: "running as root and there is no postgres user to run the server as"}, func() {}, nil
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return testServer{}, nil, err
-		}
-	}
-	run := func(name string, args ...string) error {
-		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		cmd.Env = append(os.Environ(), "LC_ALL=C")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %v\n%s", name, err, out)
-		}
-		return nil
-	}
-	data := filepath.Join(dir, "data")
-	if err := run("initdb", "-D", data, "-U", "latchkey", "--auth=trust", "-E", "UTF8", "--no-sync"); err != nil {
-		os.RemoveAll(dir)
-		return testServer{}, nil, err
-	}
-	// Unix socket only; fsync and synchronous_commit keep their durable
-	// defaults so that benchmarks measure the real cost of a commit.
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c max_connections=300", dir)
-	if err := run("pg_ctl", "start", "-w", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
-		os.RemoveAll(dir)
-		return testServer{}, nil, err
-	}
-	stop := func() {
-		run("pg_ctl", "stop", "-D", data, "-m", "immediate")
-		os.RemoveAll(dir)
-	}
-	return testServer{admin: fmt.Sprintf("host=%s user=latchkey dbname=postgres sslmode=disable", dir)}, stop, nil
+	return testServer{admin: s.DSN()}, s.Stop, nil
 }
 
 // newDatabase creates an empty schema and returns a connection string

@@ -2,15 +2,13 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/storetest"
 )
 
 // Benchmarks write where LATCHKEY_BENCH_DIR says (default: the test's
@@ -48,70 +46,16 @@ func BenchmarkFsync(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fsyncs/s")
 }
 
-const benchInstances = 1000
-
-// benchStore opens a store holding benchInstances instance documents.
+// benchStore opens a store holding storetest.BenchInstances instance
+// documents.
 func benchStore(b *testing.B) *Store {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(benchDir(b), "latchkey.db"), core.SystemClock{})
+	s, err := Open(context.Background(), filepath.Join(benchDir(b), "latchkey.db"), core.SystemClock{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	err = s.Update(ctx, func(tx core.Tx) error {
-		for i := range benchInstances {
-			if err := tx.PutDoc(ctx, instanceDoc(i, 0)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	storetest.SeedInstances(b, s)
 	return s
-}
-
-// benchInstance is shaped like an ECS instance document.
-type benchInstance struct {
-	InstanceID  string
-	RegionID    string
-	ZoneID      string
-	Status      string
-	IoOptimized bool
-	VncPassword []byte // sealed
-	Generation  int
-}
-
-func instanceDoc(i, gen int) core.Doc {
-	id := fmt.Sprintf("i-bench%06d", i)
-	body, _ := json.Marshal(benchInstance{InstanceID: id, RegionID: "cn-hangzhou", ZoneID: "cn-hangzhou-a",
-		Status: "Running", IoOptimized: true, VncPassword: make([]byte, 35), Generation: gen})
-	return core.Doc{Kind: "ecs.instance", Key: id, Account: "1000000000000001", Region: "cn-hangzhou", Body: body}
-}
-
-// changePassword is one password change as the ECS service makes it: read
-// the instance, write it back changed, append the audit event.
-func changePassword(ctx context.Context, s *Store, i int) error {
-	return s.Update(ctx, func(tx core.Tx) error {
-		d, err := tx.GetDoc(ctx, "ecs.instance", fmt.Sprintf("i-bench%06d", i))
-		if err != nil {
-			return err
-		}
-		var inst benchInstance
-		if err := json.Unmarshal(d.Body, &inst); err != nil {
-			return err
-		}
-		inst.Generation++
-		if d.Body, err = json.Marshal(inst); err != nil {
-			return err
-		}
-		if err := tx.PutDoc(ctx, d); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, core.AuditEvent{RequestID: "BENCH", AccountID: d.Account, Product: "ecs",
-			Action: "ModifyInstanceVncPasswd", Resource: inst.InstanceID, Result: "Success"})
-	})
 }
 
 // BenchmarkUpdateSequential measures durable password changes one after
@@ -122,7 +66,7 @@ func BenchmarkUpdateSequential(b *testing.B) {
 	commits := s.writer.Commits()
 	i := 0
 	for b.Loop() {
-		if err := changePassword(ctx, s, i%benchInstances); err != nil {
+		if err := storetest.ChangePassword(ctx, s, i%storetest.BenchInstances); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -140,26 +84,10 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			s := benchStore(b)
 			ctx := context.Background()
 			commits := s.writer.Commits()
-			var next atomic.Int64
-			var wg sync.WaitGroup
 			b.ResetTimer()
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for {
-						k := next.Add(1) - 1
-						if k >= int64(b.N) {
-							return
-						}
-						if err := changePassword(ctx, s, int(k%benchInstances)); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			storetest.Concurrently(b, n, func(k int) error {
+				return storetest.ChangePassword(ctx, s, k%storetest.BenchInstances)
+			})
 			b.StopTimer()
 			report(b, s, commits)
 		})
@@ -174,7 +102,7 @@ func BenchmarkView(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			err := s.View(ctx, func(tx core.Tx) error {
-				_, err := tx.GetDoc(ctx, "ecs.instance", fmt.Sprintf("i-bench%06d", i%benchInstances))
+				_, err := tx.GetDoc(ctx, "ecs.instance", storetest.BenchKey(i%storetest.BenchInstances))
 				return err
 			})
 			if err != nil {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/latchkey/latchkey/core"
@@ -12,24 +11,17 @@ import (
 
 // opener returns a storetest.Opener: one database file per test, opened
 // again on a second call with the same t.
-func opener() func(t *testing.T) core.Store {
-	var mu sync.Mutex
-	paths := map[*testing.T]string{}
-	return func(t *testing.T) core.Store {
-		mu.Lock()
-		path, ok := paths[t]
-		if !ok {
-			path = filepath.Join(t.TempDir(), "latchkey.db")
-			paths[t] = path
-		}
-		mu.Unlock()
-		s, err := Open(context.Background(), path, core.SystemClock{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+func opener() storetest.Opener {
+	return storetest.Reopening(
+		func(t *testing.T) string { return filepath.Join(t.TempDir(), "latchkey.db") },
+		func(t *testing.T, path string) core.Store {
+			s, err := Open(context.Background(), path, core.SystemClock{})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
 }
 
 func TestConformance(t *testing.T) {

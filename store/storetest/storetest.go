@@ -23,6 +23,25 @@ import (
 // (closing the store twice must be harmless).
 type Opener func(t *testing.T) core.Store
 
+// Reopening returns an Opener for stores whose database has a name (a
+// file's path, a connection string). The first call with a t makes a
+// database with fresh and opens it with open; later calls with the same t
+// open that database again. open registers the store's cleanup.
+func Reopening(fresh func(t *testing.T) string, open func(t *testing.T, name string) core.Store) Opener {
+	var mu sync.Mutex
+	names := map[*testing.T]string{}
+	return func(t *testing.T) core.Store {
+		mu.Lock()
+		name, ok := names[t]
+		if !ok {
+			name = fresh(t)
+			names[t] = name
+		}
+		mu.Unlock()
+		return open(t, name)
+	}
+}
+
 // Run runs the conformance suite against the stores open returns.
 //
 // Update fns in the suite never call t.Fatal (an fn may run on a

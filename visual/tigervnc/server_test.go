@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -94,10 +95,10 @@ func TestServeWithAgents(t *testing.T) {
 		t.Fatalf("ModifyVisualServicePasswd = %v, %v", set, err)
 	}
 	addr := netip.AddrPortFrom(netip.MustParseAddr(loginIP), 12016).String()
-	if err := login(t, addr, "Abc123"); err != nil {
+	if err := rfbtest.Login(addr, "Abc123"); err != nil {
 		t.Fatalf("the real Xvnc with the new password: %v", err)
 	}
-	if err := login(t, addr, "Xyz789"); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, "Xyz789"); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("the real Xvnc with another password: %v", err)
 	}
 
@@ -114,7 +115,7 @@ func TestServeWithAgents(t *testing.T) {
 	if c := code(err); !strings.HasPrefix(c, "AgentError") {
 		t.Errorf("ModifyVisualServicePasswd with the agent down: %v, want AgentError", err)
 	}
-	if err := login(t, addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("after the agent stopped: %v, want connection refused", err)
 	}
 	if logs := env.Logs(); strings.Contains(logs, "Abc123") || strings.Contains(logs, agenttest.Token) {

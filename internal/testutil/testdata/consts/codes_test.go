@@ -1,0 +1,3 @@
+package consts
+
+const CodeInTest Code = "test files are not read"
