@@ -129,6 +129,9 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	ecsSvc := svc
 	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
+	// ECS consoles of the sim driver read their live passwords from the
+	// store: every replica's consoles agree (PRODUCT.md §5).
+	simDriver.ServeFrom("ecs", ecs)
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 
 	// E-HPC login nodes serve their visual service through the sim

@@ -230,3 +230,26 @@ func (s *ECS) applyInstance(ap *Apply, account core.AccountID, f fleet.Instance)
 	ap.Record(x)
 	return nil
 }
+
+// LivePassword returns the live VNC password the store holds for an
+// instance's console (console/sim.PasswordSource): a console that asks
+// at every login answers the same on every replica. An instance that is
+// gone has no console.
+func (s *ECS) LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secret, error) {
+	var sealed core.Sealed
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.Instance](ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		if inst.Released(tx.Now()) {
+			return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonInstanceNotFound}
+		}
+		sealed = inst.VNCPassword
+		return nil
+	})
+	if err != nil {
+		return core.Secret{}, err
+	}
+	return s.cfg.Sealer.Open(sealed, core.VNCSealContext(core.InstanceID(t.ID)))
+}

@@ -423,3 +423,65 @@ func TestDescribeInstancesPageNumberBounds(t *testing.T) {
 		t.Errorf("PageNumber MaxInt32 = %+v, %v; want an empty page of 1", page, err)
 	}
 }
+
+// replica is one latchkey's ECS service and sim consoles over a shared
+// store file, its consoles reading their live passwords from the store.
+type replica struct {
+	ecs      *service.ECS
+	consoles *service.Consoles
+}
+
+func newReplica(t *testing.T, f *fixture) *replica {
+	t.Helper()
+	d := sim.New()
+	cfg := newConfig(t, f.dbPath, f.key, f.clock, d, 0)
+	r := &replica{ecs: service.NewECS(cfg, catalog.NewAlibaba())}
+	d.ServeFrom("ecs", r.ecs)
+	r.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": r.ecs})
+	return r
+}
+
+func (r *replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw string) error {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := r.ecs.DescribeInstanceVncURL(ctx, c, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := r.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
+}
+
+// Two replicas over one store: a password changed through either is live
+// on both replicas' consoles at once, and the old one is refused: the sim
+// consoles read the store, nothing is pushed between replicas.
+func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
+	f := newFixture(t, 0)
+	a, b := newReplica(t, f), newReplica(t, f)
+	ctx := context.Background()
+	ids, err := a.ecs.RunInstances(ctx, f.caller, core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ids[0]
+	old := ""
+	for i, pw := range []string{"Rep1aA", "Rep2bB", "Rep3cC"} {
+		via, other := a, b
+		if i%2 == 1 {
+			via, other = b, a
+		}
+		if err := via.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []*replica{via, other} {
+			rfbtest.Want(t, "the new password", r.login(t, f.caller, id, pw), true)
+			if old != "" {
+				rfbtest.Want(t, "the old password", r.login(t, f.caller, id, old), false)
+			}
+		}
+		old = pw
+	}
+}

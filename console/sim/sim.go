@@ -11,15 +11,41 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// Driver is the sim console driver. Its consoles live in memory: at start
-// the control plane pushes every live password again (ECS.Reconcile), as
-// it would to real consoles that restarted.
+// Driver is the sim console driver. A product that keeps its consoles'
+// live passwords in the store registers a PasswordSource (ServeFrom):
+// its consoles then ask, at every login, for the password the store
+// holds at that moment, so every replica's consoles agree and a change is
+// live everywhere once it is stored, with nothing to push or reconcile.
+// Other products' consoles keep the password they were last given, in
+// memory.
 type Driver struct {
 	mu        sync.Mutex
 	passwords map[key]core.Secret
+	sources   map[string]PasswordSource
 
 	// OnAuth, if set, is called with the outcome of every console login.
 	OnAuth func(product string, ok bool)
+}
+
+// PasswordSource gives the live password of a product's console from
+// where the product keeps it. It returns an error when the console has
+// none or cannot be read; then nobody can log in.
+type PasswordSource interface {
+	LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secret, error)
+}
+
+// ServeFrom makes src the source of the live passwords of product's
+// consoles. Call it before the driver serves consoles.
+func (d *Driver) ServeFrom(product string, src PasswordSource) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sources[product] = src
+}
+
+func (d *Driver) source(product string) PasswordSource {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sources[product]
 }
 
 type key struct{ product, id string }
@@ -27,14 +53,20 @@ type key struct{ product, id string }
 var _ core.ConsoleDriver = (*Driver)(nil)
 
 // New returns a driver with no consoles.
-func New() *Driver { return &Driver{passwords: make(map[key]core.Secret)} }
+func New() *Driver {
+	return &Driver{passwords: make(map[key]core.Secret), sources: make(map[string]PasswordSource)}
+}
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is
 // always reachable; empty passwords are refused (an empty VNC password
-// would let anyone in).
+// would let anyone in). For a product with a PasswordSource there is
+// nothing to set: storing the password makes it live.
 func (d *Driver) SetConsolePassword(_ context.Context, t core.ConsoleTarget, pw core.Secret) error {
 	if pw.IsZero() {
 		return &core.Error{Kind: core.KindInvalid, Message: "empty console password"}
+	}
+	if d.source(t.Product) != nil {
+		return nil
 	}
 	d.mu.Lock()
 	d.passwords[key{t.Product, t.ID}] = pw
@@ -44,7 +76,14 @@ func (d *Driver) SetConsolePassword(_ context.Context, t core.ConsoleTarget, pw 
 
 // password returns the console's live password, or an error when none was
 // ever set (then nobody can log in).
-func (d *Driver) password(t core.ConsoleTarget) (string, error) {
+func (d *Driver) password(ctx context.Context, t core.ConsoleTarget) (string, error) {
+	if src := d.source(t.Product); src != nil {
+		pw, err := src.LivePassword(ctx, t)
+		if err != nil {
+			return "", err
+		}
+		return pw.Reveal(), nil
+	}
 	d.mu.Lock()
 	pw, ok := d.passwords[key{t.Product, t.ID}]
 	d.mu.Unlock()
@@ -64,7 +103,7 @@ func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn
 	cfg := rfb.ServerConfig{
 		DesktopName: t.ID,
 		Security:    []rfb.SecurityType{rfb.SecurityVNCAuth},
-		VNCPassword: func(context.Context) (string, error) { return d.password(t) },
+		VNCPassword: func(ctx context.Context) (string, error) { return d.password(ctx, t) },
 		Screen:      func() *image.RGBA { return screen },
 	}
 	if d.OnAuth != nil {
