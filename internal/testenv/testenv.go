@@ -32,6 +32,7 @@ import (
 	"github.com/baidubce/bce-sdk-go/services/bcc"
 
 	"github.com/latchkey/latchkey/console/gateway"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/server"
 )
@@ -135,6 +136,26 @@ func (e *Env) Server() *latchkeytest.Server { return e.lk }
 // App is the assembled server of the current start: its store, services,
 // fault injector and audit log.
 func (e *Env) App() *server.App { return e.lk.App() }
+
+// Audit returns the audit events that match f, after writing every event
+// recorded so far.
+func (e *Env) Audit(t testing.TB, f core.AuditFilter) []core.AuditEvent {
+	t.Helper()
+	ctx := context.Background()
+	app := e.App()
+	if err := app.Audit.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out []core.AuditEvent
+	err := app.Store.View(ctx, func(tx core.Tx) (err error) {
+		out, err = tx.QueryAudit(ctx, f)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
 
 // URL returns the https:// URL of path on the HTTPS listener.
 func (e *Env) URL(path string) string { return "https://" + e.Endpoints.HTTPS + path }
