@@ -85,7 +85,6 @@ func WithConfig(f func(*server.Config)) Option { return func(s *settings) { f(&s
 // be called from several goroutines, except Stop and Restart, which must
 // not run alongside any other method.
 type Server struct {
-	t    testing.TB
 	cfg  server.Config
 	logs *syncBuffer
 
@@ -136,7 +135,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&st)
 	}
-	s := &Server{t: t, cfg: st.cfg, logs: new(syncBuffer)}
+	s := &Server{cfg: st.cfg, logs: new(syncBuffer)}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("latchkey did not stop cleanly: %v", err)
@@ -158,7 +157,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 // start binds the listeners, builds the server on them and serves it
 // until stop; it returns once the server is ready.
-func (s *Server) start() (err error) {
+func (s *Server) start() error {
 	cfg := s.cfg
 	cfg.Log = slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var banner strings.Builder
