@@ -87,11 +87,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return newApp(ctx, cfg.withDefaults())
-}
-
-// newApp is New for a configuration already validated and defaulted.
-func newApp(ctx context.Context, cfg Config) (*App, error) {
+	cfg = cfg.withDefaults()
 	if cfg.Endpoints.HTTPS == "" {
 		return nil, errors.New("server: Config.Endpoints.HTTPS is empty: console URLs need the HTTPS listener's address")
 	}

@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Endpoints.HTTP = dialAddress(httpLn.Addr())
 	}
 
-	a, err := newApp(ctx, cfg)
+	a, err := New(ctx, cfg)
 	if err != nil {
 		return err
 	}
