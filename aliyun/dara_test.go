@@ -1,4 +1,4 @@
-package aliyun
+package aliyun_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 
-	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // The darabonba path: openapi.Client.CallApi with Params built exactly as
@@ -19,21 +19,25 @@ import (
 // ECSv7 itself is not served by the Go module proxy; its generated code
 // is this call.
 
-// daraClient returns a darabonba client for the key. v1 selects its
-// HMAC-SHA1 fallback (SignatureAlgorithm "v2"); the default is V3.
-func daraClient(t *testing.T, e *env, ak core.AccessKeyID, secret string, v1 bool) *openapi.Client {
+// daraFlavor is how a darabonba client talks: over HTTPS (with the CA
+// given as Config.Ca) or plain HTTP, and with V3 or its HMAC-SHA1
+// fallback (SignatureAlgorithm "v2").
+type daraFlavor struct{ https, v1 bool }
+
+// daraClient returns a darabonba client for the key.
+func daraClient(t *testing.T, e *env, ak, secret string, f daraFlavor) *openapi.Client {
 	t.Helper()
 	cfg := &openapi.Config{
-		AccessKeyId:     dara.String(string(ak)),
+		AccessKeyId:     dara.String(ak),
 		AccessKeySecret: dara.String(secret),
-		Endpoint:        dara.String(e.addr),
-		RegionId:        dara.String(testRegion),
+		Endpoint:        dara.String(e.Endpoints.HTTP),
+		Protocol:        dara.String("HTTP"),
+		RegionId:        dara.String(testenv.Region),
 	}
-	if e.caPEM != nil {
-		cfg.Ca = dara.String(string(e.caPEM))
-	} else {
-		cfg.Protocol = dara.String("HTTP")
+	if f.https {
+		cfg.Endpoint, cfg.Protocol, cfg.Ca = dara.String(e.Endpoints.HTTPS), dara.String("HTTPS"), dara.String(string(e.CAPEM))
 	}
+	v1 := f.v1
 	if v1 {
 		cfg.SignatureAlgorithm = dara.String("v2")
 	}
@@ -63,7 +67,7 @@ func ecsV7Params(action string) *openapi.Params {
 // does (openapiutil.Query flattens lists to Name.N.Field).
 func callECS(c *openapi.Client, action string, query map[string]any) (map[string]any, error) {
 	if _, ok := query["RegionId"]; !ok {
-		query["RegionId"] = testRegion
+		query["RegionId"] = testenv.Region
 	}
 	res, err := c.CallApi(ecsV7Params(action), &openapi.OpenApiRequest{Query: openapiutil.Query(query)}, &dara.RuntimeOptions{})
 	if err != nil {
@@ -86,8 +90,10 @@ func daraError(t *testing.T, err error, code string, status int) *tea.SDKError {
 	return se
 }
 
-func daraFlow(t *testing.T, e *env, v1 bool) {
-	c := daraClient(t, e, e.root.AccessKeyID, e.root.Secret.Reveal(), v1)
+func daraFlow(t *testing.T, f daraFlavor) {
+	e := newEnv(t)
+	v1 := f.v1
+	c := daraClient(t, e, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret, f)
 
 	regions, err := callECS(c, "DescribeRegions", map[string]any{"AcceptLanguage": "en-US"})
 	if err != nil {
@@ -132,7 +138,7 @@ func daraFlow(t *testing.T, e *env, v1 bool) {
 	if _, err := callECS(c, "ModifyInstanceVncPasswd", map[string]any{"InstanceId": id, "VncPassword": "Dara12"}); err != nil {
 		t.Fatalf("ModifyInstanceVncPasswd: %v", err)
 	}
-	if !e.driver.liveIs(id, "Dara12") {
+	if !e.admits(t, id, "Dara12") {
 		t.Error("password not live")
 	}
 	vnc, err := callECS(c, "DescribeInstanceVncUrl", map[string]any{"InstanceId": id})
@@ -165,10 +171,10 @@ func daraFlow(t *testing.T, e *env, v1 bool) {
 	_, err = callECS(c, "NoSuchAction", map[string]any{})
 	daraError(t, err, "InvalidAction.NotFound", 404)
 
-	wrong := daraClient(t, e, e.root.AccessKeyID, "wrong-secret", v1)
+	wrong := daraClient(t, e, e.Credentials.AccessKeyID, "wrong-secret", f)
 	_, err = callECS(wrong, "DescribeRegions", map[string]any{})
 	se = daraError(t, err, "SignatureDoesNotMatch", 400)
-	if !strings.Contains(tea.StringValue(se.Message), stringToSignMarker) {
+	if !strings.Contains(tea.StringValue(se.Message), " server string to sign is:") {
 		t.Errorf("SignatureDoesNotMatch without the server's string to sign: %q", tea.StringValue(se.Message))
 	}
 
@@ -176,12 +182,12 @@ func daraFlow(t *testing.T, e *env, v1 bool) {
 	if v1 {
 		scheme = "scheme=v1"
 	}
-	if !strings.Contains(e.logs.String(), scheme) || strings.Contains(e.logs.String(), map[bool]string{true: "scheme=v3", false: "scheme=v1"}[v1]) {
+	if logs := e.Logs(); !strings.Contains(logs, scheme) || strings.Contains(logs, map[bool]string{true: "scheme=v3", false: "scheme=v1"}[v1]) {
 		t.Errorf("requests were not all verified with %s", scheme)
 	}
 
-	bob := e.userKey(t, "bob")
-	_, err = callECS(daraClient(t, e, bob.AccessKeyID, bob.Secret.Reveal(), v1), "DescribeInstances", map[string]any{})
+	bobKey, bobSecret := e.userKey(t, "bob")
+	_, err = callECS(daraClient(t, e, bobKey, bobSecret, f), "DescribeInstances", map[string]any{})
 	se = daraError(t, err, "Forbidden.RAM", 403)
 	if se.AccessDeniedDetail["AuthAction"] != "ecs:DescribeInstances" {
 		t.Errorf("AccessDeniedDetail %v", se.AccessDeniedDetail)
@@ -189,11 +195,11 @@ func daraFlow(t *testing.T, e *env, v1 bool) {
 }
 
 // The V3 signature (ACS3-HMAC-SHA256), darabonba's default, over HTTP.
-func TestDarabonbaV3(t *testing.T) { daraFlow(t, newEnv(t), false) }
+func TestDarabonbaV3(t *testing.T) { daraFlow(t, daraFlavor{}) }
 
 // The V3 signature over HTTPS with the CA given as Config.Ca.
-func TestDarabonbaV3HTTPS(t *testing.T) { daraFlow(t, newEnv(t, withTLS()), false) }
+func TestDarabonbaV3HTTPS(t *testing.T) { daraFlow(t, daraFlavor{https: true}) }
 
 // darabonba's HMAC-SHA1 fallback (lower-case Format=json, no
 // SignatureType).
-func TestDarabonbaV1(t *testing.T) { daraFlow(t, newEnv(t), true) }
+func TestDarabonbaV1(t *testing.T) { daraFlow(t, daraFlavor{v1: true}) }

@@ -19,14 +19,14 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/internal/alitest"
+	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testenv"
 	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/visual/sim"
 )
 
-// The E-HPC 2018-04-12 API through SDKv1's CommonRequest, the way the
-// aliyun CLI calls it (Product EHPC, GET, every parameter in the query),
-// with the SDK version of the main module. The typed services/ehpc client
+// The E-HPC 2018-04-12 API of the whole server through SDKv1's
+// CommonRequest, the way the aliyun CLI calls it (Product EHPC, GET,
+// every parameter in the query), with the SDK version of the main module. The typed services/ehpc client
 // of v1.62.713 is exercised by the nested module e2e/ehpc2018.
 
 const (
@@ -39,20 +39,34 @@ const (
 // ehpcClient calls E-HPC with one access key.
 type ehpcClient struct {
 	t      *testing.T
-	s      *alitest.Server
+	e      *testenv.Env
 	client *sdk.Client
 }
 
-func newEHPCClient(t *testing.T, s *alitest.Server, ak, secret string) *ehpcClient {
+func newEHPCClient(t *testing.T, e *testenv.Env, ak, secret string) *ehpcClient {
 	t.Helper()
 	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
 		t.Setenv(v, "")
 	}
-	c, err := sdk.NewClientWithOptions(alitest.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
+	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &ehpcClient{t: t, s: s, client: c}
+	return &ehpcClient{t: t, e: e, client: c}
+}
+
+func rootEHPCClient(t *testing.T, e *testenv.Env) *ehpcClient {
+	return newEHPCClient(t, e, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret)
+}
+
+// addFault adds a fault rule to the server's injector.
+func addFault(t *testing.T, e *testenv.Env, r faults.Rule) *faults.Rule {
+	t.Helper()
+	added, err := e.App().Faults.Add(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added
 }
 
 // call runs one action and returns the decoded answer, or the server
@@ -62,7 +76,7 @@ func (c *ehpcClient) call(action string, params map[string]string) (map[string]a
 	req := requests.NewCommonRequest()
 	req.Method = "GET"
 	req.Scheme = "http"
-	req.Domain = c.s.Addr
+	req.Domain = c.e.Endpoints.HTTP
 	req.Product = "EHPC"
 	req.Version = "2018-04-12"
 	req.ApiName = action
@@ -143,8 +157,8 @@ func vncLogin(t *testing.T, addr, pw string) error {
 }
 
 func TestEHPCCommonRequestEveryOperation(t *testing.T) {
-	s := alitest.Start(t, alitest.Options{})
-	c := newEHPCClient(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+	e := testenv.Start(t)
+	c := rootEHPCClient(t, e)
 	id := c.createCluster(2)
 
 	info := c.must("DescribeCluster", map[string]string{"ClusterId": id})["ClusterInfo"].(map[string]any)
@@ -172,8 +186,8 @@ func TestEHPCCommonRequestEveryOperation(t *testing.T) {
 		t.Fatalf("login node addresses %v", addrs)
 	}
 	for _, a := range addrs {
-		if !s.LoginAddresses.Contains(mustAddr(t, a)) {
-			t.Fatalf("login node address %s outside %s", a, s.LoginAddresses)
+		if p := e.Server().EHPCLoginAddresses(); !p.Contains(mustAddr(t, a)) {
+			t.Fatalf("login node address %s outside %s", a, p)
 		}
 	}
 
@@ -223,7 +237,7 @@ func TestEHPCCommonRequestEveryOperation(t *testing.T) {
 	}
 
 	// Every mutating call was audited, none with a password.
-	events := s.Audit(t, "")
+	events := e.Audit(t, core.AuditFilter{})
 	var n int
 	for _, ev := range events {
 		if ev.Product == "ehpc" {
@@ -266,11 +280,12 @@ func modifyParams(cluster string) map[string]string {
 }
 
 // modifyErrorCases lists every code of seed 004 with its HTTP status.
-func modifyErrorCases(s *alitest.Server) []errorCase {
-	fault := func(f sim.Fault) func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
+func modifyErrorCases(e *testenv.Env) []errorCase {
+	// fault makes the next operation on the cluster's login nodes fail.
+	fault := func(effect faults.Effect) func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
 		return func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
-			s.Visual.SetFault(core.ClusterID(cluster), f)
-			return modifyParams(cluster), func() { s.Visual.SetFault(core.ClusterID(cluster), sim.Fault{}) }
+			addFault(t, e, faults.Rule{Product: faults.ProductEHPC, Resource: cluster, Effect: effect, Count: 1})
+			return modifyParams(cluster), nil
 		}
 	}
 	account := func(ch func() error, undo func() error) func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
@@ -285,17 +300,18 @@ func modifyErrorCases(s *alitest.Server) []errorCase {
 			}
 		}
 	}
-	acct := s.Root.AccountID
+	app := e.App()
+	acct := app.Root.AccountID
 	on, off := true, false
 	setEHPC := func(v bool) func() error {
 		return func() error {
-			_, err := s.Accounts.Change(context.Background(), acct, serviceChange(core.ServiceEHPC, v))
+			_, err := app.Accounts.Change(context.Background(), acct, serviceChange(core.ServiceEHPC, v))
 			return err
 		}
 	}
 	setDebt := func(v *bool) func() error {
 		return func() error {
-			_, err := s.Accounts.Change(context.Background(), acct, debtChange(v))
+			_, err := app.Accounts.Change(context.Background(), acct, debtChange(v))
 			return err
 		}
 	}
@@ -312,21 +328,21 @@ func modifyErrorCases(s *alitest.Server) []errorCase {
 			return modifyParams(cluster), func() { c.must("StartCluster", map[string]string{"ClusterId": cluster}) }
 		}},
 		{code: "ConflictOpt", status: 403, message: "A conflicting operation is running. Please try again later."}, // run concurrently below
-		{code: "AgentError", status: 403, message: "The agent request failed.", setup: fault(sim.Fault{Kind: sim.FaultAgentTimeout})},
+		{code: "AgentError", status: 403, message: "The agent request failed.", setup: fault(faults.AgentTimeout)},
 		{code: "IncorrectCredential", status: 403, message: "The username or password is incorrect.", setup: func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
 			p := modifyParams(cluster)
 			p["RunasUserPassword"] = "Wrong#Pass1"
 			return p, nil
 		}},
-		{code: "ExecFail", status: 403, message: "Failed to execute the command: vncpasswd -f.", setup: fault(sim.Fault{Kind: sim.FaultExecFail})},
+		{code: "ExecFail", status: 403, message: "Failed to execute the command: vncpasswd -f.", setup: fault(faults.ExecFailure)},
 		{code: "ClusterNotFound", status: 404, message: "The specified instance does not exist.", setup: func(t *testing.T, c *ehpcClient, cluster string) (map[string]string, func()) {
 			return modifyParams("ehpc-hz-NoSuchClstr"), nil
 		}},
-		{code: "AliyunError", status: 406, message: "Failed to request other cloud service APIs.", setup: fault(sim.Fault{Kind: sim.FaultUpstream})},
+		{code: "AliyunError", status: 406, message: "Failed to request other cloud service APIs.", setup: fault(faults.UpstreamFailure)},
 		{code: "NotAuthorized", status: 407, message: "You are not authorized by RAM for this request."}, // with a RAM user below
-		{code: "PartFailure", status: 409, message: "Part of the batch operation failed. Changed: login0", prefix: true, setup: fault(sim.Fault{Kind: sim.FaultPartial})},
-		{code: "UnknownError", status: 500, message: "An unknown error occurred.", setup: fault(sim.Fault{Kind: sim.FaultInternal})},
-		{code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server", setup: fault(sim.Fault{Kind: sim.FaultUnavailable})},
+		{code: "PartFailure", status: 409, message: "Part of the batch operation failed. Changed: login0", prefix: true, setup: fault(faults.PartialFailure)},
+		{code: "UnknownError", status: 500, message: "An unknown error occurred.", setup: fault(faults.InternalFailure)},
+		{code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server", setup: fault(faults.ServiceUnavailable)},
 	}
 }
 
@@ -337,8 +353,8 @@ func serviceChange(svc core.Service, enabled bool) service.AccountChange {
 func debtChange(v *bool) service.AccountChange { return service.AccountChange{InDebt: v} }
 
 func TestEHPCModifyVisualServicePasswdErrors(t *testing.T) {
-	s := alitest.Start(t, alitest.Options{})
-	c := newEHPCClient(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+	e := testenv.Start(t)
+	c := rootEHPCClient(t, e)
 	cluster := c.createCluster(2)
 	seen := map[string]bool{}
 	check := func(code string, status int, message string, prefix bool, se *sdkerrors.ServerError) {
@@ -357,7 +373,7 @@ func TestEHPCModifyVisualServicePasswdErrors(t *testing.T) {
 		}
 		seen[code] = true
 	}
-	for _, ec := range modifyErrorCases(s) {
+	for _, ec := range modifyErrorCases(e) {
 		if ec.setup == nil {
 			continue
 		}
@@ -370,21 +386,26 @@ func TestEHPCModifyVisualServicePasswdErrors(t *testing.T) {
 	}
 
 	// ConflictOpt: of N simultaneous calls on one cluster whose agent is
-	// slow, one succeeds and the others find the cluster busy.
-	s.Visual.SetFault(core.ClusterID(cluster), sim.Fault{Delay: 400 * time.Millisecond})
+	// slow, one succeeds and the others find the cluster busy. Slow
+	// enough for every call to reach the cluster's lock while the first
+	// holds it, password checks (argon2id) included.
+	app := e.App()
+	slow := addFault(t, e, faults.Rule{Product: faults.ProductEHPC, Resource: cluster, Effect: faults.Latency, Latency: faults.Duration(3 * time.Second)})
 	const n = 6
 	errs := make([]*sdkerrors.ServerError, n)
 	// SDKv1's client is not safe for concurrent use: one each.
 	clients := make([]*ehpcClient, n)
 	for i := range clients {
-		clients[i] = newEHPCClient(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+		clients[i] = rootEHPCClient(t, e)
 	}
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { _, errs[i] = clients[i].call("ModifyVisualServicePasswd", modifyParams(cluster)) })
 	}
 	wg.Wait()
-	s.Visual.SetFault(core.ClusterID(cluster), sim.Fault{})
+	if err := app.Faults.Remove(context.Background(), slow.ID); err != nil {
+		t.Fatal(err)
+	}
 	ok := 0
 	for _, se := range errs {
 		if se == nil {
@@ -399,23 +420,23 @@ func TestEHPCModifyVisualServicePasswdErrors(t *testing.T) {
 
 	// NotAuthorized: a RAM user whose policy denies the action.
 	ctx := context.Background()
-	root := s.RootCaller()
-	if _, err := s.RAM.CreateUser(ctx, root, core.CreateRAMUserInput{Name: "denied"}); err != nil {
+	root := app.RootCaller()
+	if _, err := app.RAM.CreateUser(ctx, root, core.CreateRAMUserInput{Name: "denied"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RAM.AttachPolicyToUser(ctx, root, core.PolicySystem, "AliyunEHPCReadOnlyAccess", "denied"); err != nil {
+	if err := app.RAM.AttachPolicyToUser(ctx, root, core.PolicySystem, "AliyunEHPCReadOnlyAccess", "denied"); err != nil {
 		t.Fatal(err)
 	}
-	key, err := s.RAM.CreateAccessKey(ctx, root, "denied")
+	key, err := app.RAM.CreateAccessKey(ctx, root, "denied")
 	if err != nil {
 		t.Fatal(err)
 	}
-	uc := newEHPCClient(t, s, string(key.Key.ID), key.Secret.Reveal())
+	uc := newEHPCClient(t, e, string(key.Key.ID), key.Secret.Reveal())
 	_, se := uc.call("ModifyVisualServicePasswd", modifyParams(cluster))
 	check("NotAuthorized", 407, "You are not authorized by RAM for this request.", false, se)
 	uc.must("ListClusters", nil) // what the policy allows
 
-	for _, ec := range modifyErrorCases(s) {
+	for _, ec := range modifyErrorCases(e) {
 		if !seen[ec.code] {
 			t.Errorf("%s was never produced", ec.code)
 		}
@@ -423,11 +444,11 @@ func TestEHPCModifyVisualServicePasswdErrors(t *testing.T) {
 }
 
 func TestEHPCCommonRequestXML(t *testing.T) {
-	s := alitest.Start(t, alitest.Options{})
-	c := newEHPCClient(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+	e := testenv.Start(t)
+	c := rootEHPCClient(t, e)
 	id := c.createCluster(1)
 	req := requests.NewCommonRequest()
-	req.Method, req.Scheme, req.Domain = "GET", "http", s.Addr
+	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
 	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "GetVisualServiceStatus"
 	req.QueryParams["ClusterId"] = id
 	req.SetContent(nil)

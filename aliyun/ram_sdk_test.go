@@ -11,31 +11,30 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 
-	"github.com/latchkey/latchkey/internal/alitest"
-	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
 // RAM 2015-05-01 through SDKv1's typed services/ram client, and its
 // enforcement on ECS (403 Forbidden.RAM with AccessDeniedDetail) and E-HPC
 // (407 NotAuthorized) for a RAM user signing with its own access key.
 
-func ramClient(t *testing.T, s *alitest.Server, ak, secret string) *ram.Client {
+func ramClient(t *testing.T, e *testenv.Env, ak, secret string) *ram.Client {
 	t.Helper()
-	c, err := ram.NewClientWithOptions(alitest.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
+	c, err := ram.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Domain = s.Addr
+	c.Domain = e.Endpoints.HTTP
 	return c
 }
 
-func ecsClient(t *testing.T, s *alitest.Server, ak, secret string) *ecs.Client {
+func ecsClient(t *testing.T, e *testenv.Env, ak, secret string) *ecs.Client {
 	t.Helper()
-	c, err := ecs.NewClientWithOptions(alitest.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
+	c, err := ecs.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Domain = s.Addr
+	c.Domain = e.Endpoints.HTTP
 	return c
 }
 
@@ -53,10 +52,9 @@ const denyVNC = `{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Res
 	`{"Effect":"Deny","Action":["ecs:ModifyInstanceVncPasswd","ehpc:ModifyVisualServicePasswd"],"Resource":"*"}]}`
 
 func TestRAMThroughSDK(t *testing.T) {
-	s := alitest.Start(t, alitest.Options{})
-	testutil.NoProxy(t)
-	rootAK, rootSecret := string(s.Root.AccessKeyID), s.Root.Secret.Reveal()
-	rc := ramClient(t, s, rootAK, rootSecret)
+	e := testenv.Start(t)
+	rootAK, rootSecret := e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret
+	rc := ramClient(t, e, rootAK, rootSecret)
 
 	// A user, a custom policy that denies both password changes, a key.
 	cu := ram.CreateCreateUserRequest()
@@ -139,7 +137,7 @@ func TestRAMThroughSDK(t *testing.T) {
 
 	// The user's key signs like the root's; the policy decides.
 	ak, secret := key.AccessKey.AccessKeyId, key.AccessKey.AccessKeySecret
-	rootECS := ecsClient(t, s, rootAK, rootSecret)
+	rootECS := ecsClient(t, e, rootAK, rootSecret)
 	run := ecs.CreateRunInstancesRequest()
 	run.ImageId, run.InstanceType = "aliyun_3_x64_20G_alibase_20240528.vhd", "ecs.g7.large"
 	ran, err := rootECS.RunInstances(run)
@@ -147,7 +145,7 @@ func TestRAMThroughSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst := ran.InstanceIdSets.InstanceIdSet[0]
-	userECS := ecsClient(t, s, ak, secret)
+	userECS := ecsClient(t, e, ak, secret)
 	mv := ecs.CreateModifyInstanceVncPasswdRequest()
 	mv.InstanceId, mv.VncPassword = inst, "Abc123"
 	_, err = userECS.ModifyInstanceVncPasswd(mv)
@@ -162,9 +160,9 @@ func TestRAMThroughSDK(t *testing.T) {
 		t.Fatalf("what the policy allows: %v", err)
 	}
 
-	ec := newEHPCClient(t, s, rootAK, rootSecret)
+	ec := newEHPCClient(t, e, rootAK, rootSecret)
 	cluster := ec.createCluster(1)
-	uc := newEHPCClient(t, s, ak, secret)
+	uc := newEHPCClient(t, e, ak, secret)
 	_, sErr := uc.call("ModifyVisualServicePasswd", modifyParams(cluster))
 	if sErr == nil || sErr.HttpStatus() != 407 || sErr.ErrorCode() != "NotAuthorized" || sErr.Message() != "You are not authorized by RAM for this request." {
 		t.Fatalf("E-HPC ModifyVisualServicePasswd: %v", sErr)
@@ -185,7 +183,7 @@ func TestRAMThroughSDK(t *testing.T) {
 	if _, sErr := uc.call("ListClusters", nil); sErr == nil || sErr.HttpStatus() != 407 {
 		t.Fatalf("no policy, E-HPC: %v", sErr)
 	}
-	userRAM := ramClient(t, s, ak, secret)
+	userRAM := ramClient(t, e, ak, secret)
 	_, err = userRAM.ListUsers(ram.CreateListUsersRequest())
 	if se := wantServerError(t, "no policy, RAM", err, 403, "NoPermission"); !strings.Contains(se.Message(), "Action: ram:ListUsers") {
 		t.Fatalf("NoPermission message %q", se.Message())
@@ -216,7 +214,7 @@ func TestRAMThroughSDK(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if strings.Contains(s.Logs(), secret) {
+	if strings.Contains(e.Logs(), secret) {
 		t.Fatal("the RAM user's secret appears in the server log")
 	}
 }

@@ -1,4 +1,4 @@
-package aliyun
+package aliyun_test
 
 import (
 	"bytes"

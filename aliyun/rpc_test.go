@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,9 @@ import (
 
 // Handler-level tests: NewHandler over a stub ECS and keyring, with an
 // injected clock, driven by hand-signed requests.
+
+// requestIDPattern is an upper-case UUID, as every RequestId is.
+var requestIDPattern = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
 
 type stubKey struct {
 	principal core.Principal
@@ -670,4 +674,44 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "action=ModifyInstanceVncPasswd") {
 		t.Error("requests are not logged")
 	}
+}
+
+// auditLog keeps audit events in memory.
+type auditLog struct {
+	mu     sync.Mutex
+	events []core.AuditEvent
+}
+
+func (a *auditLog) Record(_ context.Context, ev core.AuditEvent) error {
+	a.mu.Lock()
+	a.events = append(a.events, ev)
+	a.mu.Unlock()
+	return nil
+}
+
+// Flush implements core.Auditor: Record stores at once.
+func (a *auditLog) Flush(context.Context) error { return nil }
+
+func (a *auditLog) all() []core.AuditEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]core.AuditEvent(nil), a.events...)
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -1,10 +1,9 @@
-package aliyun
+package aliyun_test
 
 import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,14 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/latchkey/latchkey/aliyun"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testenv"
 )
 
-var requestIDPattern = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
+// requestIDPattern is an upper-case UUID, as every RequestId is.
+var requestIDPattern = aliyun.RequestIDPattern
 
 // serverError unwraps an SDKv1 error into its ServerError.
 func serverError(t *testing.T, err error) *sdkerrors.ServerError {
@@ -26,9 +30,9 @@ func serverError(t *testing.T, err error) *sdkerrors.ServerError {
 	return se
 }
 
-// wantServerError checks an SDKv1 error's code and HTTP status, and that
+// wantECSError checks an SDKv1 error's code and HTTP status, and that
 // its RequestId is an upper-case UUID.
-func wantServerError(t *testing.T, err error, code string, status int) *sdkerrors.ServerError {
+func wantECSError(t *testing.T, err error, code string, status int) *sdkerrors.ServerError {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want %s (%d), got success", code, status)
@@ -91,7 +95,7 @@ func TestSDKv1EveryOperation(t *testing.T) {
 	}
 	var hz *ecs.Region
 	for i, r := range regions.Regions.Region {
-		if r.RegionId == testRegion {
+		if r.RegionId == testenv.Region {
 			hz = &regions.Regions.Region[i]
 		}
 	}
@@ -108,7 +112,7 @@ func TestSDKv1EveryOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range en.Regions.Region {
-		if r.RegionId == testRegion && r.LocalName != "China (Hangzhou)" {
+		if r.RegionId == testenv.Region && r.LocalName != "China (Hangzhou)" {
 			t.Errorf("en-US LocalName %q", r.LocalName)
 		}
 	}
@@ -248,7 +252,7 @@ func TestSDKv1EveryOperation(t *testing.T) {
 	if !requestIDPattern.MatchString(mresp.RequestId) {
 		t.Errorf("RequestId %q", mresp.RequestId)
 	}
-	if !e.driver.liveIs(ids[0], "Ecs123") {
+	if !e.admits(t, ids[0], "Ecs123") {
 		t.Error("the new password is not live on the I/O optimized console")
 	}
 
@@ -267,7 +271,7 @@ func TestSDKv1EveryOperation(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "ws" || u.Host != e.addr || u.Path != "/vnc/" || len(u.Query().Get("s")) < 16 {
+	if err != nil || u.Scheme != "wss" || u.Host != e.Endpoints.HTTPS || u.Path != "/vnc/" || len(u.Query().Get("s")) < 16 {
 		t.Errorf("VncUrl decodes to %q", raw)
 	}
 
@@ -275,7 +279,7 @@ func TestSDKv1EveryOperation(t *testing.T) {
 	del := ecs.CreateDeleteInstanceRequest()
 	del.InstanceId = ids[0]
 	_, err = c.DeleteInstance(del)
-	wantServerError(t, err, "IncorrectInstanceStatus", 403)
+	wantECSError(t, err, "IncorrectInstanceStatus", 403)
 	del.Force = requests.NewBoolean(true)
 	if _, err := c.DeleteInstance(del); err != nil {
 		t.Fatalf("DeleteInstance: %v", err)
@@ -287,11 +291,11 @@ func TestSDKv1EveryOperation(t *testing.T) {
 	}
 
 	// Every mutating call was audited, with the caller and the result.
-	events := e.audit.all()
+	events := e.ecsEvents(t)
 	actions := map[string]int{}
 	for _, ev := range events {
 		actions[ev.Action]++
-		if ev.AccountID != e.root.AccountID || ev.AccessKeyID != e.root.AccessKeyID || ev.Product != "ecs" ||
+		if ev.AccountID != core.AccountID(e.Credentials.AccountID) || ev.AccessKeyID != core.AccessKeyID(e.Credentials.AccessKeyID) || ev.Product != "ecs" ||
 			!requestIDPattern.MatchString(string(ev.RequestID)) || !ev.SourceIP.IsLoopback() {
 			t.Errorf("audit event %+v", ev)
 		}
@@ -337,7 +341,7 @@ func TestSDKv1PendingPasswordUntilRestart(t *testing.T) {
 		}
 	}
 	set(ids[0], "Pend01")
-	if e.driver.liveIs(ids[0], "Pend01") {
+	if e.admits(t, ids[0], "Pend01") {
 		t.Fatal("the password is live before the restart")
 	}
 	reboot := ecs.CreateRebootInstanceRequest()
@@ -345,7 +349,7 @@ func TestSDKv1PendingPasswordUntilRestart(t *testing.T) {
 	if _, err := c.RebootInstance(reboot); err != nil {
 		t.Fatal(err)
 	}
-	if !e.driver.liveIs(ids[0], "Pend01") {
+	if !e.admits(t, ids[0], "Pend01") {
 		t.Error("the password is not live after RebootInstance")
 	}
 
@@ -355,7 +359,7 @@ func TestSDKv1PendingPasswordUntilRestart(t *testing.T) {
 	if _, err := c.StopInstance(stop); err != nil {
 		t.Fatal(err)
 	}
-	if e.driver.liveIs(ids[1], "Pend02") {
+	if e.holds(t, ids[1], "Pend02") {
 		t.Fatal("the password is live after StopInstance alone")
 	}
 	start := ecs.CreateStartInstanceRequest()
@@ -363,7 +367,7 @@ func TestSDKv1PendingPasswordUntilRestart(t *testing.T) {
 	if _, err := c.StartInstance(start); err != nil {
 		t.Fatal(err)
 	}
-	if !e.driver.liveIs(ids[1], "Pend02") {
+	if !e.admits(t, ids[1], "Pend02") {
 		t.Error("the password is not live after StopInstance and StartInstance")
 	}
 }
@@ -371,10 +375,10 @@ func TestSDKv1PendingPasswordUntilRestart(t *testing.T) {
 // Every error of ModifyInstanceVncPasswd's documentation (seeds 000, 001)
 // with its HTTP status and exact message.
 func TestSDKv1ModifyInstanceVncPasswdErrors(t *testing.T) {
-	e := newEnv(t, withTransition(time.Minute))
+	e := newEnv(t, testenv.WithTransition(time.Minute))
 	c := e.rootClient(t)
 	ids := runInstances(t, c, func(r *ecs.RunInstancesRequest) { r.Amount = requests.NewInteger(3) })
-	e.svcClock.Add(3 * time.Minute) // Pending → Starting → Running
+	e.clock.Add(3 * time.Minute) // Pending → Starting → Running
 
 	modify := func(region, id, pw string) error {
 		req := ecs.CreateModifyInstanceVncPasswdRequest()
@@ -407,7 +411,7 @@ func TestSDKv1ModifyInstanceVncPasswdErrors(t *testing.T) {
 		{"no instance", "", "", "Abc123", "MissingParameter", 400, `The input parameter "InstanceId" that is mandatory for processing this request is not supplied.`},
 	} {
 		err := modify(tc.region, tc.id, tc.pw)
-		se := wantServerError(t, err, tc.code, tc.status)
+		se := wantECSError(t, err, tc.code, tc.status)
 		if se.Message() != tc.message {
 			t.Errorf("%s: message %q, want %q", tc.name, se.Message(), tc.message)
 		}
@@ -419,61 +423,63 @@ func TestSDKv1ModifyInstanceVncPasswdErrors(t *testing.T) {
 	if _, err := c.StopInstance(stop); err != nil {
 		t.Fatal(err)
 	}
-	se := wantServerError(t, modify("", ids[1], "Abc123"), "IncorrectInstanceStatus", 403)
+	se := wantECSError(t, modify("", ids[1], "Abc123"), "IncorrectInstanceStatus", 403)
 	if se.Message() != "The current status of the resource does not support this operation." {
 		t.Errorf("IncorrectInstanceStatus message %q", se.Message())
 	}
 	fresh := runInstances(t, c, nil)
-	wantServerError(t, modify("", fresh[0], "Abc123"), "IncorrectInstanceStatus", 403)
+	wantECSError(t, modify("", fresh[0], "Abc123"), "IncorrectInstanceStatus", 403)
 
 	// NoSuchResource: the instance is being released.
-	e.svcClock.Add(2 * time.Minute) // ids[1] is Stopped now
+	e.clock.Add(2 * time.Minute) // ids[1] is Stopped now
 	del := ecs.CreateDeleteInstanceRequest()
 	del.InstanceId = ids[1]
 	if _, err := c.DeleteInstance(del); err != nil {
 		t.Fatal(err)
 	}
-	se = wantServerError(t, modify("", ids[1], "Abc123"), "NoSuchResource", 404)
+	se = wantECSError(t, modify("", ids[1], "Abc123"), "NoSuchResource", 404)
 	if se.Message() != "The specified resource is not found." {
 		t.Errorf("NoSuchResource message %q", se.Message())
 	}
 
 	// InstanceNotReady: the console cannot be reached, and nothing changes.
-	e.driver.setDown(ids[2], true)
+	if err := modify("", ids[2], "Kept12"); err != nil {
+		t.Fatal(err)
+	}
+	restore := e.unreachable(t, ids[2])
 	if err := modify("", ids[2], "Down99"); err == nil {
 		t.Fatal("change with the console down succeeded")
 	} else {
-		se := wantServerError(t, err, "InstanceNotReady", 403)
+		se := wantECSError(t, err, "InstanceNotReady", 403)
 		if se.Message() != "Temporarily unable to connect the specified instance,please try later." {
 			t.Errorf("InstanceNotReady message %q", se.Message())
 		}
 	}
-	e.driver.setDown(ids[2], false)
-	if e.driver.liveIs(ids[2], "Down99") {
+	restore()
+	if e.admits(t, ids[2], "Down99") || !e.admits(t, ids[2], "Kept12") {
 		t.Error("the refused password reached the console")
 	}
 	// The stored password did not change either: a restart, which makes a
 	// pending password live, leaves the console as it was.
-	before := e.driver.live[ids[2]]
 	reboot := ecs.CreateRebootInstanceRequest()
 	reboot.InstanceId = ids[2]
 	if _, err := c.RebootInstance(reboot); err != nil {
 		t.Fatal(err)
 	}
-	if !e.driver.liveIs(ids[2], before) {
+	if e.holds(t, ids[2], "Down99") || !e.holds(t, ids[2], "Kept12") {
 		t.Error("the console password changed after a refused change and a reboot")
 	}
 
 	// A RAM user without a policy: Forbidden.RAM with AccessDeniedDetail.
-	alice := e.userKey(t, "alice")
-	ac := e.client(t, alice.AccessKeyID, alice.Secret.Reveal())
+	aliceKey, aliceSecret := e.userKey(t, "alice")
+	ac := e.ECSWithKey(t, aliceKey, aliceSecret)
 	req := ecs.CreateModifyInstanceVncPasswdRequest()
 	req.InstanceId, req.VncPassword = ids[0], "Abc123"
 	_, err := ac.ModifyInstanceVncPasswd(req)
-	se = wantServerError(t, err, "Forbidden.RAM", 403)
+	se = wantECSError(t, err, "Forbidden.RAM", 403)
 	d := se.AccessDeniedDetail()
 	if d["AuthAction"] != "ecs:ModifyInstanceVncPasswd" || d["AuthPrincipalDisplayName"] != "alice" ||
-		d["AuthPrincipalOwnerId"] != string(e.root.AccountID) || d["NoPermissionType"] != "ImplicitDeny" {
+		d["AuthPrincipalOwnerId"] != e.Credentials.AccountID || d["NoPermissionType"] != "ImplicitDeny" {
 		t.Errorf("AccessDeniedDetail %v", d)
 	}
 	if se.Message() != "User not authorized to operate on the specified resource, or this API doesn't support RAM." {
@@ -490,7 +496,7 @@ func TestSDKv1DryRunAndClientToken(t *testing.T) {
 	req.ImageId, req.InstanceType = "aliyun_3_x64_20G_alibase_20240528.vhd", "ecs.g7.large"
 	req.DryRun = requests.NewBoolean(true)
 	_, err := c.RunInstances(req)
-	se := wantServerError(t, err, "DryRunOperation", 400)
+	se := wantECSError(t, err, "DryRunOperation", 400)
 	if se.Message() != "Request validation has been passed with DryRun flag set." {
 		t.Errorf("DryRunOperation message %q", se.Message())
 	}
@@ -506,26 +512,26 @@ func TestSDKv1DryRunAndClientToken(t *testing.T) {
 	req = ecs.CreateRunInstancesRequest()
 	req.ImageId, req.InstanceType, req.ClientToken = "aliyun_3_x64_20G_alibase_20240528.vhd", "ecs.g7.xlarge", "tok-1"
 	_, err = c.RunInstances(req)
-	wantServerError(t, err, "IdempotentParameterMismatch", 400)
+	wantECSError(t, err, "IdempotentParameterMismatch", 400)
 
 	bad := ecs.CreateRunInstancesRequest()
 	bad.ImageId, bad.InstanceType, bad.IoOptimized = "img", "ecs.g7.large", "sometimes"
 	_, err = c.RunInstances(bad)
-	se = wantServerError(t, err, "InvalidParameter", 400)
+	se = wantECSError(t, err, "InvalidParameter", 400)
 	if se.Message() != `The specified parameter "IoOptimized" is not valid.` {
 		t.Errorf("message %q", se.Message())
 	}
 	bad = ecs.CreateRunInstancesRequest()
 	bad.InstanceType = "ecs.g7.large"
 	_, err = c.RunInstances(bad)
-	se = wantServerError(t, err, "MissingParameter", 400)
+	se = wantECSError(t, err, "MissingParameter", 400)
 	if se.Message() != `The input parameter "ImageId" that is mandatory for processing this request is not supplied.` {
 		t.Errorf("message %q", se.Message())
 	}
 	bad = ecs.CreateRunInstancesRequest()
 	bad.ImageId, bad.InstanceType, bad.ZoneId = "img", "ecs.g7.large", "cn-hangzhou-z"
 	_, err = c.RunInstances(bad)
-	wantServerError(t, err, "InvalidZoneId.NotFound", 404)
+	wantECSError(t, err, "InvalidZoneId.NotFound", 404)
 }
 
 // Format=XML: SDKv1 asks for XML and parses it into the same structs.
@@ -542,7 +548,7 @@ func TestSDKv1FormatXML(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DescribeInstances XML: %v", err)
 	}
-	if ct := resp.GetHttpHeaders()["Content-Type"]; len(ct) != 1 || ct[0] != xmlContentType {
+	if ct := resp.GetHttpHeaders()["Content-Type"]; len(ct) != 1 || ct[0] != "text/xml;charset=utf-8" {
 		t.Errorf("Content-Type %v", ct)
 	}
 	body := resp.GetHttpContentString()
@@ -573,20 +579,20 @@ func TestSDKv1FormatXML(t *testing.T) {
 	mod.AcceptFormat = "XML"
 	mod.InstanceId, mod.VncPassword = ids[0], "bad"
 	_, err = c.ModifyInstanceVncPasswd(mod)
-	wantServerError(t, err, "IncorrectVncPassword.Malformed", 400)
+	wantECSError(t, err, "IncorrectVncPassword.Malformed", 400)
 }
 
 // Over HTTPS with latchkey's CA trusted through config.WithHttpTransport.
 func TestSDKv1HTTPS(t *testing.T) {
-	e := newEnv(t, withTLS())
-	c := e.rootClient(t)
+	e := newEnv(t)
+	c := e.ECSHTTPS(t)
 	ids := runInstances(t, c, nil)
 	mod := ecs.CreateModifyInstanceVncPasswdRequest()
 	mod.InstanceId, mod.VncPassword = ids[0], "Tls123"
 	if _, err := c.ModifyInstanceVncPasswd(mod); err != nil {
 		t.Fatalf("ModifyInstanceVncPasswd over HTTPS: %v", err)
 	}
-	if !e.driver.liveIs(ids[0], "Tls123") {
+	if !e.admits(t, ids[0], "Tls123") {
 		t.Error("password not live")
 	}
 	vnc := ecs.CreateDescribeInstanceVncUrlRequest()
@@ -600,19 +606,18 @@ func TestSDKv1HTTPS(t *testing.T) {
 	}
 	// The audit knows the call came over TLS only through its caller; the
 	// source is still the loopback client.
-	for _, ev := range e.audit.all() {
+	for _, ev := range e.ecsEvents(t) {
 		if !ev.SourceIP.IsLoopback() {
 			t.Errorf("audit source %v", ev.SourceIP)
 		}
 	}
 
 	// Without the CA the client refuses the server.
-	plain := newEnv(t, withTLS())
-	untrusted, err := ecs.NewClientWithAccessKey(testRegion, string(plain.root.AccessKeyID), plain.root.Secret.Reveal())
+	untrusted, err := ecs.NewClientWithAccessKey(testenv.Region, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	untrusted.Domain = plain.addr
+	untrusted.Domain = e.Endpoints.HTTPS
 	r := ecs.CreateDescribeRegionsRequest()
 	r.Scheme = "HTTPS"
 	if _, err := untrusted.DescribeRegions(r); err == nil || !strings.Contains(err.Error(), "certificate") {
@@ -626,9 +631,9 @@ func TestSDKv1AuthenticationErrors(t *testing.T) {
 
 	// Wrong secret: SignatureDoesNotMatch carrying the server's string to
 	// sign, which lets SDKv1 diagnose the secret.
-	wrong := e.client(t, e.root.AccessKeyID, "not-the-secret")
+	wrong := e.ECSWithKey(t, e.Credentials.AccessKeyID, "not-the-secret")
 	_, err := wrong.DescribeRegions(ecs.CreateDescribeRegionsRequest())
-	se := wantServerError(t, err, "SignatureDoesNotMatch", 400)
+	se := wantECSError(t, err, "SignatureDoesNotMatch", 400)
 	if !strings.HasPrefix(se.Message(), "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&") {
 		t.Errorf("message %q", se.Message())
 	}
@@ -640,33 +645,33 @@ func TestSDKv1AuthenticationErrors(t *testing.T) {
 	mod := ecs.CreateModifyInstanceVncPasswdRequest()
 	mod.InstanceId, mod.VncPassword = "i-bpx", "Sec123"
 	_, err = wrong.ModifyInstanceVncPasswd(mod)
-	se = wantServerError(t, err, "SignatureDoesNotMatch", 400)
+	se = wantECSError(t, err, "SignatureDoesNotMatch", 400)
 	if strings.Contains(se.Message(), "Sec123") || strings.Contains(se.Message(), "string to sign") {
 		t.Errorf("message shows the request: %q", se.Message())
 	}
 
 	// Unknown access key: 404.
-	unknown := e.client(t, "LTAInobodyhasthiskey00", "x")
+	unknown := e.ECSWithKey(t, "LTAInobodyhasthiskey00", "x")
 	_, err = unknown.DescribeRegions(ecs.CreateDescribeRegionsRequest())
-	se = wantServerError(t, err, "InvalidAccessKeyId.NotFound", 404)
+	se = wantECSError(t, err, "InvalidAccessKeyId.NotFound", 404)
 	if se.Message() != "Specified access key is not found." {
 		t.Errorf("message %q", se.Message())
 	}
 
 	// Stale timestamp: the server's clock is 16 minutes ahead.
-	e.front.Add(16 * time.Minute)
+	e.clock.Add(16 * time.Minute)
 	_, err = e.rootClient(t).DescribeRegions(ecs.CreateDescribeRegionsRequest())
-	se = wantServerError(t, err, "InvalidTimeStamp.Expired", 400)
+	se = wantECSError(t, err, "InvalidTimeStamp.Expired", 400)
 	if se.Message() != "Specified time stamp or date value is expired." {
 		t.Errorf("message %q", se.Message())
 	}
-	e.front.Add(-2 * time.Minute) // 14 minutes: still accepted
+	e.clock.Add(-2 * time.Minute) // 14 minutes: still accepted
 	if _, err := e.rootClient(t).DescribeRegions(ecs.CreateDescribeRegionsRequest()); err != nil {
 		t.Errorf("14 minutes of skew: %v", err)
 	}
-	e.front.Add(-30 * time.Minute) // 16 minutes behind
+	e.clock.Add(-30 * time.Minute) // 16 minutes behind
 	_, err = e.rootClient(t).DescribeRegions(ecs.CreateDescribeRegionsRequest())
-	wantServerError(t, err, "InvalidTimeStamp.Expired", 400)
+	wantECSError(t, err, "InvalidTimeStamp.Expired", 400)
 }
 
 // A request replayed byte for byte is refused: its nonce was used.
@@ -696,10 +701,10 @@ func TestSDKv1ReplayedNonce(t *testing.T) {
 // operation, including the Describe ones (the 2025 ECS change).
 func TestSDKv1ForbiddenRAM(t *testing.T) {
 	e := newEnv(t)
-	bob := e.userKey(t, "bob")
-	c := e.client(t, bob.AccessKeyID, bob.Secret.Reveal())
+	bobKey, bobSecret := e.userKey(t, "bob")
+	c := e.ECSWithKey(t, bobKey, bobSecret)
 	_, err := c.DescribeInstances(ecs.CreateDescribeInstancesRequest())
-	se := wantServerError(t, err, "Forbidden.RAM", 403)
+	se := wantECSError(t, err, "Forbidden.RAM", 403)
 	if d := se.AccessDeniedDetail(); d["AuthAction"] != "ecs:DescribeInstances" || d["PolicyType"] == nil {
 		t.Errorf("AccessDeniedDetail %v", d)
 	}

@@ -13,6 +13,16 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 )
 
+const testRegion = "cn-hangzhou"
+
+// clearProxy empties the proxy variables: SDKv1 sends even loopback
+// requests through a configured proxy (reference §1.5).
+func clearProxy(t *testing.T) {
+	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"} {
+		t.Setenv(v, "")
+	}
+}
+
 // handlerTransport delivers requests straight to a handler, without a
 // listener: the SDK's own signer produces the request, the server verifies
 // it.

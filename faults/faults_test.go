@@ -144,6 +144,8 @@ func TestValidate(t *testing.T) {
 		{faults.Rule{Product: "ecs", Effect: "explode"}, "effect"},
 		{faults.Rule{Product: "ecs", Effect: faults.PartialFailure}, "effect"},
 		{faults.Rule{Product: "bcc", Effect: faults.PartialFailure}, "effect"},
+		{faults.Rule{Product: "ecs", Effect: faults.ServiceUnavailable}, "effect"},
+		{faults.Rule{Product: "bcc", Effect: faults.InternalFailure}, "effect"},
 		{faults.Rule{Product: "ecs", Effect: faults.Unreachable, Operations: []faults.Operation{faults.OpStartVisual}}, "operations"},
 		{faults.Rule{Product: "ecs", Effect: faults.Unreachable, Count: -1}, "count"},
 		{faults.Rule{Product: "ecs", Effect: faults.Unreachable, Probability: 1.5}, "probability"},
@@ -362,6 +364,32 @@ func TestVisualRulesActPerOperation(t *testing.T) {
 	}
 	if err := d.StopVisual(ctx, visualNode("ehpc-hz-D", 0)); err != nil {
 		t.Errorf("stop on the other node: %v", err)
+	}
+}
+
+// TestVisualServiceFailures: the E-HPC-only effects make every node of
+// the operation fail with the core error that E-HPC renders as
+// ServiceUnavailable and UnknownError, and the backend sees nothing.
+func TestVisualServiceFailures(t *testing.T) {
+	f := newFixture(t)
+	inner := &recorder{}
+	d := f.inj.VisualDriver(inner)
+	for _, c := range []struct {
+		effect faults.Effect
+		kind   core.Kind
+	}{
+		{faults.ServiceUnavailable, core.KindUnavailable},
+		{faults.InternalFailure, core.KindInternal},
+	} {
+		f.add(t, faults.Rule{Product: "ehpc", Resource: "ehpc-hz-E", Effect: c.effect, Count: 1})
+		for i, err := range operation(d, "ehpc-hz-E", 2) {
+			if e := core.AsError(err); err == nil || e.Kind != c.kind || e.Reason != core.ReasonNone {
+				t.Errorf("%s, node %d = %v, want %s without a reason", c.effect, i, err, c.kind)
+			}
+		}
+	}
+	if n := len(inner.got()); n != 0 {
+		t.Errorf("backend saw %d calls, want none", n)
 	}
 }
 

@@ -284,6 +284,10 @@ func failure(r *Rule, product string, op Operation) error {
 		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: cmd, Err: cause}
 	case UpstreamFailure:
 		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonUpstreamFailed, Message: "a cloud service under the backend failed", Err: cause}
+	case ServiceUnavailable:
+		return &core.Error{Kind: core.KindUnavailable, Message: "the node service is temporarily unavailable", Err: cause}
+	case InternalFailure:
+		return &core.Error{Kind: core.KindInternal, Message: "the node boundary failed unexpectedly", Err: cause}
 	}
 	return nil
 }

@@ -30,13 +30,26 @@ const (
 	// UpstreamFailure: a cloud service under the backend failed (E-HPC's
 	// AliyunError); nothing changes.
 	UpstreamFailure Effect = "upstream-failure"
+	// ServiceUnavailable (E-HPC only): the node service is temporarily
+	// unavailable (E-HPC's ServiceUnavailable); nothing changes.
+	ServiceUnavailable Effect = "service-unavailable"
+	// InternalFailure (E-HPC only): the node boundary fails in a way it
+	// does not explain (E-HPC's UnknownError); nothing changes.
+	InternalFailure Effect = "internal-failure"
 	// Latency delays the call by Rule.Latency, then lets it through.
 	Latency Effect = "latency"
 )
 
 // Effects lists every effect, in documentation order.
 func Effects() []Effect {
-	return []Effect{Unreachable, AgentTimeout, ExecFailure, PartialFailure, UpstreamFailure, Latency}
+	return []Effect{Unreachable, AgentTimeout, ExecFailure, PartialFailure, UpstreamFailure, ServiceUnavailable, InternalFailure, Latency}
+}
+
+// ehpcOnly reports whether e exists for E-HPC alone: a partial failure
+// needs several login nodes, and ServiceUnavailable and UnknownError are
+// codes of E-HPC's error table that ECS and BCC have no counterpart for.
+func ehpcOnly(e Effect) bool {
+	return e == PartialFailure || e == ServiceUnavailable || e == InternalFailure
 }
 
 // Operation names a driver call a rule can hit.
@@ -157,10 +170,13 @@ func (r *Rule) Validate() error {
 		return bad("product", "product must be one of ecs, ehpc, bcc")
 	}
 	if !slices.Contains(Effects(), r.Effect) {
-		return bad("effect", "effect must be one of unreachable, agent-timeout, exec-failure, partial-failure, upstream-failure, latency")
+		return bad("effect", "effect must be one of %s", joinEffects(Effects()))
 	}
-	if r.Effect == PartialFailure && r.Product != ProductEHPC {
-		return bad("effect", "partial-failure applies to E-HPC clusters only: an instance has one console")
+	if ehpcOnly(r.Effect) && r.Product != ProductEHPC {
+		if r.Effect == PartialFailure {
+			return bad("effect", "partial-failure applies to E-HPC clusters only: an instance has one console")
+		}
+		return bad("effect", "%s applies to E-HPC only: ECS and BCC have no such error", r.Effect)
 	}
 	if len(r.Resource) > maxResource || strings.IndexFunc(r.Resource, func(c rune) bool {
 		return c > unicode.MaxASCII || !(unicode.IsLetter(c) || unicode.IsDigit(c) || c == '-' || c == '_' || c == '.')
@@ -191,6 +207,14 @@ func (r *Rule) Validate() error {
 		return bad("command", "command must be at most %d printable characters", maxCommandLen)
 	}
 	return nil
+}
+
+func joinEffects(es []Effect) string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = string(e)
+	}
+	return strings.Join(s, ", ")
 }
 
 func joinOps(ops []Operation) string {

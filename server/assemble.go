@@ -5,13 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 
 	"github.com/latchkey/latchkey/aliyun"
 	"github.com/latchkey/latchkey/bce"
@@ -29,33 +25,19 @@ import (
 	"github.com/latchkey/latchkey/vault"
 )
 
-// app is latchkey assembled from a Config: the handler both listeners
-// serve, what the banner shows, and what to close at the end.
-type app struct {
-	handler http.Handler
-	closers []func() error
-	banner  banner
-}
-
-func (a *app) close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
-	}
-}
-
-func (a *app) printBanner(w io.Writer) { a.banner.print(w) }
-
-// assemble builds the whole server from cfg: the data directory's secrets
-// (admin token, master key), the store, the services, the root account,
-// the demo fleet on a first start with --demo, the front ends and the
-// routes. eps are the addresses already bound. On error everything opened
-// so far is closed.
-func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Material, ready *atomic.Bool) (_ *app, err error) {
+// assemble builds the App from cfg: the data directory's secrets (admin
+// token, master key), the store, the services, the drivers behind the
+// fault rules, the root account, the demo fleet on a first start with
+// --demo, the front ends and the routes. It is the one place where
+// latchkey is wired. tlsMat is the data directory's TLS material. On
+// error everything opened so far is closed.
+func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, err error) {
 	log := cfg.Log
-	a := &app{banner: banner{dataDir: cfg.DataDir, eps: eps, caFile: tlsMat.CAFile}}
+	eps := cfg.Endpoints
+	a := &App{cfg: cfg, tls: tlsMat, banner: banner{dataDir: cfg.DataDir, eps: eps, caFile: tlsMat.CAFile}}
 	defer func() {
 		if err != nil {
-			a.close()
+			a.Close()
 		}
 	}()
 
@@ -169,16 +151,14 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 	}
 
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
-	httpsHost := eps.HTTPS
-	// Console URLs always point at the HTTPS listener (PRODUCT.md §3:
-	// wss://HOST:PORT/vnc/?s=TOKEN), whichever listener the call came in on.
-	consoleURL := func(token string) string {
-		return "wss://" + httpsHost + "/vnc/?s=" + url.QueryEscape(token)
-	}
 	audit := service.NewAuditLog(st, cfg.Clock, log.With("component", "audit"))
 	a.closers = append(a.closers, audit.Close) // runs before st.Close
-	a.handler = newHandler(routeDeps{
-		ready:   ready,
+	a.Store, a.Root, a.AdminToken = st, creds, adminToken
+	a.Identity, a.Accounts, a.ECS, a.EHPC, a.BCC, a.RAM = identity, accounts, ecs, ehpc, bcc, ram
+	a.Registry, a.Faults, a.Audit = registry, injector, audit
+	a.ConsoleDrivers, a.VisualDrivers = consoleDrivers, visualDrivers
+	a.handler = logRequests(log, newHandler(routeDeps{
+		ready:   &a.ready,
 		metrics: m.Handler(),
 		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
 			Keys:       identity,
@@ -188,7 +168,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Audit:      audit,
 			Clock:      cfg.Clock,
 			Log:        log.With("component", "aliyun"),
-			ConsoleURL: consoleURL,
+			ConsoleURL: a.ConsoleURL,
 		})),
 		bce: m.Middleware("bce", bce.NewServer(bce.Config{
 			BCC:           bcc,
@@ -197,7 +177,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Clock:         cfg.Clock,
 			Log:           log.With("component", "bce"),
 			DefaultRegion: core.RegionID(cfg.BCERegion),
-			ConsoleURL:    consoleURL,
+			ConsoleURL:    a.ConsoleURL,
 		})),
 		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
 		// The internal API (PRODUCT.md §8).
@@ -209,7 +189,7 @@ func assemble(ctx context.Context, cfg Config, eps Endpoints, tlsMat *pki.Materi
 			Timing:     svc.Timing,
 			EHPCPolicy: ehpcPolicy,
 		}),
-	})
+	}))
 	return a, nil
 }
 

@@ -75,6 +75,13 @@ type Config struct {
 	VisualDriver string
 	VisualAgents string
 
+	// Endpoints are the addresses (host:port) at which clients reach the
+	// HTTPS and plain-HTTP listeners; HTTP is empty when there is none.
+	// Console URLs name Endpoints.HTTPS, endpoints.json and the banner
+	// show both. Run sets them from the listeners it binds, whatever they
+	// were; a caller of New binds its own listeners and sets them first.
+	Endpoints Endpoints
+
 	// Log receives the server's structured log; nil discards it.
 	Log *slog.Logger
 	// Banner receives the human-readable startup banner; nil discards it.
@@ -82,7 +89,7 @@ type Config struct {
 	Banner io.Writer
 	// Clock is the time source; nil means the wall clock.
 	Clock core.Clock
-	// Ready, if set, is called once the listeners are bound, endpoints.json
+	// Ready, if set, is called once Serve has started serving, endpoints.json
 	// is written and /healthz answers 200.
 	Ready func(Endpoints)
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight

@@ -64,7 +64,7 @@ func (c *Config) validateConsoleDriver() error {
 // registered even when QEMU is not installed, so that instances the store
 // puts on it answer InstanceNotReady rather than failing as internal
 // errors.
-func (a *app) addQEMUDriver(cfg Config, drivers map[string]core.ConsoleDriver) error {
+func (a *App) addQEMUDriver(cfg Config, drivers map[string]core.ConsoleDriver) error {
 	d, err := qemu.New(qemu.Config{
 		Dir:     filepath.Join(cfg.DataDir, QEMUStateDir),
 		Binary:  cfg.QEMUBinary,

@@ -2,11 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -14,50 +11,22 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/internal/pki"
 )
 
 // defaultShutdownTimeout bounds the drain of in-flight requests.
 const defaultShutdownTimeout = 30 * time.Second
 
 // Run serves latchkey until ctx is cancelled, then drains in-flight
-// requests and returns nil. It prepares the data directory (TLS material,
-// master key, admin token, store, root credentials), binds both listeners,
-// writes endpoints.json, and only then reports ready: /healthz answers 200
-// and cfg.Ready is called. Any failure before that is returned with
-// nothing left running.
+// requests and returns nil. It binds both listeners, builds the server on
+// their addresses (New), and serves it (Serve): endpoints.json is written
+// before it reports ready, /healthz answers 200 and cfg.Ready is called.
+// Any failure before that is returned with nothing left running.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Banner == nil {
-		cfg.Banner = io.Discard
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = core.SystemClock{}
-	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = defaultShutdownTimeout
-	}
-	log := cfg.Log
-
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	tlsMat, err := pki.Ensure(filepath.Join(cfg.DataDir, TLSDir), cfg.Clock.Now(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	if len(tlsMat.Created) > 0 {
-		log.Info("TLS material written", "dir", filepath.Join(cfg.DataDir, TLSDir), "files", tlsMat.Created)
-	}
+	cfg = cfg.withDefaults()
 
 	// Bind before assembling, so that a busy port fails fast and the
 	// services know the addresses they hand out (console URLs).
@@ -74,26 +43,44 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer httpLn.Close()
 	}
-	eps := Endpoints{HTTPS: dialAddress(httpsLn.Addr())}
+	cfg.Endpoints = Endpoints{HTTPS: dialAddress(httpsLn.Addr())}
 	if httpLn != nil {
-		eps.HTTP = dialAddress(httpLn.Addr())
+		cfg.Endpoints.HTTP = dialAddress(httpLn.Addr())
 	}
 
-	var ready atomic.Bool
-	a, err := assemble(ctx, cfg, eps, tlsMat, &ready)
+	a, err := New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
+	return a.Serve(ctx, httpsLn, httpLn)
+}
+
+// Serve serves the App on httpsLn (with TLS) and, unless it is nil,
+// httpLn (plain HTTP) until ctx is cancelled or a listener fails, then
+// drains in-flight requests (at most Config.ShutdownTimeout) and returns:
+// nil after a cancellation, the listener's error otherwise. The listeners
+// must be the ones Config.Endpoints names; Serve closes them.
+//
+// Before reporting ready it writes endpoints.json and prints the banner;
+// then /healthz answers 200 and Config.Ready is called. While draining
+// /healthz answers 503; console sessions (hijacked connections) end once
+// the drain is over; endpoints.json is removed at the end. Serve may be
+// called once per App; the caller still Closes the App afterwards.
+func (a *App) Serve(ctx context.Context, httpsLn, httpLn net.Listener) error {
+	if !a.served.CompareAndSwap(false, true) {
+		return errors.New("server: Serve called twice on one App")
+	}
+	cfg, log := a.cfg, a.cfg.Log
+	eps := cfg.Endpoints
 
 	// baseCtx outlives Shutdown's drain and is cancelled after it, so
 	// long-lived hijacked connections (console WebSockets) end too.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	handler := logRequests(log, a.handler)
 	newServer := func(name string) *http.Server {
 		return &http.Server{
-			Handler:           handler,
+			Handler:           a.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return baseCtx },
@@ -101,16 +88,17 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	httpsSrv := newServer("https")
-	httpsSrv.TLSConfig = &tls.Config{
-		Certificates: []tls.Certificate{tlsMat.Certificate},
-		MinVersion:   tls.VersionTLS12,
-	}
+	httpsSrv.TLSConfig = a.TLSConfig()
 	var httpSrv *http.Server
 	if httpLn != nil {
 		httpSrv = newServer("http")
 	}
 
 	if err := writeJSON(filepath.Join(cfg.DataDir, EndpointsFile), eps, 0o644); err != nil {
+		httpsLn.Close()
+		if httpLn != nil {
+			httpLn.Close()
+		}
 		return fmt.Errorf("endpoints: %w", err)
 	}
 
@@ -137,8 +125,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// The banner is complete before /healthz answers 200, so whoever waits
 	// for readiness can read it whole.
-	a.printBanner(cfg.Banner)
-	ready.Store(true)
+	a.banner.print(cfg.Banner)
+	a.ready.Store(true)
 	log.Info("latchkey ready", "https", eps.HTTPS, "http", eps.HTTP, "data_dir", cfg.DataDir)
 	if cfg.Ready != nil {
 		cfg.Ready(eps)
@@ -151,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 	case serveErr = <-errc:
 		log.Error("listener failed; shutting down", "err", serveErr)
 	}
-	ready.Store(false)
+	a.ready.Store(false)
 
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()

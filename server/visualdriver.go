@@ -65,7 +65,7 @@ func (c *Config) loginAddressesMayLeaveLoopback() bool {
 // is unreachable, AgentError), and has closers stop them. It returns the
 // drivers themselves, which the internal API uses, and the same drivers
 // behind the fault rules, which the E-HPC service uses.
-func (a *app) addVisualDrivers(cfg Config, injector *faults.Injector) (plain, withFaults map[string]core.VisualDriver, err error) {
+func (a *App) addVisualDrivers(cfg Config, injector *faults.Injector) (plain, withFaults map[string]core.VisualDriver, err error) {
 	var agents map[netip.Addr]tigervnc.Agent
 	if cfg.VisualAgents != "" {
 		if agents, err = tigervnc.LoadAgents(cfg.VisualAgents); err != nil {

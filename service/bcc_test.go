@@ -154,3 +154,35 @@ func TestBCCCheckAdminPassword(t *testing.T) {
 		t.Errorf("instance without a password: %v, %v", ok, err)
 	}
 }
+
+// TestBCCClientTokenLifetime: a client token is remembered for 24 hours
+// after it was last seen; then the same token creates a new instance.
+// (The end-to-end tests cannot move a server's clock by hours: the SDK
+// dates its requests with the wall clock.)
+func TestBCCClientTokenLifetime(t *testing.T) {
+	f := newBCCFixture(t, 0)
+	ctx := context.Background()
+	create := func(cpus int) core.BCCInstanceID {
+		t.Helper()
+		ids, err := f.bcc.CreateInstance(ctx, f.caller, core.BCCCreateInput{
+			RegionID: "bj", ImageID: "m-1", CPUCount: cpus, MemoryGB: 4, ClientToken: "token-1",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids[0]
+	}
+	first := create(2)
+	f.clock.Add(23 * time.Hour)
+	if again := create(2); again != first {
+		t.Errorf("retry after 23h created %s, want %s", again, first)
+	}
+	f.clock.Add(23 * time.Hour)
+	if again := create(2); again != first {
+		t.Errorf("retry 23h after the last one created %s, want %s", again, first)
+	}
+	f.clock.Add(25 * time.Hour)
+	if fresh := create(4); fresh == first {
+		t.Error("the token was still remembered 25h after it was last seen")
+	}
+}

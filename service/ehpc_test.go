@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -27,13 +28,14 @@ import (
 const rootPassword = "Root#Pass1"
 
 // ehpcFixture is an E-HPC service over a real SQLite store, a real sealer
-// and hasher, and the sim visual driver, whose login nodes listen on a
-// loopback /24 of their own (so that parallel test packages never share
-// an address).
+// and hasher, and the sim visual driver behind the fault rules, as
+// latchkey assembles it. Its login nodes listen on a loopback /24 of their
+// own (so that parallel test packages never share an address).
 type ehpcFixture struct {
 	ehpc     *service.EHPC
 	accounts *service.Accounts
 	driver   *sim.Driver
+	faults   *faults.Injector
 	clock    *clock
 	caller   core.Caller
 	cfg      service.Config
@@ -83,7 +85,8 @@ func (f *ehpcFixture) open(t *testing.T) {
 		Store: st, Sealer: sealer, Clock: f.clock,
 		Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
 	}
-	f.ecfg.Drivers = map[string]core.VisualDriver{"sim": f.driver}
+	f.faults = faults.New(faults.Config{Store: st, Clock: f.clock})
+	f.ecfg.Drivers = map[string]core.VisualDriver{"sim": f.faults.VisualDriver(f.driver)}
 	f.ehpc = service.NewEHPC(f.cfg, f.ecfg, catalog.NewAlibaba())
 	f.accounts = service.NewAccounts(f.cfg)
 }
@@ -108,6 +111,28 @@ func (f *ehpcFixture) create(t *testing.T, logins int) *core.Cluster {
 		t.Fatal(err)
 	}
 	return cl
+}
+
+// fault adds a fault rule on cluster cl's login nodes.
+func (f *ehpcFixture) fault(t *testing.T, cl *core.Cluster, r faults.Rule) {
+	t.Helper()
+	r.Product, r.Resource = faults.ProductEHPC, string(cl.ID)
+	if _, err := f.faults.Add(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clearFaults removes the rules on cluster cl.
+func (f *ehpcFixture) clearFaults(t *testing.T, cl *core.Cluster) {
+	t.Helper()
+	if _, err := f.faults.Clear(context.Background(), faults.ProductEHPC, string(cl.ID)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// slow is a rule that delays every call to a cluster's nodes by d.
+func slow(d time.Duration) faults.Rule {
+	return faults.Rule{Effect: faults.Latency, Latency: faults.Duration(d)}
 }
 
 func cref(id core.ClusterID) core.ClusterRef {
@@ -553,31 +578,32 @@ func TestVisualDriverFailures(t *testing.T) {
 	// Failures that change nothing: the old password stays live on every
 	// login node.
 	for _, c := range []struct {
-		fault  sim.Fault
+		rule   faults.Rule
 		kind   core.Kind
 		reason core.Reason
 	}{
-		{sim.Fault{Kind: sim.FaultAgentTimeout}, core.KindUnavailable, core.ReasonAgentTimeout},
-		{sim.Fault{Delay: 5 * time.Second}, core.KindUnavailable, core.ReasonAgentTimeout}, // slower than AgentTimeout
-		{sim.Fault{Kind: sim.FaultExecFail}, core.KindConflict, core.ReasonExecFailed},
-		{sim.Fault{Kind: sim.FaultUpstream}, core.KindUnavailable, core.ReasonUpstreamFailed},
-		{sim.Fault{Kind: sim.FaultUnavailable}, core.KindUnavailable, core.ReasonNone},
-		{sim.Fault{Kind: sim.FaultInternal}, core.KindInternal, core.ReasonNone},
+		{faults.Rule{Effect: faults.AgentTimeout}, core.KindUnavailable, core.ReasonAgentTimeout},
+		{slow(5 * time.Second), core.KindUnavailable, core.ReasonAgentTimeout}, // slower than AgentTimeout
+		{faults.Rule{Effect: faults.ExecFailure}, core.KindConflict, core.ReasonExecFailed},
+		{faults.Rule{Effect: faults.UpstreamFailure}, core.KindUnavailable, core.ReasonUpstreamFailed},
+		{faults.Rule{Effect: faults.ServiceUnavailable}, core.KindUnavailable, core.ReasonNone},
+		{faults.Rule{Effect: faults.InternalFailure}, core.KindInternal, core.ReasonNone},
 	} {
-		f.driver.SetFault(cl.ID, c.fault)
+		c.rule.Count = 1 // one operation
+		f.fault(t, cl, c.rule)
 		_, err := f.modify(cl, "root", rootPassword, "New123")
 		wantReason(t, err, c.kind, c.reason)
 		if c.reason == core.ReasonExecFailed && !strings.Contains(core.AsError(err).Message, "vncpasswd -f") {
 			t.Fatalf("ExecFail does not name the command: %v", err)
 		}
 		for i := range 2 {
-			wantAuth(t, fmt.Sprintf("%s: login%d old password", c.fault.Kind, i), vncLogin(t, loginAddr(cl, i), "Old123"), true)
+			wantAuth(t, fmt.Sprintf("%s: login%d old password", c.rule.Effect, i), vncLogin(t, loginAddr(cl, i), "Old123"), true)
 		}
 	}
 
 	// Partial failure: login0 takes the password, login1 does not; the
 	// error names both, and each node keeps what it has.
-	f.driver.SetFault(cl.ID, sim.Fault{Kind: sim.FaultPartial})
+	f.fault(t, cl, faults.Rule{Effect: faults.PartialFailure, Count: 1})
 	_, err := f.modify(cl, "root", rootPassword, "New123")
 	wantReason(t, err, core.KindConflict, core.ReasonPartialFailure)
 	msg := core.AsError(err).Message
@@ -604,7 +630,7 @@ func TestVisualDriverFailures(t *testing.T) {
 func TestConcurrentModifyOneClusterConflicts(t *testing.T) {
 	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
 	cl := f.create(t, 1)
-	f.driver.SetFault(cl.ID, sim.Fault{Delay: 300 * time.Millisecond})
+	f.fault(t, cl, slow(300*time.Millisecond))
 	const n = 8
 	errs := make([]error, n)
 	var start, wg sync.WaitGroup
@@ -634,14 +660,14 @@ func TestConcurrentModifyOneClusterConflicts(t *testing.T) {
 	if ok < 0 || conflicts != n-1 {
 		t.Fatalf("%d conflicts and success %d, want 1 success and %d ConflictOpt", conflicts, ok, n-1)
 	}
-	f.driver.SetFault(cl.ID, sim.Fault{})
+	f.clearFaults(t, cl)
 	wantAuth(t, "the winner's password", vncLogin(t, loginAddr(cl, 0), fmt.Sprintf("Pass%02d", ok)), true)
 	// The lock is gone once the winner finished.
 	if _, err := f.modify(cl, "root", rootPassword, "After1"); err != nil {
 		t.Fatal(err)
 	}
 	// Other operations on a busy cluster get ConflictOpt too.
-	f.driver.SetFault(cl.ID, sim.Fault{Delay: 300 * time.Millisecond})
+	f.fault(t, cl, slow(300*time.Millisecond))
 	done := make(chan error)
 	go func() { _, err := f.modify(cl, "root", rootPassword, "After2"); done <- err }()
 	time.Sleep(100 * time.Millisecond)
@@ -657,7 +683,7 @@ func TestConcurrentModifyDifferentClusters(t *testing.T) {
 	const delay = 400 * time.Millisecond
 	clusters := []*core.Cluster{f.create(t, 1), f.create(t, 1), f.create(t, 1)}
 	for _, cl := range clusters {
-		f.driver.SetFault(cl.ID, sim.Fault{Delay: delay})
+		f.fault(t, cl, slow(delay))
 	}
 	begin := time.Now()
 	errs := make([]error, len(clusters))

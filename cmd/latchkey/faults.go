@@ -22,13 +22,15 @@ boundary between latchkey and the consoles, guests and node agents. The call
 that a rule hits never reaches the console, so nothing changes: the password
 that was live stays live. Each API answers with its documented error:
 
-  effect           ECS                E-HPC         BCC
-  unreachable      InstanceNotReady   AgentError    409 (guest did not respond)
-  agent-timeout    InstanceNotReady   AgentError    409
-  exec-failure     InstanceNotReady   ExecFail      409
-  partial-failure  -                  PartFailure   -
-  upstream-failure InstanceNotReady   AliyunError   409
-  latency          (delays the call by --latency, then lets it through)
+  effect               ECS               E-HPC               BCC
+  unreachable          InstanceNotReady  AgentError          409 (guest did not respond)
+  agent-timeout        InstanceNotReady  AgentError          409
+  exec-failure         InstanceNotReady  ExecFail            409
+  partial-failure      -                 PartFailure         -
+  upstream-failure     InstanceNotReady  AliyunError         409
+  service-unavailable  -                 ServiceUnavailable  -
+  internal-failure     -                 UnknownError        -
+  latency              (delays the call by --latency, then lets it through)
 
 A rule hits the next --count calls, or each call with --probability, or
 (neither) every call until it is removed. --resource narrows it to one
@@ -83,7 +85,7 @@ func runFaults(ctx context.Context, args []string, getenv func(string) string, s
 	var ops stringList
 	fs.StringVar(&r.Product, "product", "", "add, clear: ecs, ehpc or bcc")
 	fs.StringVar(&r.Resource, "resource", "", "add, clear: an instance, cluster or login node `id` (default: every resource of the product)")
-	fs.StringVar(&r.Effect, "effect", "", "add: unreachable, agent-timeout, exec-failure, partial-failure, upstream-failure or latency")
+	fs.StringVar(&r.Effect, "effect", "", "add: unreachable, agent-timeout, exec-failure, partial-failure, upstream-failure, service-unavailable, internal-failure or latency")
 	fs.IntVar(&r.Count, "count", 0, "add: hit the next `N` calls, then remove the rule")
 	fs.Float64Var(&r.Probability, "probability", 0, "add: hit each call with this probability (0–1)")
 	fs.StringVar(&r.Latency, "latency", "", "add: delay each hit call by this `duration` (e.g. 500ms); the effect of latency rules")

@@ -4,89 +4,65 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/rfb"
-	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
+	"github.com/latchkey/latchkey/latchkeytest"
 )
 
+// env is a whole latchkey with one Running, I/O optimized instance whose
+// console password is Gw1234.
 type env struct {
-	stop   context.CancelFunc // ends the server's base context, as a shutdown does
-	ecs    *service.ECS
-	srv    *httptest.Server
-	caller core.Caller
-	id     core.InstanceID
+	lk *latchkeytest.Server
+	id core.InstanceID
 }
+
+const fleet = `
+accounts:
+  - id: root
+    ecs:
+      - name: gw-1
+        region: cn-hangzhou
+        io_optimized: true
+        status: Running
+        vnc_password: Gw1234
+`
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), core.SystemClock{})
-	if err != nil {
-		t.Fatal(err)
+	lk := latchkeytest.Start(t, latchkeytest.WithFleet([]byte(fleet)))
+	var out struct{ Resources []struct{ ID string } }
+	if err := lk.Admin("GET", "resources?kind=ecs.instance&name=gw-1", nil, &out); err != nil || len(out.Resources) != 1 {
+		t.Fatalf("the fleet's instance: %v, %v", out, err)
 	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := service.Config{Store: st, Sealer: sealer, Drivers: map[string]core.ConsoleDriver{"sim": sim.New()}}
-	e := &env{caller: core.Caller{Principal: core.Principal{AccountID: "1234567890123456"}}}
-	e.ecs = service.NewECS(cfg, catalog.NewAlibaba())
-	consoles := service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": e.ecs})
-	mux := http.NewServeMux()
-	mux.Handle("/vnc/", &gateway.Handler{Consoles: consoles})
-	e.srv = httptest.NewUnstartedServer(mux)
-	var base context.Context
-	base, e.stop = context.WithCancel(context.Background())
-	e.srv.Config.BaseContext = func(net.Listener) context.Context { return base }
-	e.srv.StartTLS()
-	t.Cleanup(e.srv.Close)
-	t.Cleanup(e.stop)
-
-	ids, err := e.ecs.RunInstances(ctx, e.caller, core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "img", InstanceType: "ecs.g7.large", IoOptimized: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.id = ids[0]
-	if err := e.ecs.ModifyInstanceVncPasswd(ctx, e.caller, core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: e.id}, core.NewSecret("Gw1234")); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return &env{lk: lk, id: core.InstanceID(out.Resources[0].ID)}
 }
 
 // vncURL issues a ticket and returns the console URL, percent-encoded as
 // DescribeInstanceVncUrl returns it.
 func (e *env) vncURL(t *testing.T) string {
 	t.Helper()
-	tok, err := e.ecs.DescribeInstanceVncURL(context.Background(), e.caller, core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: e.id})
+	app := e.lk.App()
+	tok, err := app.ECS.DescribeInstanceVncURL(context.Background(), app.RootCaller(), core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: e.id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := "wss://" + strings.TrimPrefix(e.srv.URL, "https://") + "/vnc/?s=" + tok.Token
-	return url.QueryEscape(raw)
+	return url.QueryEscape(app.ConsoleURL(tok.Token))
 }
 
 func (e *env) dial(t *testing.T, u string) (net.Conn, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return gateway.Dial(ctx, u, e.srv.Client())
+	return gateway.Dial(ctx, u, e.lk.HTTPClient())
 }
 
 func TestGatewayLoginWithLivePassword(t *testing.T) {
@@ -130,7 +106,7 @@ func TestGatewayRefusesUsedAndUnknownTickets(t *testing.T) {
 	if _, err := e.dial(t, u); err == nil {
 		t.Fatal("a used ticket opened the console again")
 	}
-	if _, err := e.dial(t, "wss://"+strings.TrimPrefix(e.srv.URL, "https://")+"/vnc/?s=nosuchticket"); err == nil {
+	if _, err := e.dial(t, "wss://"+e.lk.HTTPSEndpoint()+"/vnc/?s=nosuchticket"); err == nil {
 		t.Fatal("an unknown ticket opened a console")
 	}
 }
@@ -154,7 +130,7 @@ func TestVNCSnapshotThroughRelay(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go gateway.Relay(ctx, ln, func(ctx context.Context) (net.Conn, error) {
-		return gateway.Dial(ctx, e.vncURL(t), e.srv.Client())
+		return gateway.Dial(ctx, e.vncURL(t), e.lk.HTTPClient())
 	})
 	dir := t.TempDir()
 	snap := func(pw string) error {
@@ -184,9 +160,9 @@ func TestVNCSnapshotThroughRelay(t *testing.T) {
 	}
 }
 
-// TestShutdownEndsConsoleSessions: when the server's base context ends (as
-// latchkey's shutdown does after draining requests), open console sessions
-// are closed rather than left running.
+// TestShutdownEndsConsoleSessions: when latchkey shuts down, open console
+// sessions are closed once the in-flight requests are drained, rather
+// than left running.
 func TestShutdownEndsConsoleSessions(t *testing.T) {
 	e := newEnv(t)
 	conn, err := e.dial(t, e.vncURL(t))
@@ -199,7 +175,9 @@ func TestShutdownEndsConsoleSessions(t *testing.T) {
 		t.Fatalf("login: %v", err)
 	}
 	defer c.Close()
-	e.stop()
+	if err := e.lk.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	// The console sends nothing unasked, so a read returns only when the
 	// session ends. The generous bound only keeps a failure from hanging.
 	ended := make(chan error, 1)

@@ -5,7 +5,6 @@ package qemu_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,47 +14,43 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
+	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/server"
 )
 
-// The ECS service over the real SQLite store, the vault's sealer and
-// QEMU consoles, as `latchkey serve --console-driver qemu` assembles it.
-// QEMU is reached through a wrapper script whose target the test can
-// switch to /bin/false, to make restarts fail.
+// The whole server with `--console-driver qemu`: ECS instances' consoles
+// are QEMU processes, reached through the VNC gateway. QEMU is run
+// through a wrapper script whose target the test can switch to
+// /bin/false, to make restarts fail.
 type ecsFixture struct {
-	dir      string // data directory
+	lk       *latchkeytest.Server
 	wrapper  string // the QEMU binary the driver runs
 	qemuPath string // the real QEMU
-	st       *sqlite.Store
-	driver   *qemu.Driver
-	ecs      *service.ECS
-	consoles *service.Consoles
-	caller   core.Caller
 }
 
 func newECSFixture(t *testing.T) *ecsFixture {
 	t.Helper()
-	f := &ecsFixture{dir: t.TempDir(), qemuPath: needQEMU(t)}
-	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAItest"}}
-	f.wrapper = filepath.Join(f.dir, "qemu-wrapper")
+	f := &ecsFixture{qemuPath: needQEMU(t)}
+	f.wrapper = filepath.Join(t.TempDir(), "qemu-wrapper")
 	script := "#!/bin/sh\nexec \"$(cat \"$0.target\")\" \"$@\"\n"
 	if err := os.WriteFile(f.wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	f.setQEMU(t, f.qemuPath)
-	var err error
-	f.st, err = sqlite.Open(context.Background(), filepath.Join(f.dir, "latchkey.db"), core.SystemClock{})
+	// A short data directory: console sockets live in it, and a unix
+	// socket path holds at most 107 bytes.
+	dir, err := os.MkdirTemp("", "lkq")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.st.Close() })
-	f.start(t)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	f.lk = latchkeytest.Start(t, latchkeytest.WithDataDir(dir), latchkeytest.WithConfig(func(c *server.Config) {
+		c.ConsoleDriver, c.QEMUBinary = server.ConsoleDriverQEMU, f.wrapper
+	}))
 	return f
 }
 
@@ -67,29 +62,11 @@ func (f *ecsFixture) setQEMU(t *testing.T, path string) {
 	}
 }
 
-// start builds a fresh driver and services over the store and pushes
-// every live password, as a start of latchkey does.
-func (f *ecsFixture) start(t *testing.T) {
+// restart restarts latchkey: every QEMU stops, and the store's live
+// passwords are pushed to fresh ones.
+func (f *ecsFixture) restart(t *testing.T) {
 	t.Helper()
-	d, err := qemu.New(qemu.Config{Dir: filepath.Join(f.dir, "qemu"), Binary: f.wrapper})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	sealer, err := vault.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := service.Config{
-		Store: f.st, Sealer: sealer,
-		Hasher:        vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-		Drivers:       map[string]core.ConsoleDriver{"qemu": d},
-		DefaultDriver: "qemu",
-	}
-	f.driver = d
-	f.ecs = service.NewECS(cfg, catalog.NewAlibaba())
-	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
-	if err := f.ecs.Reconcile(ctx(t)); err != nil {
+	if err := f.lk.Restart(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -102,7 +79,8 @@ func ctx(t *testing.T) context.Context {
 
 func (f *ecsFixture) run(t *testing.T, optimized bool) core.InstanceID {
 	t.Helper()
-	ids, err := f.ecs.RunInstances(ctx(t), f.caller, core.CreateInstanceInput{
+	app := f.lk.App()
+	ids, err := app.ECS.RunInstances(ctx(t), app.RootCaller(), core.CreateInstanceInput{
 		RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: optimized,
 	})
 	if err != nil {
@@ -117,24 +95,26 @@ func ref(id core.InstanceID) core.InstanceRef {
 
 func (f *ecsFixture) modify(t *testing.T, id core.InstanceID, pw string) error {
 	t.Helper()
-	return f.ecs.ModifyInstanceVncPasswd(ctx(t), f.caller, ref(id), core.NewSecret(pw))
+	app := f.lk.App()
+	return app.ECS.ModifyInstanceVncPasswd(ctx(t), app.RootCaller(), ref(id), core.NewSecret(pw))
 }
 
-// login redeems a fresh console ticket, as the gateway does for a VNC
-// URL, and logs in to QEMU with pw: true when admitted, false when QEMU
-// rejects the password.
+// login opens the console through a fresh ticket and the VNC gateway, as
+// a client of DescribeInstanceVncUrl does, and logs in to QEMU with pw:
+// true when admitted, false when QEMU rejects the password.
 func (f *ecsFixture) login(t *testing.T, id core.InstanceID, pw string) bool {
 	t.Helper()
-	tok, err := f.ecs.DescribeInstanceVncURL(ctx(t), f.caller, ref(id))
+	app := f.lk.App()
+	tok, err := app.ECS.DescribeInstanceVncURL(ctx(t), app.RootCaller(), ref(id))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := f.consoles.Redeem(ctx(t), tok.Token)
+	conn, err := gateway.Dial(ctx(t), app.ConsoleURL(tok.Token), f.lk.HTTPClient())
 	if err != nil {
-		t.Fatalf("Redeem: %v", err)
+		t.Fatalf("open the console: %v", err)
 	}
 	defer conn.Close()
-	c, err := rfb.Login(ctx(t), conn.(net.Conn), pw)
+	c, err := rfb.Login(ctx(t), conn, pw)
 	if errors.Is(err, rfb.ErrAuthFailed) {
 		return false
 	}
@@ -152,7 +132,7 @@ func (f *ecsFixture) login(t *testing.T, id core.InstanceID, pw string) bool {
 // until it is gone.
 func (f *ecsFixture) kill(t *testing.T, id core.InstanceID) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.dir, "qemu", "ecs-"+string(id)+".pid"))
+	b, err := os.ReadFile(filepath.Join(f.lk.DataDir(), server.QEMUStateDir, "ecs-"+string(id)+".pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +193,8 @@ func TestECSNotOptimizedPasswordWaitsForReboot(t *testing.T) {
 	if f.login(t, id, "Old111") {
 		t.Fatal("a pending password is live before the restart")
 	}
-	if err := f.ecs.RebootInstance(ctx(t), f.caller, ref(id)); err != nil {
+	app := f.lk.App()
+	if err := app.ECS.RebootInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	if !f.login(t, id, "Old111") {
@@ -226,10 +207,10 @@ func TestECSNotOptimizedPasswordWaitsForReboot(t *testing.T) {
 	if !f.login(t, id, "Old111") || f.login(t, id, "New222") {
 		t.Fatal("a pending password changed the console before the restart")
 	}
-	if err := f.ecs.StopInstance(ctx(t), f.caller, ref(id)); err != nil {
+	if err := app.ECS.StopInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.ecs.StartInstance(ctx(t), f.caller, ref(id)); err != nil {
+	if err := app.ECS.StartInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	if !f.login(t, id, "New222") || f.login(t, id, "Old111") {
@@ -265,10 +246,7 @@ func TestECSUnreachableChangesNothing(t *testing.T) {
 
 	// A restart of latchkey: every QEMU stops, and the store's live
 	// password is pushed to a fresh one.
-	if err := f.driver.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.start(t)
+	f.restart(t)
 	if !f.login(t, id, "Kept11") || f.login(t, id, "Lost22") {
 		t.Fatal("after a restart the console does not have the stored live password")
 	}

@@ -7,9 +7,11 @@
 // carries v1.62.713's checksums, which the checksum database does not
 // know.
 //
-// The server is the real RPC front end over the real services, SQLite
-// store and sim visual driver (internal/alitest); visual services are RFB
-// listeners on each login node's own loopback address.
+// The server is a whole latchkey run by latchkeytest, which imports no
+// SDK, so this module builds with the SDK release it pins; visual
+// services are RFB listeners on each login node's own loopback address.
+// The failures of the node boundary are fault rules added through the
+// internal API, as a user's tests add them.
 package ehpc2018
 
 import (
@@ -30,11 +32,12 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ehpc"
 
 	"github.com/latchkey/latchkey/console/rfb"
-	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/internal/alitest"
-	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/visual/sim"
+	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/latchkeytest"
 )
+
+// region is the region the clients are configured for.
+const region = "cn-hangzhou"
 
 // Passwords the tests use; no failure message prints one.
 const (
@@ -43,26 +46,63 @@ const (
 	oldPassword  = "Old456"
 )
 
-func clearProxy(t *testing.T) {
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"} {
-		t.Setenv(v, "")
-	}
-}
-
 // client returns a typed E-HPC client for the key, pointed at the server
 // the way a user would: only the endpoint differs from the real cloud.
-func client(t *testing.T, s *alitest.Server, ak, secret string) *ehpc.Client {
+func client(t *testing.T, s *latchkeytest.Server, ak, secret string) *ehpc.Client {
 	t.Helper()
-	c, err := ehpc.NewClientWithOptions(alitest.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
+	c, err := ehpc.NewClientWithOptions(region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Domain = s.Addr
+	c.Domain = s.HTTPEndpoint()
 	return c
 }
 
-func rootClient(t *testing.T, s *alitest.Server) *ehpc.Client {
-	return client(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+func rootClient(t *testing.T, s *latchkeytest.Server) *ehpc.Client {
+	creds := s.Credentials()
+	return client(t, s, creds.AccessKeyID, creds.AccessKeySecret)
+}
+
+// addFault adds a fault rule on the login nodes of cluster.
+func addFault(t *testing.T, s *latchkeytest.Server, cluster string, r faults.Rule) faults.Rule {
+	t.Helper()
+	r.Product, r.Resource = faults.ProductEHPC, cluster
+	added, err := s.AddFault(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return added
+}
+
+// removeFault removes a fault rule.
+func removeFault(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
+	t.Helper()
+	if err := s.Admin("DELETE", "faults/"+r.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitHit waits until fault rule r has hit a call.
+func waitHit(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
+	t.Helper()
+	for range 1000 {
+		var out struct{ Rules []faults.Rule }
+		if err := s.Admin("GET", "faults", nil, &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range out.Rules {
+			if got.ID == r.ID && got.Hits > 0 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fault rule %s hit no call in 10 seconds", r.ID)
+}
+
+// slow delays every call to the login nodes by d.
+func slow(d time.Duration) faults.Rule {
+	return faults.Rule{Effect: faults.Latency, Latency: faults.Duration(d)}
 }
 
 // createCluster makes a running cluster with logins login nodes and its
@@ -161,8 +201,7 @@ func wantLogin(t *testing.T, what string, err error, ok bool) {
 }
 
 func TestTypedClientEveryOperation(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{})
+	s := latchkeytest.Start(t)
 	c := rootClient(t, s)
 	id := createCluster(t, c, 2)
 
@@ -199,8 +238,8 @@ func TestTypedClientEveryOperation(t *testing.T) {
 		t.Fatalf("login node addresses %v", logins)
 	}
 	for _, a := range logins {
-		if addr, err := netip.ParseAddr(a); err != nil || !s.LoginAddresses.Contains(addr) {
-			t.Fatalf("login node address %q outside %s", a, s.LoginAddresses)
+		if addr, err := netip.ParseAddr(a); err != nil || !s.EHPCLoginAddresses().Contains(addr) {
+			t.Fatalf("login node address %q outside %s", a, s.EHPCLoginAddresses())
 		}
 	}
 
@@ -277,6 +316,24 @@ func TestTypedClientEveryOperation(t *testing.T) {
 
 // wantError fails unless err is the given status, code and message (or
 // message prefix).
+// The RAM user of TestTypedModifyVisualServicePasswdEveryError, allowed
+// to read E-HPC only, with an access key whose secret the test chose.
+const (
+	readerKeyID  = "LTAItestehpcreader0001"
+	readerSecret = "reader-secret-0000000001"
+	readerFleet  = `
+accounts:
+  - id: root
+    ram:
+      users:
+        - name: reader
+          policies: [AliyunEHPCReadOnlyAccess]
+          access_keys:
+            - id: ` + readerKeyID + `
+              secret: ` + readerSecret + `
+`
+)
+
 func wantError(t *testing.T, what string, err error, status int, code, message string, prefix bool) {
 	t.Helper()
 	var se *sdkerrors.ServerError
@@ -295,29 +352,25 @@ func wantError(t *testing.T, what string, err error, status int, code, message s
 }
 
 func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{})
+	s := latchkeytest.Start(t)
 	c := rootClient(t, s)
 	id := createCluster(t, c, 2)
-	cid := core.ClusterID(id)
 	modify := func() error {
 		_, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, newPassword))
 		return err
 	}
-	withFault := func(f sim.Fault) error {
-		s.Visual.SetFault(cid, f)
-		defer s.Visual.SetFault(cid, sim.Fault{})
+	// withFault makes the next operation on the cluster fail.
+	withFault := func(effect faults.Effect) error {
+		addFault(t, s, id, faults.Rule{Effect: effect, Count: 1})
 		return modify()
 	}
-	ctx := context.Background()
-	acct := s.Root.AccountID
-	change := func(ch service.AccountChange) {
+	// change sets the root account's state through the internal API.
+	change := func(state map[string]any) {
 		t.Helper()
-		if _, err := s.Accounts.Change(ctx, acct, ch); err != nil {
+		if err := s.Admin("PATCH", "accounts/root", state, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	on, off := true, false
 
 	// 400 InvalidParams, naming the parameter.
 	_, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, "abcdef"))
@@ -328,11 +381,11 @@ func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
 	wantError(t, "no ClusterId", err, 400, "InvalidParams", "The specified parameter ClusterId is invalid.", false)
 
 	// 400 NotEnabled and InDebt: account state.
-	change(service.AccountChange{Services: map[core.Service]bool{core.ServiceEHPC: false}})
+	change(map[string]any{"services": map[string]bool{"ehpc": false}})
 	wantError(t, "E-HPC not enabled", modify(), 400, "NotEnabled", "You have not enabled this service", false)
-	change(service.AccountChange{Services: map[core.Service]bool{core.ServiceEHPC: true}, InDebt: &on})
+	change(map[string]any{"services": map[string]bool{"ehpc": true}, "in_debt": true})
 	wantError(t, "in debt", modify(), 400, "InDebt", "Your account has overdue payments.", false)
-	change(service.AccountChange{InDebt: &off})
+	change(map[string]any{"in_debt": false})
 
 	// 403 InvalidClusterStatus: a stopped cluster.
 	stop := ehpc.CreateStopClusterRequest()
@@ -354,45 +407,39 @@ func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
 	// 403 AgentError, ExecFail (naming the command); 406 AliyunError; 409
 	// PartFailure (naming the nodes); 500 UnknownError; 503
 	// ServiceUnavailable: the node boundary.
-	wantError(t, "agent timeout", withFault(sim.Fault{Kind: sim.FaultAgentTimeout}), 403, "AgentError", "The agent request failed.", false)
-	wantError(t, "exec failure", withFault(sim.Fault{Kind: sim.FaultExecFail}), 403, "ExecFail", "Failed to execute the command: vncpasswd -f.", false)
-	wantError(t, "upstream failure", withFault(sim.Fault{Kind: sim.FaultUpstream}), 406, "AliyunError", "Failed to request other cloud service APIs.", false)
-	wantError(t, "partial failure", withFault(sim.Fault{Kind: sim.FaultPartial}), 409, "PartFailure", "Part of the batch operation failed. Changed: login0", true)
-	wantError(t, "internal failure", withFault(sim.Fault{Kind: sim.FaultInternal}), 500, "UnknownError", "An unknown error occurred.", false)
-	wantError(t, "unavailable", withFault(sim.Fault{Kind: sim.FaultUnavailable}), 503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server", false)
+	wantError(t, "agent timeout", withFault(faults.AgentTimeout), 403, "AgentError", "The agent request failed.", false)
+	wantError(t, "exec failure", withFault(faults.ExecFailure), 403, "ExecFail", "Failed to execute the command: vncpasswd -f.", false)
+	wantError(t, "upstream failure", withFault(faults.UpstreamFailure), 406, "AliyunError", "Failed to request other cloud service APIs.", false)
+	wantError(t, "partial failure", withFault(faults.PartialFailure), 409, "PartFailure", "Part of the batch operation failed. Changed: login0", true)
+	wantError(t, "internal failure", withFault(faults.InternalFailure), 500, "UnknownError", "An unknown error occurred.", false)
+	wantError(t, "unavailable", withFault(faults.ServiceUnavailable), 503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server", false)
 
 	// 404 ClusterNotFound.
 	_, err = c.ModifyVisualServicePasswd(modifyRequest("ehpc-hz-NoSuchClstr", "root", rootPassword, newPassword))
 	wantError(t, "unknown cluster", err, 404, "ClusterNotFound", "The specified instance does not exist.", false)
 
-	// 403 ConflictOpt: another operation holds the cluster.
-	s.Visual.SetFault(cid, sim.Fault{Delay: 500 * time.Millisecond})
+	// 403 ConflictOpt: another operation holds the cluster. It does once
+	// its fault rule is hit: the rule acts on the login nodes, which an
+	// operation reaches only with the cluster's lock held.
+	delay := addFault(t, s, id, slow(2*time.Second))
 	done := make(chan error, 1)
-	slow := client(t, s, string(s.Root.AccessKeyID), s.Root.Secret.Reveal())
+	busy := rootClient(t, s)
 	go func() {
-		_, err := slow.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, oldPassword))
+		_, err := busy.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, oldPassword))
 		done <- err
 	}()
-	time.Sleep(150 * time.Millisecond)
+	waitHit(t, s, delay)
 	wantError(t, "concurrent", modify(), 403, "ConflictOpt", "A conflicting operation is running. Please try again later.", false)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	s.Visual.SetFault(cid, sim.Fault{})
+	removeFault(t, s, delay)
 
-	// 407 NotAuthorized: a RAM user denied the action.
-	root := s.RootCaller()
-	if _, err := s.RAM.CreateUser(ctx, root, core.CreateRAMUserInput{Name: "reader"}); err != nil {
+	// 407 NotAuthorized: a RAM user denied the action, from a fleet file.
+	if err := s.ApplyFleet([]byte(readerFleet)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RAM.AttachPolicyToUser(ctx, root, core.PolicySystem, "AliyunEHPCReadOnlyAccess", "reader"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := s.RAM.CreateAccessKey(ctx, root, "reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader := client(t, s, string(key.Key.ID), key.Secret.Reveal())
+	reader := client(t, s, readerKeyID, readerSecret)
 	_, err = reader.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, newPassword))
 	wantError(t, "RAM denies", err, 407, "NotAuthorized", "You are not authorized by RAM for this request.", false)
 	if _, err := reader.ListClusters(ehpc.CreateListClustersRequest()); err != nil {
@@ -409,8 +456,7 @@ func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
 }
 
 func TestVisualServiceEffect(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{})
+	s := latchkeytest.Start(t)
 	c := rootClient(t, s)
 	id := createCluster(t, c, 1)
 	addr := net.JoinHostPort(loginAddrs(t, c, id)[0], "12016")
@@ -428,7 +474,7 @@ func TestVisualServiceEffect(t *testing.T) {
 	// Only CidrIp may connect: from inside the allowed /32 the login
 	// works; from another loopback address the connection is refused
 	// before any password is asked for.
-	inside := s.LoginAddresses.Addr().As4()
+	inside := s.EHPCLoginAddresses().Addr().As4()
 	inside[3] = 250
 	allowed := netip.AddrFrom4(inside)
 	inside[3] = 251
@@ -461,8 +507,7 @@ func TestVisualServiceEffect(t *testing.T) {
 }
 
 func TestVisualServiceFullLength2024(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{Policy: core.EHPCPasswordPolicy2024})
+	s := latchkeytest.Start(t, latchkeytest.WithEHPCPasswordPolicy("2024"))
 	c := rootClient(t, s)
 	id := createCluster(t, c, 1)
 	addr := net.JoinHostPort(loginAddrs(t, c, id)[0], "12016")
@@ -493,15 +538,16 @@ func TestVisualServiceFullLength2024(t *testing.T) {
 }
 
 func TestConcurrentCallsOnOneCluster(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{})
+	s := latchkeytest.Start(t)
 	const n = 8
 	clients := make([]*ehpc.Client, n)
 	for i := range clients {
 		clients[i] = rootClient(t, s) // SDKv1 clients are not safe for concurrent use
 	}
 	id := createCluster(t, clients[0], 1)
-	s.Visual.SetFault(core.ClusterID(id), sim.Fault{Delay: 400 * time.Millisecond})
+	// Long enough for every call to reach the cluster's lock while the
+	// first one holds it, password checks (argon2id) included.
+	delay := addFault(t, s, id, slow(3*time.Second))
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -524,21 +570,20 @@ func TestConcurrentCallsOnOneCluster(t *testing.T) {
 	if winner < 0 {
 		t.Fatal("no call succeeded")
 	}
-	s.Visual.SetFault(core.ClusterID(id), sim.Fault{})
+	removeFault(t, s, delay)
 	addr := net.JoinHostPort(loginAddrs(t, clients[0], id)[0], "12016")
 	wantLogin(t, "the winner's password", vncLogin(t, addr, fmt.Sprintf("Pass%02d", winner)), true)
 }
 
 func TestConcurrentCallsOnDifferentClusters(t *testing.T) {
-	clearProxy(t)
-	s := alitest.Start(t, alitest.Options{})
-	const n, delay = 4, 500 * time.Millisecond
+	s := latchkeytest.Start(t)
+	const n, delay = 4, 2 * time.Second
 	clients := make([]*ehpc.Client, n)
 	ids := make([]string, n)
 	for i := range n {
 		clients[i] = rootClient(t, s)
 		ids[i] = createCluster(t, clients[i], 1)
-		s.Visual.SetFault(core.ClusterID(ids[i]), sim.Fault{Delay: delay})
+		addFault(t, s, ids[i], slow(delay))
 	}
 	begin := time.Now()
 	errs := make([]error, n)

@@ -1,28 +1,25 @@
-// Package testenv runs a whole latchkey server in-process for tests and
-// hands back the official SDK clients already pointed at it, the way a
-// user would configure them: only the endpoint (and, for HTTPS, the CA to
-// trust) differs from talking to the real cloud.
+// Package testenv runs a whole latchkey server in-process for latchkey's
+// own tests and hands back the official SDK clients already pointed at
+// it, the way a user would configure them: only the endpoint (and, for
+// HTTPS, the CA to trust) differs from talking to the real cloud.
 //
-// A server listens on 127.0.0.1 with ports chosen by the kernel and keeps
-// its state in a temporary data directory; Start returns once /healthz
-// answers 200, and the test's cleanup stops it (draining requests, as
-// SIGTERM would). Restart stops and starts it again on the same data
-// directory.
+// The server is latchkeytest's: on 127.0.0.1 with ports chosen by the
+// kernel, in a temporary data directory, ready when Start returns and
+// stopped (draining requests, as SIGTERM would) by the test's cleanup.
+// testenv adds the SDK clients, which latchkeytest leaves to its users,
+// and checks at cleanup that the root access key's secret never reached
+// the server's log.
 package testenv
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,13 +32,16 @@ import (
 	"github.com/baidubce/bce-sdk-go/services/bcc"
 
 	"github.com/latchkey/latchkey/console/gateway"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/server"
 )
 
 // Region is the region the clients are configured for.
 const Region = "cn-hangzhou"
 
-// Env is one running latchkey.
+// Env is one running latchkey. Its fields describe the current start;
+// Restart updates them.
 type Env struct {
 	// DataDir is the server's data directory.
 	DataDir string
@@ -57,105 +57,51 @@ type Env struct {
 	// Banner is what the server printed at its last start.
 	Banner string
 
-	cfg  server.Config
-	logs *syncBuffer
-	stop func() error
+	lk *latchkeytest.Server
 }
 
 // Option changes the server's configuration before it starts.
-type Option func(*server.Config)
+type Option = latchkeytest.Option
 
 // WithDemo seeds the demo fleet (PRODUCT.md §7).
-func WithDemo() Option { return func(c *server.Config) { c.Demo = true } }
+func WithDemo() Option { return latchkeytest.WithDemo() }
 
 // WithTransition sets the duration of each intermediate instance status;
 // the default here is 0 (immediate), unlike the binary's.
-func WithTransition(d time.Duration) Option { return func(c *server.Config) { c.Transition = d } }
+func WithTransition(d time.Duration) Option { return latchkeytest.WithTransition(d) }
 
 // WithDataDir uses dir instead of a fresh temporary directory.
-func WithDataDir(dir string) Option { return func(c *server.Config) { c.DataDir = dir } }
+func WithDataDir(dir string) Option { return latchkeytest.WithDataDir(dir) }
 
 // WithConfig applies an arbitrary change to the configuration.
-func WithConfig(f func(*server.Config)) Option { return Option(f) }
+func WithConfig(f func(*server.Config)) Option { return latchkeytest.WithConfig(f) }
 
-// Start runs a server and waits until it is ready. Its debug log is kept
-// (Logs) and shown when the test fails. Proxy variables that are set are
-// cleared for the test with t.Setenv, which a parallel test cannot do:
-// run parallel tests with them unset (.ci/run does).
+// Start runs a server (latchkeytest.Start) and waits until it is ready.
+// Its debug log is kept (Logs) and shown when the test fails; at cleanup
+// the test fails if the log holds the root access key's secret.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	// These would route the SDKs' loopback requests through a proxy:
-	// SDKv1 sets its transport's proxy from them explicitly, without Go's
-	// loopback exemption.
-	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"} {
-		if os.Getenv(k) != "" {
-			t.Setenv(k, "")
-		}
-	}
-	cfg := server.Defaults()
-	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	cfg.Listen = "127.0.0.1:0"
-	cfg.HTTPListen = "127.0.0.1:0"
-	cfg.Transition = 0
-	// Each server's E-HPC login nodes listen on a loopback range of their
-	// own, so servers of tests running in parallel (in this process or
-	// another) do not compete for the same address and port.
-	var r [2]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	cfg.EHPCLoginAddresses = netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 32 + r[0]%200, r[1], 0}), 24)
-	for _, o := range opts {
-		o(&cfg)
-	}
-	e := &Env{DataDir: cfg.DataDir, cfg: cfg, logs: new(syncBuffer)}
+	e := &Env{lk: latchkeytest.Start(t, opts...)}
+	e.refresh(t)
+	secret := e.Credentials.AccessKeySecret
 	t.Cleanup(func() {
-		if err := e.Stop(); err != nil {
-			t.Errorf("latchkey did not stop cleanly: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("latchkey log:\n%s", e.logs.String())
+		if strings.Contains(e.Logs(), secret) {
+			t.Error("the root access key's secret appears in the server's log")
 		}
 	})
-	e.start(t)
 	return e
 }
 
-func (e *Env) start(t testing.TB) {
+// refresh reads what a start set: endpoints, credentials, CA, banner.
+func (e *Env) refresh(t testing.TB) {
 	t.Helper()
-	cfg := e.cfg
-	var banner syncBuffer
-	cfg.Log = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Banner = &banner
-	ready := make(chan server.Endpoints, 1)
-	cfg.Ready = func(eps server.Endpoints) { ready <- eps }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg) }()
-	var once sync.Once
-	var runErr error
-	e.stop = func() error {
-		once.Do(func() {
-			cancel()
-			runErr = <-done
-		})
-		return runErr
-	}
-	select {
-	case eps := <-ready:
-		e.Endpoints = eps
-	case err := <-done:
-		cancel()
-		e.stop = func() error { return nil }
-		t.Fatalf("latchkey did not start: %v\nlog:\n%s", err, e.logs.String())
-	}
-	e.Banner = banner.String()
-
-	var err error
-	if e.Credentials, err = server.ReadCredentials(e.DataDir); err != nil {
-		t.Fatal(err)
-	}
+	lk := e.lk
+	e.DataDir = lk.DataDir()
+	e.Endpoints = server.Endpoints{HTTPS: lk.HTTPSEndpoint(), HTTP: lk.HTTPEndpoint()}
+	e.Credentials = server.Credentials(lk.Credentials())
+	e.Banner = lk.Banner()
 	e.CAFile = filepath.Join(e.DataDir, server.TLSDir, "ca.pem")
+	var err error
 	if e.CAPEM, err = os.ReadFile(e.CAFile); err != nil {
 		t.Fatal(err)
 	}
@@ -163,38 +109,53 @@ func (e *Env) start(t testing.TB) {
 	if !e.CAPool.AppendCertsFromPEM(e.CAPEM) {
 		t.Fatalf("%s holds no certificate", e.CAFile)
 	}
-	resp, err := e.HTTPClient().Get(e.URL("/healthz"))
-	if err != nil {
-		t.Fatalf("GET /healthz: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /healthz after ready: %s", resp.Status)
-	}
 }
 
 // Stop stops the server, draining in-flight requests, and returns what
-// server.Run returned. Stopping twice is harmless.
-func (e *Env) Stop() error {
-	if e.stop == nil {
-		return nil
-	}
-	return e.stop()
-}
+// serving it returned. Stopping twice is harmless.
+func (e *Env) Stop() error { return e.lk.Stop() }
 
 // Restart stops the server and starts it again on the same data
 // directory, with new ports. Clients made before a restart point at the
 // old ports: make new ones.
 func (e *Env) Restart(t testing.TB) {
 	t.Helper()
-	if err := e.Stop(); err != nil {
-		t.Fatalf("stop before restart: %v", err)
+	if err := e.lk.Restart(); err != nil {
+		t.Fatalf("restart: %v\nlog:\n%s", err, e.Logs())
 	}
-	e.start(t)
+	e.refresh(t)
 }
 
 // Logs returns everything the server has logged so far, at debug level.
-func (e *Env) Logs() string { return e.logs.String() }
+func (e *Env) Logs() string { return e.lk.Logs() }
+
+// Server is the latchkeytest server underneath: CheckConsolePassword,
+// ApplyFleet, AddFault, Admin, EHPCLoginAddresses.
+func (e *Env) Server() *latchkeytest.Server { return e.lk }
+
+// App is the assembled server of the current start: its store, services,
+// fault injector and audit log.
+func (e *Env) App() *server.App { return e.lk.App() }
+
+// Audit returns the audit events that match f, after writing every event
+// recorded so far.
+func (e *Env) Audit(t testing.TB, f core.AuditFilter) []core.AuditEvent {
+	t.Helper()
+	ctx := context.Background()
+	app := e.App()
+	if err := app.Audit.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out []core.AuditEvent
+	err := app.Store.View(ctx, func(tx core.Tx) (err error) {
+		out, err = tx.QueryAudit(ctx, f)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
 
 // URL returns the https:// URL of path on the HTTPS listener.
 func (e *Env) URL(path string) string { return "https://" + e.Endpoints.HTTPS + path }
@@ -335,22 +296,4 @@ func (e *Env) OpenAPI(t testing.TB, https bool) *openapi.Client {
 // the RFB byte stream.
 func (e *Env) DialConsole(ctx context.Context, consoleURL string) (net.Conn, error) {
 	return gateway.Dial(ctx, consoleURL, e.HTTPClient())
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

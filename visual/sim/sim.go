@@ -3,12 +3,8 @@
 // node's public address and the service's port, accepts connections from
 // the service's CidrIp only, and asks for the password the control plane
 // last set (VNC Authentication, and VeNCrypt Plain under the 2024 policy;
-// see package visual for the trade-off).
-//
-// A per-cluster fault switch (SetFault) makes the nodes of one cluster
-// slow or failing, so that tests reach every failure E-HPC reports:
-// AgentError, ExecFail, PartFailure, AliyunError, ServiceUnavailable and
-// UnknownError.
+// see package visual for the trade-off). Failures on purpose are fault
+// rules (package faults), which wrap this driver as every other.
 package sim
 
 import (
@@ -21,7 +17,6 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/textscreen"
@@ -33,42 +28,7 @@ import (
 const (
 	commandSetPassword = "vncpasswd -f"
 	commandStart       = "vncserver"
-	commandStop        = "vncserver -kill"
 )
-
-// FaultKind is what a cluster's nodes do instead of their work.
-type FaultKind string
-
-const (
-	// FaultNone: the nodes work (a Delay still applies).
-	FaultNone FaultKind = ""
-	// FaultAgentTimeout: no node's agent answers (E-HPC AgentError).
-	FaultAgentTimeout FaultKind = "agent-timeout"
-	// FaultExecFail: every node runs the operation's command and it fails
-	// (ExecFail, naming the command).
-	FaultExecFail FaultKind = "exec-failure"
-	// FaultPartial: the first login node does the work, every other
-	// login node's agent does not answer (PartFailure). A cluster needs
-	// two login nodes or more to show it.
-	FaultPartial FaultKind = "partial-failure"
-	// FaultUpstream: a cloud service under the nodes fails (AliyunError).
-	FaultUpstream FaultKind = "upstream"
-	// FaultUnavailable: the node service is temporarily unavailable
-	// (ServiceUnavailable).
-	FaultUnavailable FaultKind = "unavailable"
-	// FaultInternal: the driver fails unexpectedly (UnknownError).
-	FaultInternal FaultKind = "internal"
-)
-
-// Fault is a cluster's fault switch: each call first waits Delay (or
-// until its context ends, which the service reports as AgentError), then
-// fails as Kind says.
-type Fault struct {
-	Kind  FaultKind
-	Delay time.Duration
-	// Command overrides the command an exec failure names.
-	Command string
-}
 
 // Driver is the sim visual driver. Its listeners live in memory: at start
 // the control plane starts every started service again (EHPC.Reconcile).
@@ -79,7 +39,6 @@ type Driver struct {
 
 	mu     sync.Mutex
 	nodes  map[core.NodeID]*node
-	faults map[core.ClusterID]Fault
 	closed bool
 
 	// OnAuth, if set, is called with the outcome of every login to a
@@ -100,19 +59,7 @@ var _ core.VisualDriver = (*Driver)(nil)
 // New returns a driver with no running services. Close stops them all.
 func New() *Driver {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Driver{ctx: ctx, cancel: cancel, nodes: make(map[core.NodeID]*node), faults: make(map[core.ClusterID]Fault)}
-}
-
-// SetFault sets the fault switch of cluster's nodes; the zero Fault
-// clears it.
-func (d *Driver) SetFault(cluster core.ClusterID, f Fault) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if f == (Fault{}) {
-		delete(d.faults, cluster)
-		return
-	}
-	d.faults[cluster] = f
+	return &Driver{ctx: ctx, cancel: cancel, nodes: make(map[core.NodeID]*node)}
 }
 
 // Close stops every listener and closes every open connection, and waits
@@ -132,44 +79,6 @@ func (d *Driver) Close() error {
 	return nil
 }
 
-// inject applies the cluster's fault switch to one call of op on node t.
-func (d *Driver) inject(ctx context.Context, t core.VisualNode, command string) error {
-	d.mu.Lock()
-	f := d.faults[t.ClusterID]
-	d.mu.Unlock()
-	if f.Delay > 0 {
-		timer := time.NewTimer(f.Delay)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout,
-				Message: "the agent on " + t.HostName + " did not answer", Err: ctx.Err()}
-		}
-	}
-	if f.Command != "" {
-		command = f.Command
-	}
-	timeout := &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout, Message: "the agent on " + t.HostName + " did not answer"}
-	switch f.Kind {
-	case FaultAgentTimeout:
-		return timeout
-	case FaultPartial:
-		if t.Index > 0 {
-			return timeout
-		}
-	case FaultExecFail:
-		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: command}
-	case FaultUpstream:
-		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonUpstreamFailed, Message: "the ECS instance of " + t.HostName + " did not respond"}
-	case FaultUnavailable:
-		return &core.Error{Kind: core.KindUnavailable, Message: "the node service is temporarily unavailable"}
-	case FaultInternal:
-		return &core.Error{Kind: core.KindInternal, Message: "simulated driver failure"}
-	}
-	return nil
-}
-
 // entry returns the node's record, creating it; d.mu must be held.
 func (d *Driver) entry(t core.VisualNode) *node {
 	n := d.nodes[t.NodeID]
@@ -186,10 +95,7 @@ func (d *Driver) entry(t core.VisualNode) *node {
 
 // SetVisualPassword implements core.VisualDriver: new connections (and
 // the next start) ask for pw; open connections stay open, as with Xvnc.
-func (d *Driver) SetVisualPassword(ctx context.Context, t core.VisualNode, pw core.Secret) error {
-	if err := d.inject(ctx, t, commandSetPassword); err != nil {
-		return err
-	}
+func (d *Driver) SetVisualPassword(_ context.Context, t core.VisualNode, pw core.Secret) error {
 	if pw.IsZero() {
 		// An empty VNC password would let anyone in (vnc-backends.md §1).
 		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: commandSetPassword}
@@ -206,9 +112,6 @@ func (d *Driver) SetVisualPassword(ctx context.Context, t core.VisualNode, pw co
 // reconfigured in place (CIDR, password, authentication); on another port
 // it moves there.
 func (d *Driver) StartVisual(ctx context.Context, t core.VisualNode, pw core.Secret) error {
-	if err := d.inject(ctx, t, commandStart); err != nil {
-		return err
-	}
 	if !t.Address.IsValid() || t.Port < 1 || t.Port > 65535 || pw.IsZero() {
 		return &core.Error{Kind: core.KindConflict, Reason: core.ReasonExecFailed, Message: commandStart}
 	}
@@ -250,10 +153,7 @@ func (d *Driver) StartVisual(ctx context.Context, t core.VisualNode, pw core.Sec
 
 // StopVisual implements core.VisualDriver. Open connections stay open,
 // like a VNC session whose server was told to stop accepting.
-func (d *Driver) StopVisual(ctx context.Context, t core.VisualNode) error {
-	if err := d.inject(ctx, t, commandStop); err != nil {
-		return err
-	}
+func (d *Driver) StopVisual(_ context.Context, t core.VisualNode) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if n := d.nodes[t.NodeID]; n != nil && n.ln != nil {

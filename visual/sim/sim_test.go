@@ -93,33 +93,3 @@ func TestBusyPortIsExecFail(t *testing.T) {
 		t.Fatalf("busy port: %v", err)
 	}
 }
-
-func TestFaultSwitch(t *testing.T) {
-	d := New()
-	defer d.Close()
-	tg := target(t, freePort(t))
-	d.SetFault(tg.ClusterID, Fault{Kind: FaultExecFail, Command: "custom-cmd"})
-	err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123"))
-	if e := core.AsError(err); e.Reason != core.ReasonExecFailed || e.Message != "custom-cmd" {
-		t.Fatalf("exec failure: %v", err)
-	}
-	d.SetFault(tg.ClusterID, Fault{Kind: FaultPartial})
-	if err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123")); err != nil {
-		t.Fatalf("partial failure, first login node: %v", err)
-	}
-	second := tg
-	second.Index, second.NodeID = 1, "i-bptest2"
-	if err := d.SetVisualPassword(context.Background(), second, core.NewSecret("Abc123")); core.ReasonOf(err) != core.ReasonAgentTimeout {
-		t.Fatalf("partial failure, second login node: %v", err)
-	}
-	d.SetFault(tg.ClusterID, Fault{Delay: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := d.SetVisualPassword(ctx, tg, core.NewSecret("Abc123")); core.ReasonOf(err) != core.ReasonAgentTimeout {
-		t.Fatalf("delay beyond the deadline: %v", err)
-	}
-	d.SetFault(tg.ClusterID, Fault{})
-	if err := d.SetVisualPassword(context.Background(), tg, core.NewSecret("Abc123")); err != nil {
-		t.Fatalf("cleared: %v", err)
-	}
-}

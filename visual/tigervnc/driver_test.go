@@ -14,12 +14,11 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/agent/agenttest"
-	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
 	"github.com/latchkey/latchkey/visual/tigervnc"
 )
 
@@ -43,41 +42,30 @@ func agentFor(e *agenttest.Env) tigervnc.Agent {
 	return tigervnc.Agent{URL: e.URL, Token: core.NewSecret(agenttest.Token)}
 }
 
-// fixture is the E-HPC service over a real SQLite store, a real sealer and
-// hasher, and the tigervnc driver, which calls agents running real Xvnc.
+// fixture is the whole server with --visual-driver tigervnc: the E-HPC
+// service calls agents running real Xvnc, one per login node address.
 type fixture struct {
 	ehpc   *service.EHPC
 	caller core.Caller
 	prefix netip.Prefix
 }
 
-func newFixture(t *testing.T, policy core.EHPCPasswordPolicy, prefix netip.Prefix, agents map[netip.Addr]tigervnc.Agent) *fixture {
+// newFixture starts latchkey with login addresses from prefix and an
+// agents file that has agents[i] serve the (i+1)-th address.
+func newFixture(t *testing.T, policy core.EHPCPasswordPolicy, prefix netip.Prefix, agents ...*agenttest.Env) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "latchkey.db"), core.SystemClock{})
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "agent.token"), agenttest.Token)
+	file := "token_file: agent.token\nagents:\n"
+	for i, a := range agents {
+		file += "  - address: " + nthLogin(prefix, i+1).String() + "\n    url: " + a.URL.String() + "\n"
 	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := service.Config{
-		Store: st, Sealer: sealer,
-		Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-	}
-	d := tigervnc.New(tigervnc.Config{Agents: agents})
-	t.Cleanup(func() { d.Close() })
-	ehpc := service.NewEHPC(cfg, service.EHPCConfig{
-		Policy: policy, Drivers: map[string]core.VisualDriver{"tigervnc": d}, DefaultDriver: "tigervnc",
-		LoginAddresses: prefix, AgentTimeout: 30 * time.Second,
-	}, catalog.NewAlibaba())
-	creds, err := service.NewIdentity(cfg).CreateAccount(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{ehpc: ehpc, prefix: prefix, caller: core.Caller{Principal: core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID}}}
+	write(t, filepath.Join(dir, "agents.yaml"), file)
+	lk := latchkeytest.Start(t, latchkeytest.WithEHPCPasswordPolicy(string(policy)), latchkeytest.WithConfig(func(c *server.Config) {
+		c.VisualDriver, c.VisualAgents, c.EHPCLoginAddresses = server.VisualDriverTigerVNC, filepath.Join(dir, "agents.yaml"), prefix
+	}))
+	app := lk.App()
+	return &fixture{ehpc: app.EHPC, caller: app.RootCaller(), prefix: prefix}
 }
 
 // nthLogin is the address of the n-th login node (from 1) of a test's
@@ -182,7 +170,7 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 	prefix := loginPrefix()
 	envA := agenttest.Start(t, agenttest.Options{})
 	envB := agenttest.Start(t, agenttest.Options{})
-	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, map[netip.Addr]tigervnc.Agent{nthLogin(prefix, 1): agentFor(envA), nthLogin(prefix, 2): agentFor(envB)})
+	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, envA, envB)
 	cl := f.create(t, 2, true)
 	n0, n1 := cl.Nodes[cl.LoginNodes()[0]], cl.Nodes[cl.LoginNodes()[1]]
 	a0, a1 := visualAddr(n0.PublicIP), visualAddr(n1.PublicIP)
@@ -242,7 +230,7 @@ func TestStartStopVisualService(t *testing.T) {
 	t.Parallel()
 	prefix := loginPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
-	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, map[netip.Addr]tigervnc.Agent{nthLogin(prefix, 1): agentFor(env)})
+	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
 	addr := visualAddr(f.login(1))
 	if err := login(t, addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
@@ -273,7 +261,7 @@ func TestExecFail(t *testing.T) {
 	t.Parallel()
 	prefix := loginPrefix()
 	env := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
-	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, map[netip.Addr]tigervnc.Agent{nthLogin(prefix, 1): agentFor(env)})
+	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
 	if _, err := f.modify(t, cl, "root", rootPassword, "Abc123"); err != nil {
 		t.Fatalf("setting a stopped service's password needs no Xvnc: %v", err)
@@ -296,7 +284,7 @@ func TestPlain2024(t *testing.T) {
 	const full = "Visual#Pass-2024-full"
 	prefix := loginPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
-	f := newFixture(t, core.EHPCPasswordPolicy2024, prefix, map[netip.Addr]tigervnc.Agent{nthLogin(prefix, 1): agentFor(env)})
+	f := newFixture(t, core.EHPCPasswordPolicy2024, prefix, env)
 	cl := f.create(t, 1, true)
 	ctx := ctxFor(t)
 	if err := f.ehpc.AddUsers(ctx, f.caller, f.ref(cl.ID), []core.NewClusterUser{{Name: "hpcuser01", Password: core.NewSecret("User#Pass-01")}}); err != nil {
