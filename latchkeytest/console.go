@@ -26,7 +26,8 @@ const consoleCheckTimeout = time.Minute
 // VNC Authentication with password (whose first 8 characters count, as
 // in VNC). It returns false and no error when the console refuses the
 // password, and an error when the check could not be made: an unknown or
-// stopped instance, or a fault rule on open-console.
+// stopped instance, an account whose state refuses console calls (in
+// debt, or without the product), or a fault rule on open-console.
 func (s *Server) CheckConsolePassword(instanceID, password string) (bool, error) {
 	var res struct {
 		Kind    core.ResourceKind `json:"kind"`
