@@ -39,7 +39,6 @@ const (
 	errTimestampFormat
 	errTimestampExpired
 	errSecurityTokenMalformed
-	errThrottlingUser // the nonce memory is full
 
 	// Protocol: server side.
 	errInternal
@@ -141,7 +140,6 @@ func errorTable() [errorCodeCount]errorRow {
 		errTimestampFormat:        {"InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.", http.StatusBadRequest},
 		errTimestampExpired:       {"InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", http.StatusBadRequest},
 		errSecurityTokenMalformed: {"InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.", http.StatusBadRequest},
-		errThrottlingUser:         {"Throttling.User", "Request was denied due to user flow control.", http.StatusBadRequest},
 
 		errInternal:           {"InternalError", "The request processing has failed due to some unknown error, exception or failure.", http.StatusInternalServerError},
 		errServiceUnavailable: {"ServiceUnavailable", "The request has failed due to a temporary failure of the server.", http.StatusServiceUnavailable},

@@ -28,6 +28,11 @@ const timestampWindow = 15 * time.Minute
 // while its timestamp is still accepted.
 const nonceMemory = 2 * timestampWindow
 
+// maxNonce bounds a SignatureNonce (x-acs-signature-nonce): the official
+// SDKs send a UUID or 32 hex digits, and every nonce is stored for
+// nonceMemory.
+const maxNonce = 64
+
 // maxBody bounds a request body; RPC bodies are small forms.
 const maxBody = 1 << 20
 
@@ -62,10 +67,10 @@ type Deps struct {
 	// NewRequestID returns the RequestId of each request. Nil makes
 	// random upper-case UUIDs.
 	NewRequestID func() core.RequestID
-	// NonceLimit bounds the nonces remembered at once, across access
-	// keys; zero means defaultNonceLimit (2^20). When it is reached, new
-	// requests are refused with Throttling.User until nonces expire.
-	NonceLimit int
+	// Nonces records the signature nonces of accepted requests
+	// (required): in the store, so that a replay is refused by every
+	// replica and after a restart.
+	Nonces core.Nonces
 }
 
 // NewHandler returns the Alibaba RPC front end, to be mounted at path "/"
@@ -81,7 +86,7 @@ func NewHandler(d Deps) http.Handler {
 	if d.NewRequestID == nil {
 		d.NewRequestID = func() core.RequestID { return core.RequestID(strings.ToUpper(uuid.NewString())) }
 	}
-	s := &server{d: d, nonces: newNonceCache(nonceMemory, d.NonceLimit), versions: make(map[string]*product)}
+	s := &server{d: d, versions: make(map[string]*product)}
 	for _, p := range s.products() {
 		if p.enabled {
 			s.versions[p.version] = p
@@ -172,7 +177,6 @@ type signedRequest struct {
 // server is the http.Handler NewHandler returns.
 type server struct {
 	d        Deps
-	nonces   *nonceCache
 	versions map[string]*product
 }
 
@@ -201,8 +205,9 @@ type call struct {
 //  4. the timestamp parses (InvalidTimeStamp.Format) and lies within ±15
 //     minutes (InvalidTimeStamp.Expired);
 //  5. the signature matches (SignatureDoesNotMatch);
-//  6. the nonce is fresh (SignatureNonceUsed; Throttling.User when the
-//     nonce memory is full); it is recorded only now;
+//  6. the nonce is at most maxNonce characters (InvalidParameter: the
+//     official SDKs send 32–36) and fresh (SignatureNonceUsed); only now is
+//     it recorded, in the store (ServiceUnavailable if that fails);
 //  7. no security token (InvalidSecurityToken.Malformed: latchkey issues
 //     none);
 //  8. the handler reads its parameters' syntax (InvalidParameter for an
@@ -279,11 +284,15 @@ func (s *server) serve(r *http.Request, c *call) (value any, err error) {
 	if !sr.verify(secret) {
 		return nil, signatureError(errSignatureDoesNotMatch, sr)
 	}
-	switch s.nonces.use(sr.accessKeyID, sr.nonce, now) {
-	case nonceUsed:
+	if len(sr.nonce) > maxNonce {
+		return nil, invalidParam(pSignatureNonce)
+	}
+	fresh, err := s.d.Nonces.Use(r.Context(), sr.accessKeyID, sr.nonce, now, now.Add(nonceMemory))
+	if err != nil {
+		return nil, &apiError{code: errServiceUnavailable, cause: err}
+	}
+	if !fresh {
 		return nil, newAPIError(errSignatureNonceUsed)
-	case nonceFull:
-		return nil, newAPIError(errThrottlingUser)
 	}
 	if sr.securityToken {
 		return nil, newAPIError(errSecurityTokenMalformed)

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/store/sqlite"
 )
 
 // Handler-level tests: NewHandler over a stub ECS and keyring, with an
@@ -121,28 +124,42 @@ type rig struct {
 	ecs   *stubECS
 	logs  *testutil.Buffer
 	audit *auditLog
+	// store holds the nonces, as latchkey's store does.
+	store core.Store
 }
 
 func newRig(t testing.TB, edit ...func(*Deps)) *rig {
 	t.Helper()
 	r := &rig{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 20, 19, 19, 0, time.UTC)), ecs: &stubECS{}, logs: new(testutil.Buffer), audit: &auditLog{}}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"), r.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	r.store = st
 	d := Deps{
-		Keys: stubKeys{
-			stubAK:          {principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: stubAK}, secret: stubSecret},
-			"LTAIother":     {principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAIother"}, secret: stubSecret},
-			"LTAIinactive":  {secret: stubSecret, inactive: true},
-			"LTAIsubuser00": {principal: core.Principal{AccountID: "1234567890123456", User: "carol", AccessKeyID: "LTAIsubuser00"}, secret: stubSecret},
-		},
-		ECS:   r.ecs,
-		Audit: r.audit,
-		Clock: r.clock,
-		Log:   slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Nonces: service.NewNonces(st),
+		Keys:   r.keys(),
+		ECS:    r.ecs,
+		Audit:  r.audit,
+		Clock:  r.clock,
+		Log:    slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, e := range edit {
 		e(&d)
 	}
 	r.h = NewHandler(d)
 	return r
+}
+
+// keys are the rig's access keys.
+func (r *rig) keys() stubKeys {
+	return stubKeys{
+		stubAK:          {principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: stubAK}, secret: stubSecret},
+		"LTAIother":     {principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAIother"}, secret: stubSecret},
+		"LTAIinactive":  {secret: stubSecret, inactive: true},
+		"LTAIsubuser00": {principal: core.Principal{AccountID: "1234567890123456", User: "carol", AccessKeyID: "LTAIsubuser00"}, secret: stubSecret},
+	}
 }
 
 // v1Params returns the common parameters of a V1 request at the rig's
@@ -353,41 +370,35 @@ func TestNonceRules(t *testing.T) {
 	wantCode(t, r.serve(v3), "SignatureNonceUsed", 400)
 }
 
-func TestNonceMemoryIsBounded(t *testing.T) {
-	r := newRig(t, func(d *Deps) { d.NonceLimit = 2 })
-	wantOK(t, r.doV1("POST", r.v1Params("DescribeRegions", "a", nil), stubSecret, false))
-	wantOK(t, r.doV1("POST", r.v1Params("DescribeRegions", "b", nil), stubSecret, false))
-	// Full: a new nonce is refused rather than an old one forgotten.
-	msg := wantCode(t, r.doV1("POST", r.v1Params("DescribeRegions", "c", nil), stubSecret, false), "Throttling.User", 400)
-	if msg != "Request was denied due to user flow control." {
-		t.Errorf("message %q", msg)
-	}
-	wantCode(t, r.doV1("POST", r.v1Params("DescribeRegions", "a", nil), stubSecret, false), "SignatureNonceUsed", 400)
-	r.clock.Add(nonceMemory)
-	wantOK(t, r.doV1("POST", r.v1Params("DescribeRegions", "c", nil), stubSecret, false))
+// A nonce lives in the store: a handler over the same store (another
+// replica, or this one after a restart) refuses it too.
+func TestNonceIsRefusedByEveryHandlerOfTheStore(t *testing.T) {
+	r := newRig(t)
+	p := signV1("POST", r.v1Params("DescribeRegions", "shared-1", nil), stubSecret)
+	wantOK(t, r.doV1("POST", p, stubSecret, false))
+	other := NewHandler(Deps{Keys: r.keys(), ECS: r.ecs, Audit: r.audit, Clock: r.clock, Nonces: service.NewNonces(r.store)})
+	req := httptest.NewRequest("POST", "http://ecs.example/", strings.NewReader(encode(p)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	other.ServeHTTP(rec, req)
+	wantCode(t, rec, "SignatureNonceUsed", 400)
 }
 
-func TestNonceCacheExpiresAndCompacts(t *testing.T) {
-	c := newNonceCache(time.Minute, 1000)
-	t0 := time.Unix(0, 0)
-	for i := 0; i < 500; i++ {
-		if c.use("k", string(rune(0x4e00+i)), t0.Add(time.Duration(i)*time.Millisecond)) != nonceFresh {
-			t.Fatalf("nonce %d not fresh", i)
+// A nonce longer than any SDK sends is refused before anything is
+// stored.
+func TestNonceLengthIsBounded(t *testing.T) {
+	r := newRig(t)
+	wantOK(t, r.doV1("POST", r.v1Params("DescribeRegions", strings.Repeat("n", maxNonce), nil), stubSecret, false))
+	wantCode(t, r.doV1("POST", r.v1Params("DescribeRegions", strings.Repeat("n", maxNonce+1), nil), stubSecret, false), "InvalidParameter", 400)
+	err := r.store.View(context.Background(), func(tx core.Tx) error {
+		docs, err := tx.ListDocs(context.Background(), core.Query{Kind: "signature.nonce"})
+		if err == nil && len(docs) != 1 {
+			t.Errorf("%d nonces stored, want the one accepted", len(docs))
 		}
-	}
-	if c.use("k", string(rune(0x4e00+7)), t0.Add(time.Second)) != nonceUsed {
-		t.Error("a used nonce is fresh again within the window")
-	}
-	if c.use("k", "late", t0.Add(time.Minute+250*time.Millisecond)) != nonceFresh || c.size() != 250 {
-		t.Errorf("after partial expiry: %d remembered, want 250", c.size())
-	}
-	c.use("k", "later", t0.Add(3*time.Minute))
-	if c.size() != 1 {
-		t.Errorf("after full expiry: %d remembered", c.size())
-	}
-	s := c.keys["k"]
-	if len(s.queue)-s.head != 1 || s.head > 64 {
-		t.Errorf("queue not compacted: len %d head %d", len(s.queue), s.head)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -162,6 +162,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		metrics: m.Handler(),
 		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
 			Keys:       identity,
+			Nonces:     service.NewNonces(st),
 			ECS:        metrics.ECS(ecs, m),
 			EHPC:       ehpc,
 			RAM:        ram,
