@@ -147,6 +147,16 @@ type ConsoleDriver interface {
 	OpenConsole(ctx context.Context, target ConsoleTarget) (Conn, error)
 }
 
+// ConsolePasswords gives the live password the store holds for a
+// console. A driver that is given one asks it whenever it must know the
+// password (sim: at every login; qemu: when a console opens), so every
+// replica's consoles answer with the password the store holds at that
+// moment and nothing has to be pushed to them at start. It returns an
+// error when the console has none or the store cannot be read.
+type ConsolePasswords interface {
+	LivePassword(ctx context.Context, t ConsoleTarget) (Secret, error)
+}
+
 // ConsoleTarget tells a driver which console to address and what its
 // screen should show.
 type ConsoleTarget struct {

@@ -111,9 +111,16 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	ecsSvc := svc
 	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
-	// ECS consoles of the sim driver read their live passwords from the
-	// store: every replica's consoles agree (PRODUCT.md §5).
-	simDriver.ServeFrom("ecs", ecs)
+	// ECS consoles take their live passwords from the store when they
+	// need them (sim at each login, qemu when a console opens): every
+	// replica's consoles agree, and nothing is pushed at start.
+	for _, d := range consoleDrivers {
+		if s, ok := d.(interface {
+			ServeFrom(string, core.ConsolePasswords)
+		}); ok {
+			s.ServeFrom("ecs", ecs)
+		}
+	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 
 	// E-HPC login nodes serve their visual service through the sim

@@ -60,7 +60,7 @@ func (c *Config) validateConsoleDriver() error {
 // addQEMUDriver registers the qemu console driver, over DATA_DIR/qemu, in
 // drivers and has a closer stop its QEMU processes at shutdown. It starts
 // no process: a console's QEMU starts when it is first used (at the
-// latest by ECS.Reconcile for instances that use the driver). It is
+// latest when its console opens, taking the store's password). It is
 // registered even when QEMU is not installed, so that instances the store
 // puts on it answer InstanceNotReady rather than failing as internal
 // errors.

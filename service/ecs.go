@@ -574,25 +574,10 @@ func (s *ECS) pushLive(ctx context.Context, inst *core.Instance) error {
 	return s.setConsole(ctx, inst, pw)
 }
 
-// Reconcile pushes every instance's live password to its console. The
-// server calls it at start: consoles keep no state of their own across a
-// restart of latchkey, the store is the truth.
-func (s *ECS) Reconcile(ctx context.Context) error {
-	var all []*core.Instance
-	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		all, err = core.List[core.Instance](ctx, tx, core.Query{})
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, inst := range all {
-		if err := s.pushLive(ctx, inst); err != nil {
-			s.cfg.Log.Warn("console did not take its live password", "instance", inst.ID, "err", err)
-		}
-	}
-	return nil
-}
+// Reconcile implements Product: there is nothing to push. ECS consoles
+// take their live password from the store when they need it
+// (core.ConsolePasswords), so start-up touches no instance.
+func (s *ECS) Reconcile(context.Context) error { return nil }
 
 // ResolveConsole implements ConsoleSource: the instance must still exist
 // and be Running.

@@ -9,7 +9,10 @@ import (
 )
 
 // ECS is a Product: the ECS instances.
-var _ Product = (*ECS)(nil)
+var (
+	_ Product               = (*ECS)(nil)
+	_ core.ConsolePasswords = (*ECS)(nil)
+)
 
 // Name implements Product.
 func (*ECS) Name() string { return string(core.ServiceECS) }
@@ -232,7 +235,7 @@ func (s *ECS) applyInstance(ap *Apply, account core.AccountID, f fleet.Instance)
 }
 
 // LivePassword returns the live VNC password the store holds for an
-// instance's console (console/sim.PasswordSource): a console that asks
+// instance's console (core.ConsolePasswords): a console that asks
 // at every login answers the same on every replica. An instance that is
 // gone has no console.
 func (s *ECS) LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secret, error) {

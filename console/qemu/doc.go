@@ -77,7 +77,9 @@
 //   - A QMP error answer to set_password changes nothing and leaves QEMU
 //     running.
 //
-// After a restart of latchkey the memory is empty; the ECS service pushes
-// every live password at start (ECS.Reconcile), which also starts every
-// qemu console.
+// After a restart of latchkey the memory is empty. A product that gives
+// the driver a password source (ServeFrom; ECS does) has each console
+// take the source's password when it opens, whenever QEMU holds another:
+// nothing is pushed at start, and a console that opens later, or on
+// another replica, asks for the password the store holds.
 package qemu

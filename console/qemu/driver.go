@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -74,6 +75,7 @@ type Driver struct {
 
 	mu       sync.Mutex
 	consoles map[string]*console // by name, "<product>-<id>"
+	sources  map[string]core.ConsolePasswords
 	closed   bool
 
 	// procs counts the goroutines that wait for QEMU processes; Close
@@ -124,7 +126,7 @@ func New(cfg Config) (*Driver, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("qemu: state directory: %w", err)
 	}
-	return &Driver{cfg: cfg, consoles: make(map[string]*console)}, nil
+	return &Driver{cfg: cfg, consoles: make(map[string]*console), sources: make(map[string]core.ConsolePasswords)}, nil
 }
 
 // LookPath reports where binary (DefaultBinary when empty) is, or why it
@@ -183,18 +185,33 @@ func (d *Driver) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, p
 	}
 }
 
+// ServeFrom makes src the source of the live passwords of product's
+// consoles: a console that opens first takes the password src gives
+// when it differs from the one QEMU holds, so a console started after a
+// restart of latchkey, or on another replica, asks for the password the
+// store holds. Call it before the driver serves consoles.
+func (d *Driver) ServeFrom(product string, src core.ConsolePasswords) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sources[product] = src
+}
+
 // OpenConsole implements core.ConsoleDriver: it starts the target's QEMU
-// if it is not running and returns a connection to its VNC server, which
-// speaks RFB and does VNC Authentication itself. A console that was never
-// given a password refuses every login. Errors are *core.Error of
-// KindUnavailable, ReasonConsoleUnreachable.
+// if it is not running, brings its password in line with the product's
+// password source if there is one, and returns a connection to its VNC
+// server, which speaks RFB and does VNC Authentication itself. A console
+// that was never given a password refuses every login. Errors are
+// *core.Error of KindUnavailable, ReasonConsoleUnreachable.
 func (d *Driver) OpenConsole(ctx context.Context, t core.ConsoleTarget) (core.Conn, error) {
 	c, err := d.console(t)
 	if err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
+	src := d.sources[t.Product]
+	d.mu.Unlock()
 	c.mu.Lock()
-	_, err = c.ensure(ctx)
+	err = c.ensureFrom(ctx, t, src)
 	c.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -326,6 +343,29 @@ func (c *console) ensure(ctx context.Context) (*process, error) {
 	}
 	c.proc = p
 	return p, nil
+}
+
+// ensureFrom is ensure, then, when src is set, the source's password
+// made live if QEMU holds another. c.mu is held.
+func (c *console) ensureFrom(ctx context.Context, t core.ConsoleTarget, src core.ConsolePasswords) error {
+	p, err := c.ensure(ctx)
+	if err != nil || src == nil {
+		return err
+	}
+	pw, err := src.LivePassword(ctx, t)
+	if err != nil {
+		return c.unreachable("the console's password could not be read", err)
+	}
+	if !c.live.IsZero() && subtle.ConstantTimeCompare([]byte(c.live.Reveal()), []byte(pw.Reveal())) == 1 {
+		return nil
+	}
+	if err := c.apply(ctx, p, pw); err != nil {
+		// The password QEMU holds is unknown: stop it (see doc.go).
+		c.stop(p)
+		return c.unreachable("QEMU did not take the console's password", err)
+	}
+	c.live = pw
+	return nil
 }
 
 // args is QEMU's command line. QEMU runs in the state directory and is

@@ -12,7 +12,8 @@ import (
 )
 
 // Driver is the sim console driver. A product that keeps its consoles'
-// live passwords in the store registers a PasswordSource (ServeFrom):
+// live passwords in the store registers a core.ConsolePasswords
+// (ServeFrom):
 // its consoles then ask, at every login, for the password the store
 // holds at that moment, so every replica's consoles agree and a change is
 // live everywhere once it is stored, with nothing to push or reconcile.
@@ -21,28 +22,21 @@ import (
 type Driver struct {
 	mu        sync.Mutex
 	passwords map[key]core.Secret
-	sources   map[string]PasswordSource
+	sources   map[string]core.ConsolePasswords
 
 	// OnAuth, if set, is called with the outcome of every console login.
 	OnAuth func(product string, ok bool)
 }
 
-// PasswordSource gives the live password of a product's console from
-// where the product keeps it. It returns an error when the console has
-// none or cannot be read; then nobody can log in.
-type PasswordSource interface {
-	LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secret, error)
-}
-
 // ServeFrom makes src the source of the live passwords of product's
 // consoles. Call it before the driver serves consoles.
-func (d *Driver) ServeFrom(product string, src PasswordSource) {
+func (d *Driver) ServeFrom(product string, src core.ConsolePasswords) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.sources[product] = src
 }
 
-func (d *Driver) source(product string) PasswordSource {
+func (d *Driver) source(product string) core.ConsolePasswords {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.sources[product]
@@ -54,12 +48,12 @@ var _ core.ConsoleDriver = (*Driver)(nil)
 
 // New returns a driver with no consoles.
 func New() *Driver {
-	return &Driver{passwords: make(map[key]core.Secret), sources: make(map[string]PasswordSource)}
+	return &Driver{passwords: make(map[key]core.Secret), sources: make(map[string]core.ConsolePasswords)}
 }
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is
 // always reachable; empty passwords are refused (an empty VNC password
-// would let anyone in). For a product with a PasswordSource there is
+// would let anyone in). For a product with a password source there is
 // nothing to set: storing the password makes it live.
 func (d *Driver) SetConsolePassword(_ context.Context, t core.ConsoleTarget, pw core.Secret) error {
 	if pw.IsZero() {
