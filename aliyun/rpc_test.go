@@ -535,9 +535,13 @@ func TestV3Rules(t *testing.T) {
 	if msg := wantCode(t, r.serve(req), "MissingParameter", 400); !strings.Contains(msg, "x-acs-date") {
 		t.Errorf("message %q", msg)
 	}
-	// Another algorithm.
+	// A SHA-256 signature labelled SM3 is checked as SM3, and fails.
 	req = r.v3Request(t, "DescribeRegions", "v3-sm3", map[string]string{}, "", stubSecret)
 	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "ACS3-HMAC-SHA256", "ACS3-HMAC-SM3", 1))
+	wantCode(t, r.serve(req), "SignatureDoesNotMatch", 400)
+	// An algorithm latchkey does not verify.
+	req = r.v3Request(t, "DescribeRegions", "v3-rsa", map[string]string{}, "", stubSecret)
+	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "ACS3-HMAC-SHA256", "ACS3-RSA-SHA256", 1))
 	wantCode(t, r.serve(req), "InvalidSignatureMethod", 400)
 	// A stale x-acs-date.
 	r.clock.Add(-20 * time.Minute)
