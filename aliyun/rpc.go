@@ -40,8 +40,9 @@ type Deps struct {
 	// ECS serves Version 2014-05-26. Nil leaves ECS out of the dispatch
 	// map (its actions answer InvalidVersion).
 	ECS core.ECS
-	// EHPC serves Version 2018-04-12 and RAM Version 2015-05-01; nil
-	// leaves them out of the dispatch map, like ECS.
+	// EHPC serves Version 2018-04-12 and RAM Version 2015-05-01 (and,
+	// with RAM, STS 2015-04-01); nil leaves them out of the dispatch map,
+	// like ECS.
 	EHPC core.EHPC
 	RAM  core.RAM
 	// Audit records every mutating call after its outcome is known. Nil
@@ -94,7 +95,7 @@ func NewHandler(d Deps) http.Handler {
 // line here and a file that builds its product value (its dispatch map
 // and error mapping), like ecs.go.
 func (s *server) products() []*product {
-	return []*product{s.ecsProduct(), s.ehpcProduct(), s.ramProduct()}
+	return []*product{s.ecsProduct(), s.ehpcProduct(), s.ramProduct(), s.stsProduct()}
 }
 
 // product is one API version: its dispatch map from Action to handler and
