@@ -8,11 +8,11 @@ const assert = require('node:assert/strict');
 const RPCClient = require('@alicloud/pop-core');
 const env = require('../lib/env');
 
-function client(apiVersion) {
+function client(apiVersion, endpoint = `http://${env.http}`) {
   return new RPCClient({
     accessKeyId: env.accessKeyId,
     accessKeySecret: env.accessKeySecret,
-    endpoint: `http://${env.http}`,
+    endpoint,
     apiVersion,
   });
 }
@@ -130,11 +130,13 @@ test('E-HPC 2018-04-12: ModifyVisualServicePasswd', async () => {
   }, post)), { code: 'ClusterNotFound', status: 404, message: 'The specified instance does not exist.' });
 });
 
-test('STS 2015-04-01: GetCallerIdentity', async () => {
-  const res = await client('2015-04-01').request('GetCallerIdentity', {}, post);
-  assert.equal(res.IdentityType, 'Account');
-  assert.match(res.AccountId, /^[0-9]{16}$/);
-  assert.equal(res.UserId, res.AccountId);
-  assert.equal(res.PrincipalId, res.AccountId);
-  assert.equal(res.Arn, `acs:ram::${res.AccountId}:root`);
+test('STS 2015-04-01: GetCallerIdentity, over HTTP and HTTPS', async () => {
+  for (const endpoint of [`http://${env.http}`, `https://${env.https}`]) {
+    const res = await client('2015-04-01', endpoint).request('GetCallerIdentity', {}, post);
+    assert.equal(res.IdentityType, 'Account');
+    assert.match(res.AccountId, /^[0-9]{16}$/);
+    assert.equal(res.UserId, res.AccountId);
+    assert.equal(res.PrincipalId, res.AccountId);
+    assert.equal(res.Arn, `acs:ram::${res.AccountId}:root`);
+  }
 });
