@@ -107,6 +107,9 @@ const (
 	errRAMPolicyDocumentLength
 	errRAMDescriptionLength
 
+	// STS 2015-04-01: GetCallerIdentity's one documented error.
+	errSTSInternal
+
 	errorCodeCount // not a row: the number of rows
 )
 
@@ -202,6 +205,8 @@ func errorTable() [errorCodeCount]errorRow {
 		errRAMPolicyNameLength:        {"InvalidParameter.PolicyName.Length", `The parameter - "PolicyName" beyond the length limit.`, http.StatusBadRequest},
 		errRAMPolicyDocumentLength:    {"InvalidParameter.PolicyDocument.Length", `The parameter - "PolicyDocument" beyond the length limit.`, http.StatusBadRequest},
 		errRAMDescriptionLength:       {"InvalidParameter.Description.Length", `The parameter - "Description" beyond the length limit.`, http.StatusBadRequest},
+
+		errSTSInternal: {"InternalError", "STS Server Internal Error happened, please send the RequestId to us.", http.StatusInternalServerError},
 	}
 }
 
@@ -286,7 +291,7 @@ func errorFor(p *product, err error) *apiError {
 		mapErr = p.mapError
 	}
 	out := mapErr(e)
-	if out.code == errInternal || out.code == errServiceUnavailable {
+	if _, _, status := out.row(); status >= http.StatusInternalServerError {
 		out.cause = err
 	}
 	return out

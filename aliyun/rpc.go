@@ -45,8 +45,9 @@ type Deps struct {
 	// ECS serves Version 2014-05-26. Nil leaves ECS out of the dispatch
 	// map (its actions answer InvalidVersion).
 	ECS core.ECS
-	// EHPC serves Version 2018-04-12 and RAM Version 2015-05-01; nil
-	// leaves them out of the dispatch map, like ECS.
+	// EHPC serves Version 2018-04-12 and RAM Version 2015-05-01 (and,
+	// with RAM, STS 2015-04-01); nil leaves them out of the dispatch map,
+	// like ECS.
 	EHPC core.EHPC
 	RAM  core.RAM
 	// Audit records every mutating call after its outcome is known. Nil
@@ -99,7 +100,7 @@ func NewHandler(d Deps) http.Handler {
 // line here and a file that builds its product value (its dispatch map
 // and error mapping), like ecs.go.
 func (s *server) products() []*product {
-	return []*product{s.ecsProduct(), s.ehpcProduct(), s.ramProduct()}
+	return []*product{s.ecsProduct(), s.ehpcProduct(), s.ramProduct(), s.stsProduct()}
 }
 
 // product is one API version: its dispatch map from Action to handler and
@@ -195,7 +196,8 @@ type call struct {
 // shared/reference/alibaba-rpc.md §4.2:
 //
 //  1. path "/" (InvalidAction.NotFound), GET or POST (UnsupportedHTTPMethod),
-//     body size, duplicate parameters (InvalidParameter); then the
+//     body size, a parameter repeated within the query or within the form
+//     body (InvalidParameter); then the
 //     signature scheme's own parsing: Signature/Authorization present
 //     (IncompleteSignature), common parameters present and well formed
 //     (MissingParameter, InvalidSignatureMethod, InvalidParameter.Format);
@@ -359,8 +361,13 @@ func (s *server) authenticate(r *http.Request, c *call) (*signedRequest, action,
 
 // requestParams decodes the URL query and, for a form body, the body. It
 // returns the query alone (V3 signs only it) and the union (V1 signs it;
-// handlers read it). A name may appear once in the union: a repeated one
-// is refused rather than guessed at.
+// handlers read it). The union is built as the official signers build the
+// map they sign (SDKv1 sdk/auth/rpc_signature_composer.go,
+// buildRpcStringToSign): the query's parameters, then the form's, so a
+// name in both counts once with the form's value. SDKv1 sends RegionId in
+// the query of every request, also when a CommonRequest puts it in
+// FormParams. A name repeated within the query or within the form is
+// refused rather than guessed at: no official client sends one.
 func requestParams(r *http.Request, body []byte) (query, params map[string]string, _ *apiError) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -384,7 +391,7 @@ func requestParams(r *http.Request, body []byte) (query, params map[string]strin
 			params[k] = v
 		}
 		for k, vs := range f {
-			if _, dup := params[k]; dup || len(vs) > 1 {
+			if len(vs) > 1 {
 				return nil, nil, invalidParam(k)
 			}
 			params[k] = vs[0]

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -477,11 +478,24 @@ func TestV1FormBody(t *testing.T) {
 	if r.ecs.ref.InstanceID != "i-split" {
 		t.Errorf("handler saw %+v", r.ecs.ref)
 	}
-	// A parameter in both is refused.
-	signed = signV1("POST", r.v1Params("StartInstance", "dup", map[string]string{"InstanceId": "i-1"}), stubSecret)
-	req = httptest.NewRequest("POST", "http://ecs.example/?"+encode(signed), strings.NewReader("InstanceId=i-2"))
+	// A parameter in both counts once, with the form's value, as SDKv1
+	// signs it: the signed map is the form's value over the query's.
+	signed = signV1("POST", r.v1Params("StartInstance", "both", map[string]string{"InstanceId": "i-form"}), stubSecret)
+	query := maps.Clone(signed)
+	query["InstanceId"] = "i-query"
+	req = httptest.NewRequest("POST", "http://ecs.example/?"+encode(query), strings.NewReader("InstanceId=i-form"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	wantCode(t, r.serve(req), "InvalidParameter", 400)
+	wantOK(t, r.serve(req))
+	if r.ecs.ref.InstanceID != "i-form" {
+		t.Errorf("a parameter in query and form: handler saw %q, want the form's value", r.ecs.ref.InstanceID)
+	}
+	// Repeated within the form body, it is refused.
+	signed = signV1("POST", r.v1Params("StartInstance", "dup", nil), stubSecret)
+	req = httptest.NewRequest("POST", "http://ecs.example/?"+encode(signed), strings.NewReader("InstanceId=i-1&InstanceId=i-2"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if msg := wantCode(t, r.serve(req), "InvalidParameter", 400); msg != `The specified parameter "InstanceId" is not valid.` {
+		t.Errorf("repeated form parameter message %q", msg)
+	}
 }
 
 func TestV3Rules(t *testing.T) {
@@ -520,9 +534,13 @@ func TestV3Rules(t *testing.T) {
 	if msg := wantCode(t, r.serve(req), "MissingParameter", 400); !strings.Contains(msg, "x-acs-date") {
 		t.Errorf("message %q", msg)
 	}
-	// Another algorithm.
+	// A SHA-256 signature labelled SM3 is checked as SM3, and fails.
 	req = r.v3Request(t, "DescribeRegions", "v3-sm3", map[string]string{}, "", stubSecret)
 	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "ACS3-HMAC-SHA256", "ACS3-HMAC-SM3", 1))
+	wantCode(t, r.serve(req), "SignatureDoesNotMatch", 400)
+	// An algorithm latchkey does not verify.
+	req = r.v3Request(t, "DescribeRegions", "v3-rsa", map[string]string{}, "", stubSecret)
+	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "ACS3-HMAC-SHA256", "ACS3-RSA-SHA256", 1))
 	wantCode(t, r.serve(req), "InvalidSignatureMethod", 400)
 	// A stale x-acs-date.
 	r.clock.Add(-20 * time.Minute)

@@ -75,21 +75,22 @@ func TestV3Vector(t *testing.T) {
 	r.Header.Set("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 	signed := []string{"host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"}
 	query := map[string]string{"ImageId": "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd", "RegionId": "cn-shanghai"}
-	cr := v3CanonicalRequest(r.Method, r.URL.Path, query, r.Header, r.Host, signed, nil)
+	sha, _ := v3AlgorithmNamed("ACS3-HMAC-SHA256")
+	cr := v3CanonicalRequest(sha, r.Method, r.URL.Path, query, r.Header, r.Host, signed, nil)
 	sum := sha256.Sum256([]byte(cr))
 	if got, want := hex.EncodeToString(sum[:]), "7ea06492da5221eba5297e897ce16e55f964061054b7695beedaac1145b1e259"; got != want {
 		t.Errorf("hashed canonical request = %s, want %s\ncanonical request:\n%s", got, want, cr)
 	}
 	secret := core.NewSecret("YourAccessKeySecret")
-	sts := v3StringToSign(cr)
+	sts := v3StringToSign(sha, cr)
 	const want = "06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
-	if got := v3Sign(secret, sts); got != want {
+	if got := v3Sign(sha, secret, sts); got != want {
 		t.Errorf("signature = %s, want %s", got, want)
 	}
-	if !v3Verify(secret, sts, strings.ToUpper(want)) {
+	if !v3Verify(sha, secret, sts, strings.ToUpper(want)) {
 		t.Error("upper-case hex signature does not verify")
 	}
-	if v3Verify(secret, sts, want[:len(want)-2]) || v3Verify(secret, sts, "zz"+want[2:]) {
+	if v3Verify(sha, secret, sts, want[:len(want)-2]) || v3Verify(sha, secret, sts, "zz"+want[2:]) {
 		t.Error("a truncated or non-hex signature verifies")
 	}
 
@@ -117,7 +118,7 @@ func TestParseV3AuthorizationErrors(t *testing.T) {
 		header string
 		want   errorCode
 	}{
-		{"ACS3-HMAC-SM3 Credential=a,SignedHeaders=host,Signature=00", errInvalidSignatureMethod},
+		{"ACS3-HMAC-SHA1 Credential=a,SignedHeaders=host,Signature=00", errInvalidSignatureMethod},
 		{"ACS3-RSA-SHA256 Credential=a,SignedHeaders=host,Signature=00", errInvalidSignatureMethod},
 		{"ACS3-HMAC-SHA256", errIncompleteSignature},
 		{"ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host", errIncompleteSignature},

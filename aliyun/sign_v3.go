@@ -4,17 +4,21 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/tjfoc/gmsm/sm3"
+
 	"github.com/latchkey/latchkey/core"
 )
 
-// RPC signature V3, ACS3-HMAC-SHA256: the default of every darabonba
-// client (shared/reference/alibaba-rpc.md §2). Action and Version travel
+// RPC signature V3: ACS3-HMAC-SHA256, the default of every darabonba
+// client, or ACS3-HMAC-SM3, what they sign with when SignatureAlgorithm
+// says so (shared/reference/alibaba-rpc.md §2). Action and Version travel
 // in the x-acs-action and x-acs-version headers; the query holds only API
-// parameters.
+// parameters. H is the algorithm's hash, SHA-256 or SM3 (GB/T 32905):
 //
 //	CanonicalRequest =
 //	    HTTPMethod "\n"
@@ -23,18 +27,52 @@ import (
 //	    CanonicalHeaders              lower(name) ":" trim(value) "\n", per signed header
 //	    "\n"
 //	    SignedHeaders "\n"            the names from Authorization, joined by ';'
-//	    HashedRequestPayload          hex(SHA-256(body))
-//	StringToSign  = "ACS3-HMAC-SHA256" "\n" hex(SHA-256(CanonicalRequest))
-//	Signature     = hex(HMAC-SHA256(AccessKeySecret, StringToSign))
-//	Authorization = "ACS3-HMAC-SHA256 Credential=" AccessKeyId ",SignedHeaders=" names ",Signature=" Signature
+//	    HashedRequestPayload          hex(H(body))
+//	StringToSign  = Algorithm "\n" hex(H(CanonicalRequest))
+//	Signature     = hex(HMAC-H(AccessKeySecret, StringToSign))
+//	Authorization = Algorithm " Credential=" AccessKeyId ",SignedHeaders=" names ",Signature=" Signature
 //
 // The canonical headers are rebuilt from the client's SignedHeaders list,
 // not from the server's choice; a header signed more than once has its
 // trimmed values sorted and joined by ','. "host" is the Host the client
-// addressed, port included.
+// addressed, port included. The darabonba clients send the payload hash in
+// x-acs-content-sha256 whatever the algorithm; the server hashes the body
+// itself.
 
-// v3Algorithm is the only V3 algorithm latchkey verifies.
-const v3Algorithm = "ACS3-HMAC-SHA256"
+// v3Algorithm is a V3 signature algorithm latchkey verifies.
+type v3Algorithm struct {
+	name    string           // as in Authorization: "ACS3-HMAC-SHA256"
+	newHash func() hash.Hash // digests payload and canonical request; keys the HMAC
+}
+
+// v3AlgorithmNamed returns the algorithm of an Authorization header's
+// first word. SM3 is tjfoc/gmsm's, the implementation the darabonba
+// clients sign with (darabonba-openapi utils.Hash and SignatureMethod).
+// ACS3-RSA-SHA256 signs with a key pair, not an access key secret, and is
+// not one of them.
+func v3AlgorithmNamed(name string) (v3Algorithm, bool) {
+	switch name {
+	case "ACS3-HMAC-SHA256":
+		return v3Algorithm{name: name, newHash: sha256.New}, true
+	case "ACS3-HMAC-SM3":
+		return v3Algorithm{name: name, newHash: sm3.New}, true
+	}
+	return v3Algorithm{}, false
+}
+
+// sum returns hex(H(data)).
+func (a v3Algorithm) sum(data []byte) string {
+	h := a.newHash()
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// mac returns HMAC-H(secret, stringToSign).
+func (a v3Algorithm) mac(secret core.Secret, stringToSign string) []byte {
+	m := hmac.New(a.newHash, []byte(secret.Reveal()))
+	m.Write([]byte(stringToSign))
+	return m.Sum(nil)
+}
 
 // v3AlgorithmPrefix marks an Authorization header of the V3 family; a
 // header with it selects V3 verification.
@@ -42,21 +80,24 @@ const v3AlgorithmPrefix = "ACS3-"
 
 // v3Authorization is a parsed Authorization header.
 type v3Authorization struct {
+	algorithm     v3Algorithm
 	accessKeyID   string
 	signedHeaders []string // as the client listed them
 	signature     string
 }
 
 // parseV3Authorization parses an Authorization header of the V3 family.
-// An algorithm other than ACS3-HMAC-SHA256 gives InvalidSignatureMethod; a
-// missing or empty Credential, SignedHeaders or Signature gives
-// IncompleteSignature.
+// An algorithm other than ACS3-HMAC-SHA256 and ACS3-HMAC-SM3 gives
+// InvalidSignatureMethod; a missing or empty Credential, SignedHeaders or
+// Signature gives IncompleteSignature.
 func parseV3Authorization(h string) (v3Authorization, *apiError) {
 	var a v3Authorization
-	alg, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	if alg != v3Algorithm {
+	name, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+	alg, ok := v3AlgorithmNamed(name)
+	if !ok {
 		return a, newAPIError(errInvalidSignatureMethod)
 	}
+	a.algorithm = alg
 	var signed string
 	for part := range strings.SplitSeq(rest, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -113,39 +154,33 @@ func v3CanonicalHeaders(header http.Header, host string, signed []string) string
 }
 
 // v3CanonicalRequest assembles the canonical request from its parts.
-func v3CanonicalRequest(method, path string, query map[string]string, header http.Header, host string, signed []string, body []byte) string {
-	sum := sha256.Sum256(body)
+func v3CanonicalRequest(alg v3Algorithm, method, path string, query map[string]string, header http.Header, host string, signed []string, body []byte) string {
 	return method + "\n" +
 		v3CanonicalURI(path) + "\n" +
 		canonicalQuery(query, "") + "\n" +
 		v3CanonicalHeaders(header, host, signed) + "\n" +
 		strings.Join(signed, ";") + "\n" +
-		hex.EncodeToString(sum[:])
+		alg.sum(body)
 }
 
 // v3StringToSign hashes a canonical request into the StringToSign.
-func v3StringToSign(canonicalRequest string) string {
-	sum := sha256.Sum256([]byte(canonicalRequest))
-	return v3Algorithm + "\n" + hex.EncodeToString(sum[:])
+func v3StringToSign(alg v3Algorithm, canonicalRequest string) string {
+	return alg.name + "\n" + alg.sum([]byte(canonicalRequest))
 }
 
-// v3Sign returns the lower-case hex HMAC-SHA256 signature of stringToSign.
-func v3Sign(secret core.Secret, stringToSign string) string {
-	mac := hmac.New(sha256.New, []byte(secret.Reveal()))
-	mac.Write([]byte(stringToSign))
-	return hex.EncodeToString(mac.Sum(nil))
+// v3Sign returns the lower-case hex signature of stringToSign.
+func v3Sign(alg v3Algorithm, secret core.Secret, stringToSign string) string {
+	return hex.EncodeToString(alg.mac(secret, stringToSign))
 }
 
 // v3Verify reports, in constant time, whether sig (hex, either case) is
 // the signature of stringToSign under secret.
-func v3Verify(secret core.Secret, stringToSign, sig string) bool {
+func v3Verify(alg v3Algorithm, secret core.Secret, stringToSign, sig string) bool {
 	got, err := hex.DecodeString(sig)
 	if err != nil {
 		return false
 	}
-	mac := hmac.New(sha256.New, []byte(secret.Reveal()))
-	mac.Write([]byte(stringToSign))
-	return hmac.Equal(mac.Sum(nil), got)
+	return hmac.Equal(alg.mac(secret, stringToSign), got)
 }
 
 // The V3 headers the gateway reads.
@@ -173,7 +208,8 @@ func parseV3(r *http.Request, query, params map[string]string, body []byte) (*si
 	if aerr != nil {
 		return sr, aerr
 	}
-	sr.stringToSign = v3StringToSign(v3CanonicalRequest(r.Method, r.URL.Path, query, r.Header, r.Host, auth.signedHeaders, body))
+	alg := auth.algorithm
+	sr.stringToSign = v3StringToSign(alg, v3CanonicalRequest(alg, r.Method, r.URL.Path, query, r.Header, r.Host, auth.signedHeaders, body))
 	for _, name := range []string{hAction, hVersion, hDate, hNonce} {
 		if r.Header.Get(name) == "" {
 			return sr, missingParam(name)
@@ -196,6 +232,6 @@ func parseV3(r *http.Request, query, params map[string]string, body []byte) (*si
 	sr.timestamp, sr.nonce = r.Header.Get(hDate), r.Header.Get(hNonce)
 	sr.securityToken = r.Header.Get(hSecurityToken) != ""
 	sig := auth.signature
-	sr.verify = func(secret core.Secret) bool { return v3Verify(secret, sr.stringToSign, sig) }
+	sr.verify = func(secret core.Secret) bool { return v3Verify(alg, secret, sr.stringToSign, sig) }
 	return sr, nil
 }

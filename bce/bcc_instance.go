@@ -45,6 +45,23 @@ func (s *Server) unknown() http.Handler {
 	})
 }
 
+// unknownVersion answers every path outside /v2/: a request signed with
+// bce-auth-v1 reaches this front end whatever its path (IsSigned). A path
+// under another API version (/v1/instance, which @baiducloud/sdk 1.0.7's
+// BccClient calls) is InvalidVersion, 404: Baidu's BCC API reference and
+// every maintained Baidu SDK (bce-sdk-go, bce-sdk-python) address instances
+// under /v2 only. Any other path is InvalidURI.
+func (s *Server) unknownVersion() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if len(first) > 1 && first[0] == 'v' && strings.Trim(first[1:], "0123456789") == "" {
+			s.reject(w, r, NewAPIError(CodeInvalidVersion))
+			return
+		}
+		s.reject(w, r, NewAPIError(CodeInvalidURI))
+	})
+}
+
 // reject answers a request that reaches no operation.
 func (s *Server) reject(w http.ResponseWriter, r *http.Request, e *APIError) {
 	requestID, err := NewRequestID(s.cfg.Rand)

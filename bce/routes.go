@@ -32,8 +32,9 @@ func (s *Server) routes() []route {
 // addRoutes registers the routes on the mux. Operations that share a
 // method and path (the PUT instance actions) are told apart by their
 // action parameter (?changePass, ?start, ?stop, ?reboot). Anything else
-// under /v2/ is answered InvalidURI in the error envelope, never with the
-// mux's text.
+// is answered in the error envelope, never with the mux's text: under
+// /v2/ InvalidURI, under another API version InvalidVersion (see
+// unknownVersion).
 func (s *Server) addRoutes(mux *http.ServeMux) {
 	actions := map[string]map[string]http.Handler{}
 	for _, rt := range s.routes() {
@@ -51,6 +52,7 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 		mux.Handle(pattern, s.byAction(byName))
 	}
 	mux.Handle("/v2/", s.unknown())
+	mux.Handle("/", s.unknownVersion())
 }
 
 // Operation describes one served BCC operation, for documentation.

@@ -37,7 +37,9 @@ type Config struct {
 	ConsoleURL func(token string) string
 }
 
-// Server serves BCE REST. It is an http.Handler for the /v2/ tree.
+// Server serves BCE REST. It is an http.Handler for the /v2/ tree and for
+// any other request signed with bce-auth-v1 (IsSigned), which it answers
+// in its error envelope.
 type Server struct {
 	cfg Config
 	mux *http.ServeMux

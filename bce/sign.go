@@ -35,6 +35,13 @@ import (
 // AuthScheme is the only signature version BCE accepts.
 const AuthScheme = "bce-auth-v1"
 
+// IsSigned reports whether r carries a bce-auth-v1 Authorization header.
+// Such a request is BCE's whatever its path: the server routes it to this
+// front end, so that a BCE client always gets BCE's answers.
+func IsSigned(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), AuthScheme+"/")
+}
+
 // timestampLayout is the form of the auth timestamp and of x-bce-date:
 // UTC, whole seconds.
 const timestampLayout = "2006-01-02T15:04:05Z"

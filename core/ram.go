@@ -148,6 +148,12 @@ type RAM interface {
 	AttachPolicyToUser(ctx context.Context, c Caller, typ PolicyType, name string, user UserName) error
 	DetachPolicyFromUser(ctx context.Context, c Caller, typ PolicyType, name string, user UserName) error
 	ListPoliciesForUser(ctx context.Context, c Caller, user UserName) ([]AttachedPolicy, error)
+
+	// CallerUser returns the RAM user whose access key signed the call,
+	// for STS GetCallerIdentity. Unlike the calls above it is not
+	// authorized and ignores the account's RAM state: any valid key may
+	// learn who it is. A root caller has no user (ReasonUserNotFound).
+	CallerUser(ctx context.Context, c Caller) (*RAMUser, error)
 }
 
 // Reasons of the RAM service (RAM error reference: EntityNotExist.*,

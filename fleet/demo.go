@@ -105,10 +105,15 @@ func pick(rnd io.Reader, sets []string) (string, error) {
 // passwords p: in cn-hangzhou three ECS instances (two I/O optimized, one
 // not) and one E-HPC cluster with two login nodes and its visual service
 // started; in bj two BCC instances; everything running.
+//
+// Each password is written as a single-quoted YAML scalar: a random one
+// may begin with '!' (a tag), '@' (reserved) or '#' (a comment), which
+// unquoted would not read back as the password.
 func Demo(p DemoPasswords) []byte {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	return []byte(strings.NewReplacer(
-		"{{web}}", p.Web, "{{db}}", p.DB, "{{legacy}}", p.Legacy,
-		"{{hpc_root}}", p.HPCRoot, "{{alice}}", p.Alice, "{{visual}}", p.Visual, "{{bcc}}", p.BCC,
+		"{{web}}", q(p.Web), "{{db}}", q(p.DB), "{{legacy}}", q(p.Legacy),
+		"{{hpc_root}}", q(p.HPCRoot), "{{alice}}", q(p.Alice), "{{visual}}", q(p.Visual), "{{bcc}}", q(p.BCC),
 	).Replace(demoTemplate))
 }
 

@@ -136,6 +136,9 @@ func (b *banner) print(w io.Writer) {
 		}
 		p("\n  Change it with ModifyVisualServicePasswd (RunasUser root and root's password).\n")
 	}
+	// Later starts show no fleet: this is where to find it.
+	p("\nList the fleet (every ECS, E-HPC and BCC resource, secrets redacted):\n\n")
+	p("    latchkey inspect --data-dir %s\n", b.dataDir)
 	p("\n")
 	io.WriteString(w, s.String())
 }

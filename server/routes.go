@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync/atomic"
 
+	"github.com/latchkey/latchkey/bce"
 	"github.com/latchkey/latchkey/web"
 )
 
@@ -15,7 +16,8 @@ type routeDeps struct {
 	aliyun http.Handler
 	// vnc is the console WebSocket gateway at /vnc/.
 	vnc http.Handler
-	// bce serves Baidu BCE REST under /v2/.
+	// bce serves Baidu BCE REST under /v2/, and any request signed with
+	// bce-auth-v1 that no more specific route takes.
 	bce http.Handler
 	// internal is the /_latchkey/ API, served on the HTTPS listener only.
 	internal http.Handler
@@ -47,7 +49,24 @@ func addRoutes(mux *http.ServeMux, d routeDeps) {
 	if d.internal != nil {
 		mux.Handle("/_latchkey/", httpsOnly(d.internal))
 	}
-	if d.aliyun != nil {
-		mux.Handle("/", d.aliyun)
+	if root := bySignature(d.bce, d.aliyun); root != nil {
+		mux.Handle("/", root)
 	}
+}
+
+// bySignature sends a request signed with bce-auth-v1 to bceFront, on any
+// path, and every other request to next: a BCE client calling a path
+// latchkey does not serve gets BCE's error envelope, never Alibaba's
+// (PRODUCT.md §2). Either handler may be nil.
+func bySignature(bceFront, next http.Handler) http.Handler {
+	if bceFront == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bce.IsSigned(r) || next == nil {
+			bceFront.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -266,7 +266,10 @@ func escapeGlob(s string) string {
 }
 
 // paginate cuts one page: by NextToken/MaxResults when token paging is
-// selected, by PageNumber/PageSize otherwise.
+// selected, by PageNumber/PageSize otherwise. Either way NextToken names
+// the first instance after the page while more remain, as ECS answers: the
+// aliyun CLI's --pager follows NextToken whenever the answer has one
+// (aliyun-cli openapi/pager.go), also after a PageSize request.
 func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.InstancePage, error) {
 	page := &core.InstancePage{TotalCount: len(all)}
 	if in.TokenPaging || in.NextToken != "" || in.MaxResults != 0 {
@@ -308,6 +311,9 @@ func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.Insta
 	page.PageNumber, page.PageSize = number, size
 	start, end := pageBounds(len(all), number, size)
 	page.Instances = all[start:end]
+	if end < len(all) {
+		page.NextToken = string(all[end].ID)
+	}
 	return page, nil
 }
 

@@ -34,8 +34,9 @@ instance's live VNC password.
 With --instance, each new connection asks latchkey for a fresh URL with the
 root access key of DATA_DIR/credentials.json, so the VNC client may connect
 as often as it likes. With a URL (percent-encoded as DescribeInstanceVncUrl
-returns it, or decoded), one connection is relayed: the URL works once and
-only for 15 seconds after it was issued.
+returns it, or decoded), one connection is relayed and the command exits
+when it ends: the URL works once and only for 15 seconds after it was
+issued.
 
 The server certificate is checked against DATA_DIR/tls/ca.pem.
 
@@ -90,8 +91,12 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	tlsConf := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	httpClient := &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: tlsConf}}
 
-	// nextURL returns the console URL for the next connection.
+	// nextURL returns the console URL for the next connection. With a
+	// single URL, done ends the bridge once its one connection is over.
 	var nextURL func(context.Context) (string, error)
+	ctx, done := context.WithCancel(ctx)
+	defer done()
+	single := instance == ""
 	if instance != "" {
 		eps, err := server.ReadEndpoints(dataDir)
 		if err != nil {
@@ -135,18 +140,50 @@ func runConsole(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	fmt.Fprintf(stdout, "Console bridge on %s: point a VNC client at it, e.g. vncviewer %s::%d\n", addr, addr.IP, addr.Port)
-	return gateway.Relay(ctx, ln, func(ctx context.Context) (net.Conn, error) {
+	// first is, with a single URL, why its one connection was refused.
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	relayErr := gateway.Relay(ctx, ln, func(ctx context.Context) (net.Conn, error) {
 		u, err := nextURL(ctx)
 		if err == nil {
 			var c net.Conn
 			if c, err = gateway.Dial(ctx, u, httpClient); err == nil {
+				if single {
+					return endsBridge{c, done}, nil
+				}
 				return c, nil
 			}
 			err = fmt.Errorf("console refused: %w (a console URL works once, for 15 seconds)", err)
+			if single {
+				mu.Lock()
+				first = err
+				mu.Unlock()
+				done()
+			}
 		}
 		fmt.Fprintf(stderr, "latchkey console: %v\n", err)
 		return nil, err
 	})
+	if relayErr != nil {
+		return relayErr
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return first
+}
+
+// endsBridge is the console connection of a single-URL bridge: closing it,
+// when its VNC client leaves, ends the bridge.
+type endsBridge struct {
+	net.Conn
+	end context.CancelFunc
+}
+
+func (c endsBridge) Close() error {
+	defer c.end()
+	return c.Conn.Close()
 }
 
 // decodeConsoleURL accepts a console URL as DescribeInstanceVncUrl returns
