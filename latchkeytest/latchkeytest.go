@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -86,7 +86,7 @@ func WithConfig(f func(*server.Config)) Option { return func(s *settings) { f(&s
 // not run alongside any other method.
 type Server struct {
 	cfg  server.Config
-	logs *syncBuffer
+	logs *testutil.Buffer
 
 	// Set by each start.
 	app    *server.App
@@ -95,11 +95,6 @@ type Server struct {
 	client *http.Client
 	stop   func() error
 }
-
-// proxyVars route a client's loopback requests through a proxy if set:
-// SDKv1 sets its transport's proxy from them itself, without Go's
-// loopback exemption.
-var proxyVars = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}
 
 // Start runs a latchkey on 127.0.0.1 with ports the kernel chooses and a
 // temporary data directory, and returns once it is ready (/healthz
@@ -110,15 +105,13 @@ var proxyVars = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy
 // for an address.
 //
 // The proxy variables that are set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
-// either case) are cleared for the test with t.Setenv, which a parallel
-// test cannot do: run parallel tests with them unset.
+// NO_PROXY, either case) are cleared for the test with t.Setenv, which a
+// parallel test cannot do: run parallel tests with them unset. SDKv1
+// sets its transport's proxy from them itself, without Go's loopback
+// exemption.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	for _, k := range proxyVars {
-		if os.Getenv(k) != "" {
-			t.Setenv(k, "")
-		}
-	}
+	testutil.NoProxy(t)
 	st := settings{cfg: server.Defaults()}
 	st.cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	st.cfg.Listen = "127.0.0.1:0"
@@ -135,7 +128,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&st)
 	}
-	s := &Server{cfg: st.cfg, logs: new(syncBuffer)}
+	s := &Server{cfg: st.cfg, logs: new(testutil.Buffer)}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("latchkey did not stop cleanly: %v", err)
@@ -368,23 +361,4 @@ func (s *Server) AddFault(r faults.Rule) (faults.Rule, error) {
 	var added faults.Rule
 	err := s.Admin("POST", "faults", r, &added)
 	return added, err
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers:
-// the server logs from many goroutines while a test reads the log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
