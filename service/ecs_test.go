@@ -20,16 +20,6 @@ import (
 	"github.com/latchkey/latchkey/vault"
 )
 
-// clock is a settable core.Clock. Only the E-HPC fixture still builds
-// one (as &clock{now: …}); the other fixtures use testutil.ManualClock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // switchable is a console driver in front of the sim driver that can be
 // made unreachable, as a console host that went away.
 type switchable struct {

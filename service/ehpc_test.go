@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/service"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/vault"
@@ -36,7 +37,7 @@ type ehpcFixture struct {
 	accounts *service.Accounts
 	driver   *sim.Driver
 	faults   *faults.Injector
-	clock    *clock
+	clock    *testutil.ManualClock
 	caller   core.Caller
 	cfg      service.Config
 	ecfg     service.EHPCConfig
@@ -53,7 +54,7 @@ func testLoginPrefix() netip.Prefix {
 
 func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	t.Helper()
-	f := &ehpcFixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
+	f := &ehpcFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
 	f.key = make([]byte, 32)
 	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testLoginPrefix(), AgentTimeout: 2 * time.Second}
