@@ -21,6 +21,8 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 )
 
@@ -45,9 +47,7 @@ type ehpcClient struct {
 
 func newEHPCClient(t *testing.T, e *testenv.Env, ak, secret string) *ehpcClient {
 	t.Helper()
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		t.Setenv(v, "")
-	}
+	testutil.NoProxy(t)
 	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
@@ -140,22 +140,6 @@ func (c *ehpcClient) loginNodes(cluster string) []string {
 	return addrs
 }
 
-func vncLogin(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cc, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return cc.Close()
-}
-
 func TestEHPCCommonRequestEveryOperation(t *testing.T) {
 	e := testenv.Start(t)
 	c := rootEHPCClient(t, e)
@@ -213,10 +197,10 @@ func TestEHPCCommonRequestEveryOperation(t *testing.T) {
 	}
 	for i, a := range addrs {
 		addr := net.JoinHostPort(a, fmt.Sprint(port))
-		if err := vncLogin(t, addr, visualPass1); err != nil {
+		if err := rfbtest.Login(addr, visualPass1); err != nil {
 			t.Fatalf("login%d with the new password: %v", i, err)
 		}
-		if err := vncLogin(t, addr, visualPass2); !errors.Is(err, rfb.ErrAuthFailed) {
+		if err := rfbtest.Login(addr, visualPass2); !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Fatalf("login%d with another password: %v", i, err)
 		}
 	}
