@@ -3,7 +3,6 @@ package internalapi_test
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +12,9 @@ import (
 	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
+	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // ecsCode returns an SDKv1 call's provider error code and status ("" and
@@ -118,12 +119,7 @@ func TestAccountStateECSAndBCC(t *testing.T) {
 // keeps the password; once it accepts, the password works on the new
 // console (a real QEMU VNC server).
 func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("qemu-system-x86_64 is not installed")
-		}
-		t.Skip("qemu-system-x86_64 is not installed")
-	}
+	testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")
 	// QEMU's VNC socket lives in the data directory: keep its path short.
 	dir, err := os.MkdirTemp("", "lk")
 	if err != nil {
