@@ -28,7 +28,8 @@ type bccFixture struct {
 func newBCCFixture(t *testing.T, transition time.Duration) *bccFixture {
 	t.Helper()
 	f := &bccFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	cfg := newConfig(t, filepath.Join(t.TempDir(), "latchkey.db"), make([]byte, 32), f.clock, sim.New(), transition)
+	cfg := newConfig(t, filepath.Join(t.TempDir(), "latchkey.db"), make([]byte, 32), f.clock, transition)
+	cfg.Drivers = map[string]core.ConsoleDriver{"sim": sim.New()}
 	f.bcc = service.NewBCC(cfg, core.BCCPasswordPolicy2020)
 	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"bcc": f.bcc})
 	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "AKtest"}}

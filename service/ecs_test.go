@@ -2,17 +2,16 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
@@ -20,35 +19,18 @@ import (
 	"github.com/latchkey/latchkey/vault"
 )
 
-// switchable is a console driver in front of the sim driver that can be
-// made unreachable, as a console host that went away.
-type switchable struct {
-	*sim.Driver
-	mu   sync.Mutex
-	down bool
-}
-
-func (s *switchable) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
-
-func (s *switchable) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, pw core.Secret) error {
-	s.mu.Lock()
-	down := s.down
-	s.mu.Unlock()
-	if down {
-		return errors.New("dial console: connection refused")
-	}
-	return s.Driver.SetConsolePassword(ctx, t, pw)
-}
-
+// fixture is the ECS service and the console service over a real SQLite
+// store, a real sealer and hasher, and the sim console driver behind the
+// fault rules, as latchkey assembles them, on a clock that moves only
+// when told.
 type fixture struct {
-	ecs      *service.ECS
-	consoles *service.Consoles
-	driver   *switchable
-	clock    *testutil.ManualClock
-	caller   core.Caller
-	cfg      service.Config
-	dbPath   string
-	key      []byte
+	replica
+	faults *faults.Injector
+	clock  *testutil.ManualClock
+	caller core.Caller
+	cfg    service.Config
+	dbPath string
+	key    []byte
 }
 
 func newFixture(t *testing.T, transition time.Duration) *fixture {
@@ -61,20 +43,48 @@ func newFixture(t *testing.T, transition time.Duration) *fixture {
 	return f
 }
 
-// open (re)opens the store and builds fresh services and a fresh console
-// driver over it, as a restart of latchkey does.
+// open (re)opens the store and builds fresh services, a fresh console
+// driver and a fresh fault injector over it, as a restart of latchkey
+// does.
 func (f *fixture) open(t *testing.T, transition time.Duration) {
 	t.Helper()
-	f.driver = &switchable{Driver: sim.New()}
-	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, f.driver, transition)
-	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
-	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, transition)
+	f.faults = faults.New(faults.Config{Store: f.cfg.Store, Clock: f.clock})
+	f.cfg.Drivers = f.faults.ConsoleDrivers(map[string]core.ConsoleDriver{"sim": sim.New()})
+	f.replica = newReplica(f.cfg)
 }
 
-// newConfig returns the services' dependencies: the SQLite store at path
-// on clock (closed when t ends), a sealer with key, a hasher cheap enough
-// for tests, and driver as the console driver "sim".
-func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver core.ConsoleDriver, transition time.Duration) service.Config {
+// restart is open after a restart of latchkey: the consoles get the
+// store's live passwords back (Reconcile).
+func (f *fixture) restart(t *testing.T) {
+	t.Helper()
+	f.open(t, f.cfg.Transition)
+	if err := f.ecs.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unreachable makes the console of instance id unreachable, as a console
+// host that went away, until the returned function is called.
+func (f *fixture) unreachable(t *testing.T, id core.InstanceID) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := f.faults.Add(ctx, faults.Rule{Product: faults.ProductECS, Resource: string(id), Effect: faults.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := f.faults.Remove(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// newConfig returns the services' dependencies but the console drivers,
+// which the caller adds: the SQLite store at path on clock (closed when t
+// ends), a sealer with key and a hasher cheap enough for tests.
+func newConfig(t *testing.T, path string, key []byte, clock core.Clock, transition time.Duration) service.Config {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path, clock)
 	if err != nil {
@@ -87,8 +97,35 @@ func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver c
 	}
 	return service.Config{
 		Store: st, Sealer: sealer, Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-		Clock: clock, Drivers: map[string]core.ConsoleDriver{"sim": driver}, Transition: transition,
+		Clock: clock, Transition: transition,
 	}
+}
+
+// replica is one latchkey's ECS service and console service.
+type replica struct {
+	ecs      *service.ECS
+	consoles *service.Consoles
+}
+
+func newReplica(cfg service.Config) replica {
+	ecs := service.NewECS(cfg, catalog.NewAlibaba())
+	return replica{ecs: ecs, consoles: service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": ecs})}
+}
+
+// login opens the instance's console through a fresh ticket for caller c
+// and tries pw.
+func (r replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw string) error {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := r.ecs.DescribeInstanceVncURL(ctx, c, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := r.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 func (f *fixture) run(t *testing.T, optimized bool) core.InstanceID {
@@ -106,25 +143,10 @@ func ref(id core.InstanceID) core.InstanceRef {
 	return core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: id}
 }
 
-// login opens the instance's console through a fresh ticket and tries pw.
-func (f *fixture) login(t *testing.T, id core.InstanceID, pw string) error {
-	t.Helper()
-	ctx := context.Background()
-	tok, err := f.ecs.DescribeInstanceVncURL(ctx, f.caller, ref(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := f.consoles.Redeem(ctx, tok.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
-}
-
 // wantLogin fails unless the console accepts pw (ok) or refuses it (!ok).
 func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
 	t.Helper()
-	rfbtest.Want(t, "console login", f.login(t, id, pw), ok)
+	rfbtest.Want(t, "console login", f.login(t, f.caller, id, pw), ok)
 }
 
 func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {
@@ -253,19 +275,16 @@ func TestUnreachableConsoleChangesNothing(t *testing.T) {
 	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Live11")); err != nil {
 		t.Fatal(err)
 	}
-	f.driver.setDown(true)
+	restore := f.unreachable(t, id)
 	err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Lost22"))
 	wantReason(t, err, core.KindUnavailable, core.ReasonConsoleUnreachable)
-	f.driver.setDown(false)
+	restore()
 	f.wantLogin(t, id, "Live11", true)
 	f.wantLogin(t, id, "Lost22", false)
 
 	// After a restart of latchkey the store's live password is the one
 	// the console gets back.
-	f.open(t, 0)
-	if err := f.ecs.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.restart(t)
 	f.wantLogin(t, id, "Live11", true)
 }
 
@@ -276,10 +295,7 @@ func TestPasswordSurvivesRestart(t *testing.T) {
 	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Keep42")); err != nil {
 		t.Fatal(err)
 	}
-	f.open(t, 0)
-	if err := f.ecs.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.restart(t)
 	f.wantLogin(t, id, "Keep42", true)
 }
 
@@ -414,35 +430,17 @@ func TestDescribeInstancesPageNumberBounds(t *testing.T) {
 	}
 }
 
-// replica is one latchkey's ECS service and sim consoles over a shared
-// store file, its consoles reading their live passwords from the store.
-type replica struct {
-	ecs      *service.ECS
-	consoles *service.Consoles
-}
-
-func newReplica(t *testing.T, f *fixture) *replica {
+// another returns a second latchkey over f's store file: its own ECS
+// service and sim consoles, the consoles reading their live passwords
+// from the store.
+func (f *fixture) another(t *testing.T) replica {
 	t.Helper()
 	d := sim.New()
-	cfg := newConfig(t, f.dbPath, f.key, f.clock, d, 0)
-	r := &replica{ecs: service.NewECS(cfg, catalog.NewAlibaba())}
+	cfg := newConfig(t, f.dbPath, f.key, f.clock, 0)
+	cfg.Drivers = map[string]core.ConsoleDriver{"sim": d}
+	r := newReplica(cfg)
 	d.ServeFrom("ecs", r.ecs)
-	r.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": r.ecs})
 	return r
-}
-
-func (r *replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw string) error {
-	t.Helper()
-	ctx := context.Background()
-	tok, err := r.ecs.DescribeInstanceVncURL(ctx, c, ref(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := r.consoles.Redeem(ctx, tok.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 // Two replicas over one store: a password changed through either is live
@@ -450,7 +448,7 @@ func (r *replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw stri
 // consoles read the store, nothing is pushed between replicas.
 func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
 	f := newFixture(t, 0)
-	a, b := newReplica(t, f), newReplica(t, f)
+	a, b := f.another(t), f.another(t)
 	ctx := context.Background()
 	ids, err := a.ecs.RunInstances(ctx, f.caller, core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: true})
 	if err != nil {
@@ -466,7 +464,7 @@ func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
 		if err := via.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range []*replica{via, other} {
+		for _, r := range []replica{via, other} {
 			rfbtest.Want(t, "the new password", r.login(t, f.caller, id, pw), true)
 			if old != "" {
 				rfbtest.Want(t, "the old password", r.login(t, f.caller, id, old), false)

@@ -21,8 +21,6 @@ import (
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
 	"github.com/latchkey/latchkey/visual/sim"
 )
 
@@ -72,25 +70,25 @@ func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 // driver, as a restart of latchkey does.
 func (f *ehpcFixture) open(t *testing.T) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), f.dbPath, f.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(f.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, 0)
 	f.driver = sim.New()
 	t.Cleanup(func() { f.driver.Close() })
-	f.cfg = service.Config{
-		Store: st, Sealer: sealer, Clock: f.clock,
-		Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-	}
-	f.faults = faults.New(faults.Config{Store: st, Clock: f.clock})
+	f.faults = faults.New(faults.Config{Store: f.cfg.Store, Clock: f.clock})
 	f.ecfg.Drivers = map[string]core.VisualDriver{"sim": f.faults.VisualDriver(f.driver)}
 	f.ehpc = service.NewEHPC(f.cfg, f.ecfg, catalog.NewAlibaba())
 	f.accounts = service.NewAccounts(f.cfg)
+}
+
+// restart stops the visual services and opens the fixture again, as a
+// restart of latchkey does; Reconcile then brings the services back from
+// the store.
+func (f *ehpcFixture) restart(t *testing.T) {
+	t.Helper()
+	f.driver.Close()
+	f.open(t)
+	if err := f.ehpc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // create makes a running cluster with logins login nodes and its visual
@@ -325,11 +323,7 @@ func TestModifyVisualServicePasswdTakesEffect(t *testing.T) {
 	rfbtest.Want(t, "password before", rfbtest.Login(loginAddr(cl, 0), "Xyz789"), false)
 
 	// After a restart of latchkey the store brings the services back.
-	f.driver.Close()
-	f.open(t)
-	if err := f.ehpc.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.restart(t)
 	rfbtest.Want(t, "after restart", rfbtest.Login(loginAddr(cl, 1), "Def456"), true)
 }
 
@@ -555,11 +549,7 @@ func TestVisualDriverFailures(t *testing.T) {
 	rfbtest.Want(t, "login0 new", rfbtest.Login(loginAddr(cl, 0), "New123"), true)
 	rfbtest.Want(t, "login1 old", rfbtest.Login(loginAddr(cl, 1), "Old123"), true)
 	// The store records each node's password: a restart keeps both.
-	f.driver.Close()
-	f.open(t)
-	if err := f.ehpc.Reconcile(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	f.restart(t)
 	rfbtest.Want(t, "login0 after restart", rfbtest.Login(loginAddr(cl, 0), "New123"), true)
 	rfbtest.Want(t, "login1 after restart", rfbtest.Login(loginAddr(cl, 1), "Old123"), true)
 	// Retrying without the fault brings every node in line.
