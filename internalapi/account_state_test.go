@@ -1,48 +1,18 @@
 package internalapi_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/internal/testenv"
 	"github.com/latchkey/latchkey/internal/testutil"
 )
-
-// ecsCode returns an SDKv1 call's provider error code and status ("" and
-// 200 on success).
-func ecsCode(t *testing.T, what string, err error) (string, int) {
-	t.Helper()
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("%s: not a server error: %T", what, err)
-	}
-	return se.ErrorCode(), se.HttpStatus()
-}
-
-// bccCode returns a bce-sdk-go call's error code and status.
-func bccCode(t *testing.T, what string, err error) (string, int) {
-	t.Helper()
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkbce.BceServiceError
-	if !errors.As(err, &se) {
-		t.Fatalf("%s: not a service error: %T", what, err)
-	}
-	return se.Code, se.StatusCode
-}
 
 // An ECS or BCC account in debt reads what it has and is refused the
 // rest with the product's error; an account without the service is

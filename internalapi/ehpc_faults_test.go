@@ -1,7 +1,6 @@
 package internalapi_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -40,14 +39,7 @@ func modifyVisual(t *testing.T, e *testenv.Env, cluster, pw string) *sdkerrors.S
 	req.QueryParams["RunasUserPassword"] = "Root#Pass1"
 	req.QueryParams["Passwd"] = pw
 	_, err = c.ProcessCommonRequest(req)
-	if err == nil {
-		return nil
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("ModifyVisualServicePasswd: not a server error: %T", err)
-	}
-	return se
+	return serverError(t, "ModifyVisualServicePasswd", err)
 }
 
 type visualMatch struct {

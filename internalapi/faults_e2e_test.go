@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
 	"github.com/latchkey/latchkey/console/rfb"
@@ -31,14 +29,7 @@ func modifyVnc(t *testing.T, c *ecs.Client, id, pw string) (code string, status 
 	req := ecs.CreateModifyInstanceVncPasswdRequest()
 	req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, id, pw
 	_, err := c.ModifyInstanceVncPasswd(req)
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("ModifyInstanceVncPasswd: not a server error: %T", err)
-	}
-	return se.ErrorCode(), se.HttpStatus()
+	return ecsCode(t, "ModifyInstanceVncPasswd", err)
 }
 
 func TestECSFaultsThroughTheSDK(t *testing.T) {
@@ -159,9 +150,8 @@ func TestBCCFaultsThroughTheSDK(t *testing.T) {
 	for _, effect := range []string{"unreachable", "agent-timeout", "exec-failure"} {
 		a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "bcc", "resource": id, "effect": effect, "operations": []string{"set-guest-password"}, "count": 1}, nil)
 		_, err := c.ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "New2020!"})
-		var se *sdkbce.BceServiceError
-		if !errors.As(err, &se) || se.Code != "Instance.PasswordOperationForbidden" || se.StatusCode != 409 {
-			t.Errorf("%s: ChangeInstancePass = %v, want 409 Instance.PasswordOperationForbidden", effect, err)
+		if code, status := bccCode(t, "ChangeInstancePass", err); code != "Instance.PasswordOperationForbidden" || status != 409 {
+			t.Errorf("%s: ChangeInstancePass = %s %d, want 409 Instance.PasswordOperationForbidden", effect, code, status)
 		}
 		if !a.check(id, "guest", "Old2020!") || a.check(id, "guest", "New2020!") {
 			t.Errorf("%s: the guest's password changed", effect)
