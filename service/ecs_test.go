@@ -143,6 +143,15 @@ func ref(id core.InstanceID) core.InstanceRef {
 	return core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: id}
 }
 
+// modify makes pw the instance's VNC password (ModifyInstanceVncPasswd)
+// or fails the test.
+func (f *fixture) modify(t *testing.T, id core.InstanceID, pw string) {
+	t.Helper()
+	if err := f.ecs.ModifyInstanceVncPasswd(context.Background(), f.caller, ref(id), core.NewSecret(pw)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // wantLogin fails unless the console accepts pw (ok) or refuses it (!ok).
 func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
 	t.Helper()
@@ -159,15 +168,10 @@ func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {
 
 func TestModifyVncPasswdOptimizedIsLiveAtOnce(t *testing.T) {
 	f := newFixture(t, 0)
-	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Ecs123")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Ecs123")
 	f.wantLogin(t, id, "Ecs123", true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Abc987")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Abc987")
 	f.wantLogin(t, id, "Ecs123", false)
 	f.wantLogin(t, id, "Abc987", true)
 }
@@ -176,20 +180,14 @@ func TestModifyVncPasswdNotOptimizedWaitsForRestart(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
 	id := f.run(t, false)
-	set := func(pw string) {
-		t.Helper()
-		if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Make a known password live through a reboot first.
-	set("Old111")
+	f.modify(t, id, "Old111")
 	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	f.wantLogin(t, id, "Old111", true)
 
-	set("New222")
+	f.modify(t, id, "New222")
 	f.wantLogin(t, id, "Old111", true)
 	f.wantLogin(t, id, "New222", false)
 	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
@@ -199,7 +197,7 @@ func TestModifyVncPasswdNotOptimizedWaitsForRestart(t *testing.T) {
 	f.wantLogin(t, id, "Old111", false)
 
 	// Stop alone keeps the old password; Start makes the pending one live.
-	set("Nxt333")
+	f.modify(t, id, "Nxt333")
 	if err := f.ecs.StopInstance(ctx, f.caller, ref(id)); err != nil {
 		t.Fatal(err)
 	}
@@ -272,9 +270,7 @@ func TestUnreachableConsoleChangesNothing(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Live11")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Live11")
 	restore := f.unreachable(t, id)
 	err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Lost22"))
 	wantReason(t, err, core.KindUnavailable, core.ReasonConsoleUnreachable)
@@ -290,11 +286,8 @@ func TestUnreachableConsoleChangesNothing(t *testing.T) {
 
 func TestPasswordSurvivesRestart(t *testing.T) {
 	f := newFixture(t, 0)
-	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Keep42")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Keep42")
 	f.restart(t)
 	f.wantLogin(t, id, "Keep42", true)
 }

@@ -256,30 +256,30 @@ func TestEHPCTransitions(t *testing.T) {
 	}
 	_, err := f.modify(cl, "root", rootPassword, "Abc123")
 	wantReason(t, err, core.KindConflict, core.ReasonIncorrectStatus)
-	f.clock.Add(time.Second)
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterRunning {
-		t.Fatalf("after one interval the cluster is %s, want running", cl.Status)
+	// wantStatus fails unless the cluster's status is want; when names
+	// the step.
+	wantStatus := func(when string, want core.ClusterStatus) {
+		t.Helper()
+		got, err := f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got.Status != want {
+			t.Fatalf("%s: the cluster is %s, want %s", when, got.Status, want)
+		}
 	}
+	f.clock.Add(time.Second)
+	wantStatus("after one interval", core.ClusterRunning)
 	if _, err := f.ehpc.StopCluster(ctx, f.caller, cref(cl.ID)); err != nil {
 		t.Fatal(err)
 	}
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterStopping {
-		t.Fatalf("after StopCluster: %s, want stopping", cl.Status)
-	}
+	wantStatus("after StopCluster", core.ClusterStopping)
 	f.clock.Add(time.Second)
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterStopped {
-		t.Fatalf("then %s, want stopped", cl.Status)
-	}
+	wantStatus("one interval later", core.ClusterStopped)
 	if _, err := f.ehpc.DeleteCluster(ctx, f.caller, cref(cl.ID)); err != nil {
 		t.Fatal(err)
 	}
-	cl, err = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if err != nil || cl.Status != core.ClusterReleasing {
-		t.Fatalf("after DeleteCluster: %v %v, want releasing", cl, err)
-	}
+	wantStatus("after DeleteCluster", core.ClusterReleasing)
 	f.clock.Add(time.Second)
 	if _, err := f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID)); core.ReasonOf(err) != core.ReasonClusterNotFound {
 		t.Fatalf("released cluster: %v", err)
