@@ -20,8 +20,7 @@ import (
 func TestAccountStateECSAndBCC(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: debtor\n        vnc_password: Dbt123\n    bcc:\n      - name: debtor\n        admin_password: Old2020!\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: debtor\n        vnc_password: Dbt123\n    bcc:\n      - name: debtor\n        admin_password: Old2020!\n")
 	ecsID := res.byName(t, "ecs.instance", "debtor").ID
 	bccID := res.byName(t, "bcc.instance", "debtor").ID
 	ec, bc := e.ECS(t), e.BCC(t)
@@ -98,8 +97,7 @@ func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	e := testenv.Start(t, testenv.WithDataDir(filepath.Join(dir, "d")))
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: mover\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: mover\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "mover").ID
 	driver := func() string {
 		var inspected struct {
@@ -123,7 +121,7 @@ func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
 		t.Error("after the refused switch the old console lost its password")
 	}
 
-	a.must(200, "POST", "/_latchkey/fleet", move, &res)
+	a.apply(move)
 	if d := driver(); d != "qemu" {
 		t.Errorf("driver after the switch = %q, want qemu", d)
 	}

@@ -74,8 +74,7 @@ func TestEHPCFaultsThroughTheSDK(t *testing.T) {
 	if v.APIs["ehpc"] == "" {
 		t.Skip("this server does not serve E-HPC")
 	}
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &res)
+	res := a.apply(ehpcFleet)
 	cluster := res.byName(t, "ehpc.cluster", "hpc-faults").ID
 	if m := a.visual(cluster, "Vis123"); !m.Match || len(m.Nodes) != 3 {
 		t.Fatalf("the fleet's visual password is not live on three nodes: %+v", m)
@@ -151,12 +150,11 @@ func TestEHPCFaultsThroughTheSDK(t *testing.T) {
 
 	// Applying the fleet again puts the file's password back everywhere,
 	// and then changes nothing.
-	var again applyResult
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	again := a.apply(ehpcFleet)
 	if x := again.byName(t, "ehpc.cluster", "hpc-faults"); x.Action != "updated" || strings.Join(x.Changes, ",") != "visual.password" {
 		t.Errorf("re-apply: %+v", x)
 	}
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	again = a.apply(ehpcFleet)
 	if again.Changed {
 		t.Errorf("a third apply changed something: %+v", again.Resources)
 	}

@@ -35,8 +35,7 @@ func modifyVnc(t *testing.T, c *ecs.Client, id, pw string) (code string, status 
 func TestECSFaultsThroughTheSDK(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: target\n        vnc_password: Old123\n      - name: bystander\n        vnc_password: Bys123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: target\n        vnc_password: Old123\n      - name: bystander\n        vnc_password: Bys123\n")
 	id := res.byName(t, "ecs.instance", "target").ID
 	other := res.byName(t, "ecs.instance", "bystander").ID
 	c := e.ECS(t)
@@ -143,8 +142,7 @@ func TestECSFaultsThroughTheSDK(t *testing.T) {
 func TestBCCFaultsThroughTheSDK(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - bcc:\n      - name: guest\n        admin_password: Old2020!\n", &res)
+	res := a.apply("accounts:\n  - bcc:\n      - name: guest\n        admin_password: Old2020!\n")
 	id := res.byName(t, "bcc.instance", "guest").ID
 	c := e.BCC(t)
 	for _, effect := range []string{"unreachable", "agent-timeout", "exec-failure"} {
@@ -168,8 +166,7 @@ func TestBCCFaultsThroughTheSDK(t *testing.T) {
 func TestAuditQuery(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: audited\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: audited\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "audited").ID
 	before := time.Now().UTC().Add(-time.Second)
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
@@ -237,8 +234,7 @@ func TestAuditQuery(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: m\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: m\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "m").ID
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
 	modifyVnc(t, e.ECS(t), id, "New123")
@@ -306,8 +302,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestRulesSurviveARestart(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: restart\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: restart\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "restart").ID
 	var r rule
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "effect": "unreachable"}, &r)

@@ -109,6 +109,15 @@ func (a *admin) must(want int, method, path string, body any, out any) string {
 	return raw
 }
 
+// apply applies a fleet file, which must succeed, and returns what the
+// apply reports.
+func (a *admin) apply(file string) applyResult {
+	a.t.Helper()
+	var res applyResult
+	a.must(200, "POST", "/_latchkey/fleet", file, &res)
+	return res
+}
+
 type applied struct {
 	Kind    string   `json:"kind"`
 	Name    string   `json:"name"`
