@@ -3,7 +3,6 @@ package latchkeytest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -101,8 +100,8 @@ type Server struct {
 // answers 200) and the WithFleet files are applied. The test's cleanup
 // stops it, draining in-flight requests, and shows its log if the test
 // failed. Each server's E-HPC login nodes get addresses from a random
-// loopback /24 of their own, so servers of parallel tests never compete
-// for an address.
+// loopback /24 of their own (testutil.LoopbackPrefix), so servers of
+// parallel tests seldom compete for an address.
 //
 // The proxy variables that are set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
 // NO_PROXY, either case) are cleared for the test with t.Setenv, which a
@@ -117,14 +116,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	st.cfg.Listen = "127.0.0.1:0"
 	st.cfg.HTTPListen = "127.0.0.1:0"
 	st.cfg.Transition = 0
-	var r [2]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	// 127.32.0.0 to 127.231.255.0: outside the binary's default
-	// 127.31.0.0/16, so a latchkey serve running beside the tests is not
-	// disturbed either.
-	st.cfg.EHPCLoginAddresses = netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 32 + r[0]%200, r[1], 0}), 24)
+	// Outside the binary's default 127.31.0.0/16, so a latchkey serve
+	// running beside the tests is not disturbed either.
+	st.cfg.EHPCLoginAddresses = testutil.LoopbackPrefix()
 	for _, o := range opts {
 		o(&st)
 	}

@@ -44,19 +44,12 @@ type ehpcFixture struct {
 	key      []byte
 }
 
-// testLoginPrefix picks a random 127.x.y.0/24 outside the default
-// 127.31.0.0/16 of a running latchkey.
-func testLoginPrefix() netip.Prefix {
-	a := netip.AddrFrom4([4]byte{127, byte(64 + rand.IntN(160)), byte(rand.IntN(256)), 0})
-	return netip.PrefixFrom(a, 24)
-}
-
 func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	t.Helper()
 	f := &ehpcFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
 	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
 	f.key = make([]byte, 32)
-	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testLoginPrefix(), AgentTimeout: 2 * time.Second}
+	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testutil.LoopbackPrefix(), AgentTimeout: 2 * time.Second}
 	f.open(t)
 	creds, err := service.NewIdentity(f.cfg).CreateAccount(context.Background())
 	if err != nil {

@@ -2,7 +2,9 @@ package testutil
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"testing"
@@ -29,6 +31,14 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// LoopbackPrefix returns a random /24 from 127.32.0.0 to 127.231.255.0,
+// for the addresses a test's E-HPC login nodes listen on: a range of its
+// own, so that parallel tests seldom share one, and outside the
+// 127.31.0.0/16 of a latchkey serve running beside the tests.
+func LoopbackPrefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(32 + rand.IntN(200)), byte(rand.IntN(256)), 0}), 24)
 }
 
 // Missing ends a test that cannot run because something it needs is

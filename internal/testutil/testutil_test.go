@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,21 @@ func TestOffsetClockFollowsTheWallClock(t *testing.T) {
 	within(30 * time.Minute)
 	c.Add(-time.Hour)
 	within(-30 * time.Minute)
+}
+
+func TestLoopbackPrefix(t *testing.T) {
+	running := netip.MustParsePrefix("127.31.0.0/16")
+	seen := map[netip.Prefix]bool{}
+	for range 100 {
+		p := LoopbackPrefix()
+		if p.Bits() != 24 || p.Masked() != p || !p.Addr().Is4() || !p.Addr().IsLoopback() || p.Overlaps(running) {
+			t.Fatalf("LoopbackPrefix = %s, want a loopback /24 outside %s", p, running)
+		}
+		seen[p] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("100 calls gave %d prefix(es): not random", len(seen))
+	}
 }
 
 func TestMissingSkipsOutsideCIAndFailsInIt(t *testing.T) {

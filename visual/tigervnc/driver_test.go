@@ -3,7 +3,6 @@ package tigervnc_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -30,12 +29,6 @@ const rootPassword = "Root#Pass1"
 // stuck agent or Xvnc fails the test instead of hanging it. No assertion
 // depends on it.
 const hangGuard = 90 * time.Second
-
-// loginPrefix picks a random 127.x.y.0/24 for a test's login nodes,
-// outside the 127.31.0.0/16 of a running latchkey.
-func loginPrefix() netip.Prefix {
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(64 + rand.IntN(160)), byte(rand.IntN(256)), 0}), 24)
-}
 
 // agentFor is the driver's view of an in-process agent.
 func agentFor(e *agenttest.Env) tigervnc.Agent {
@@ -135,7 +128,7 @@ func pid(t *testing.T, e *agenttest.Env, node core.NodeID) int {
 // down it is AgentError.
 func TestModifyVisualServicePasswd(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	envA := agenttest.Start(t, agenttest.Options{})
 	envB := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, envA, envB)
@@ -196,7 +189,7 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 // the password set while stopped is the one of the next start.
 func TestStartStopVisualService(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
@@ -227,7 +220,7 @@ func TestStartStopVisualService(t *testing.T) {
 // command, never the password.
 func TestExecFail(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
@@ -250,7 +243,7 @@ func TestPlain2024(t *testing.T) {
 	agenttest.RequireRoot(t)
 	t.Parallel()
 	const full = "Visual#Pass-2024-full"
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2024, prefix, env)
 	cl := f.create(t, 1, true)

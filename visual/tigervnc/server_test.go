@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 )
@@ -28,7 +29,7 @@ import (
 // ExecFail, and a node whose agent is down answers AgentError.
 func TestServeWithAgents(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	good := agenttest.Start(t, agenttest.Options{})
 	bad := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
 	dir := t.TempDir()
