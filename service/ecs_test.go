@@ -24,20 +24,14 @@ import (
 // fault rules, as latchkey assembles them, on a clock that moves only
 // when told.
 type fixture struct {
+	stored
 	replica
-	faults *faults.Injector
-	clock  *testutil.ManualClock
 	caller core.Caller
-	cfg    service.Config
-	dbPath string
-	key    []byte
 }
 
 func newFixture(t *testing.T, transition time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
-	f.key = make([]byte, 32)
+	f := &fixture{stored: newStored(t)}
 	f.open(t, transition)
 	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAItest"}}
 	return f
@@ -48,8 +42,7 @@ func newFixture(t *testing.T, transition time.Duration) *fixture {
 // does.
 func (f *fixture) open(t *testing.T, transition time.Duration) {
 	t.Helper()
-	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, transition)
-	f.faults = faults.New(faults.Config{Store: f.cfg.Store, Clock: f.clock})
+	f.reopen(t, transition)
 	f.cfg.Drivers = f.faults.ConsoleDrivers(map[string]core.ConsoleDriver{"sim": sim.New()})
 	f.replica = newReplica(f.cfg)
 }
@@ -79,6 +72,34 @@ func (f *fixture) unreachable(t *testing.T, id core.InstanceID) (restore func())
 			t.Fatal(err)
 		}
 	}
+}
+
+// stored is what a service fixture keeps across restarts of latchkey
+// (the store's file, the sealer's key and the clock, which moves only
+// when told) and what the current opening of the store built: the
+// services' dependencies and a fault injector over the store.
+type stored struct {
+	clock  *testutil.ManualClock
+	dbPath string
+	key    []byte
+	cfg    service.Config
+	faults *faults.Injector
+}
+
+// newStored returns a stored whose store is not opened yet.
+func newStored(t *testing.T) stored {
+	return stored{
+		clock:  testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)),
+		dbPath: filepath.Join(t.TempDir(), "latchkey.db"),
+		key:    make([]byte, 32),
+	}
+}
+
+// reopen opens the store (newConfig) and a fresh fault injector over it.
+func (s *stored) reopen(t *testing.T, transition time.Duration) {
+	t.Helper()
+	s.cfg = newConfig(t, s.dbPath, s.key, s.clock, transition)
+	s.faults = faults.New(faults.Config{Store: s.cfg.Store, Clock: s.clock})
 }
 
 // newConfig returns the services' dependencies but the console drivers,

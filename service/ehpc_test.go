@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,23 +31,17 @@ const rootPassword = "Root#Pass1"
 // latchkey assembles it. Its login nodes listen on a loopback /24 of their
 // own (so that parallel test packages never share an address).
 type ehpcFixture struct {
+	stored
 	ehpc     *service.EHPC
 	accounts *service.Accounts
 	driver   *sim.Driver
-	faults   *faults.Injector
-	clock    *testutil.ManualClock
 	caller   core.Caller
-	cfg      service.Config
 	ecfg     service.EHPCConfig
-	dbPath   string
-	key      []byte
 }
 
 func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	t.Helper()
-	f := &ehpcFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
-	f.key = make([]byte, 32)
+	f := &ehpcFixture{stored: newStored(t)}
 	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testutil.LoopbackPrefix(), AgentTimeout: 2 * time.Second}
 	f.open(t)
 	creds, err := service.NewIdentity(f.cfg).CreateAccount(context.Background())
@@ -59,14 +52,14 @@ func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	return f
 }
 
-// open (re)opens the store and builds a fresh service and a fresh visual
-// driver, as a restart of latchkey does.
+// open (re)opens the store and builds a fresh service, a fresh visual
+// driver and a fresh fault injector over it, as a restart of latchkey
+// does.
 func (f *ehpcFixture) open(t *testing.T) {
 	t.Helper()
-	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, 0)
+	f.reopen(t, 0)
 	f.driver = sim.New()
 	t.Cleanup(func() { f.driver.Close() })
-	f.faults = faults.New(faults.Config{Store: f.cfg.Store, Clock: f.clock})
 	f.ecfg.Drivers = map[string]core.VisualDriver{"sim": f.faults.VisualDriver(f.driver)}
 	f.ehpc = service.NewEHPC(f.cfg, f.ecfg, catalog.NewAlibaba())
 	f.accounts = service.NewAccounts(f.cfg)
