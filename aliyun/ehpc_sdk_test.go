@@ -13,9 +13,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
@@ -48,11 +46,7 @@ type ehpcClient struct {
 func newEHPCClient(t *testing.T, e *testenv.Env, ak, secret string) *ehpcClient {
 	t.Helper()
 	testutil.NoProxy(t)
-	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ehpcClient{t: t, e: e, client: c}
+	return &ehpcClient{t: t, e: e, client: e.Common(t, ak, secret)}
 }
 
 func rootEHPCClient(t *testing.T, e *testenv.Env) *ehpcClient {
@@ -73,17 +67,7 @@ func addFault(t *testing.T, e *testenv.Env, r faults.Rule) *faults.Rule {
 // error.
 func (c *ehpcClient) call(action string, params map[string]string) (map[string]any, *sdkerrors.ServerError) {
 	c.t.Helper()
-	req := requests.NewCommonRequest()
-	req.Method = "GET"
-	req.Scheme = "http"
-	req.Domain = c.e.Endpoints.HTTP
-	req.Product = "EHPC"
-	req.Version = "2018-04-12"
-	req.ApiName = action
-	for k, v := range params {
-		req.QueryParams[k] = v
-	}
-	resp, err := c.client.ProcessCommonRequest(req)
+	resp, err := c.client.ProcessCommonRequest(c.e.EHPCRequest(action, params))
 	if err != nil {
 		var se *sdkerrors.ServerError
 		if errors.As(err, &se) {
@@ -431,10 +415,7 @@ func TestEHPCCommonRequestXML(t *testing.T) {
 	e := testenv.Start(t)
 	c := rootEHPCClient(t, e)
 	id := c.createCluster(1)
-	req := requests.NewCommonRequest()
-	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
-	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "GetVisualServiceStatus"
-	req.QueryParams["ClusterId"] = id
+	req := e.EHPCRequest("GetVisualServiceStatus", map[string]string{"ClusterId": id})
 	req.SetContent(nil)
 	req.AcceptFormat = "XML"
 	resp, err := c.client.ProcessCommonRequest(req)

@@ -4,10 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/latchkey/latchkey/internal/testenv"
 )
@@ -26,19 +23,10 @@ const ehpcFleet = `accounts:
 // success).
 func modifyVisual(t *testing.T, e *testenv.Env, cluster, pw string) *sdkerrors.ServerError {
 	t.Helper()
-	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := requests.NewCommonRequest()
-	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
-	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "ModifyVisualServicePasswd"
-	req.QueryParams["RegionId"] = testenv.Region
-	req.QueryParams["ClusterId"] = cluster
-	req.QueryParams["RunasUser"] = "root"
-	req.QueryParams["RunasUserPassword"] = "Root#Pass1"
-	req.QueryParams["Passwd"] = pw
-	_, err = c.ProcessCommonRequest(req)
+	req := e.EHPCRequest("ModifyVisualServicePasswd", map[string]string{
+		"RegionId": testenv.Region, "ClusterId": cluster, "RunasUser": "root", "RunasUserPassword": "Root#Pass1", "Passwd": pw,
+	})
+	_, err := e.Common(t, "", "").ProcessCommonRequest(req)
 	return serverError(t, "ModifyVisualServicePasswd", err)
 }
 
