@@ -47,8 +47,8 @@ func (f *fixture) open(t *testing.T, transition time.Duration) {
 	f.replica = newReplica(f.cfg)
 }
 
-// restart is open after a restart of latchkey: the consoles get the
-// store's live passwords back (Reconcile).
+// restart opens the fixture again, as a restart of latchkey does;
+// Reconcile then gives the consoles the store's live passwords back.
 func (f *fixture) restart(t *testing.T) {
 	t.Helper()
 	f.open(t, f.cfg.Transition)
