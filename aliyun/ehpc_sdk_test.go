@@ -13,14 +13,14 @@ import (
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 )
 
@@ -45,14 +45,8 @@ type ehpcClient struct {
 
 func newEHPCClient(t *testing.T, e *testenv.Env, ak, secret string) *ehpcClient {
 	t.Helper()
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		t.Setenv(v, "")
-	}
-	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &ehpcClient{t: t, e: e, client: c}
+	testutil.NoProxy(t)
+	return &ehpcClient{t: t, e: e, client: e.Common(t, ak, secret)}
 }
 
 func rootEHPCClient(t *testing.T, e *testenv.Env) *ehpcClient {
@@ -73,17 +67,7 @@ func addFault(t *testing.T, e *testenv.Env, r faults.Rule) *faults.Rule {
 // error.
 func (c *ehpcClient) call(action string, params map[string]string) (map[string]any, *sdkerrors.ServerError) {
 	c.t.Helper()
-	req := requests.NewCommonRequest()
-	req.Method = "GET"
-	req.Scheme = "http"
-	req.Domain = c.e.Endpoints.HTTP
-	req.Product = "EHPC"
-	req.Version = "2018-04-12"
-	req.ApiName = action
-	for k, v := range params {
-		req.QueryParams[k] = v
-	}
-	resp, err := c.client.ProcessCommonRequest(req)
+	resp, err := c.client.ProcessCommonRequest(c.e.EHPCRequest(action, params))
 	if err != nil {
 		var se *sdkerrors.ServerError
 		if errors.As(err, &se) {
@@ -138,22 +122,6 @@ func (c *ehpcClient) loginNodes(cluster string) []string {
 		addrs = append(addrs, n.(map[string]any)["PublicIpAddress"].(string))
 	}
 	return addrs
-}
-
-func vncLogin(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cc, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return cc.Close()
 }
 
 func TestEHPCCommonRequestEveryOperation(t *testing.T) {
@@ -213,10 +181,10 @@ func TestEHPCCommonRequestEveryOperation(t *testing.T) {
 	}
 	for i, a := range addrs {
 		addr := net.JoinHostPort(a, fmt.Sprint(port))
-		if err := vncLogin(t, addr, visualPass1); err != nil {
+		if err := rfbtest.Login(addr, visualPass1); err != nil {
 			t.Fatalf("login%d with the new password: %v", i, err)
 		}
-		if err := vncLogin(t, addr, visualPass2); !errors.Is(err, rfb.ErrAuthFailed) {
+		if err := rfbtest.Login(addr, visualPass2); !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Fatalf("login%d with another password: %v", i, err)
 		}
 	}
@@ -447,10 +415,7 @@ func TestEHPCCommonRequestXML(t *testing.T) {
 	e := testenv.Start(t)
 	c := rootEHPCClient(t, e)
 	id := c.createCluster(1)
-	req := requests.NewCommonRequest()
-	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
-	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "GetVisualServiceStatus"
-	req.QueryParams["ClusterId"] = id
+	req := e.EHPCRequest("GetVisualServiceStatus", map[string]string{"ClusterId": id})
 	req.SetContent(nil)
 	req.AcceptFormat = "XML"
 	resp, err := c.client.ProcessCommonRequest(req)

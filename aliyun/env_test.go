@@ -3,15 +3,14 @@ package aliyun_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -20,35 +19,18 @@ import (
 // would: only the endpoint (and for HTTPS the CA) differs from the real
 // cloud. Passwords are checked where they take effect, on the console.
 
-// offsetClock is the wall clock shifted by an adjustable offset: the
-// server's clock, which the SDKs' signatures (made with the wall clock)
-// are checked against and which moves instances through their statuses.
-type offsetClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *offsetClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
-// env is a running server and its clock.
+// env is a running server and its clock: the wall clock shifted by an
+// offset the test sets, which the SDKs' signatures (made with the wall
+// clock) are checked against and which moves instances through their
+// statuses.
 type env struct {
 	*testenv.Env
-	clock *offsetClock
+	clock *testutil.OffsetClock
 }
 
 func newEnv(t *testing.T, opts ...testenv.Option) *env {
 	t.Helper()
-	clock := &offsetClock{}
+	clock := new(testutil.OffsetClock)
 	opts = append([]testenv.Option{testenv.WithConfig(func(c *server.Config) { c.Clock = clock })}, opts...)
 	e := &env{Env: testenv.Start(t, opts...), clock: clock}
 	t.Cleanup(func() {

@@ -11,17 +11,11 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 const testRegion = "cn-hangzhou"
-
-// clearProxy empties the proxy variables: SDKv1 sends even loopback
-// requests through a configured proxy (reference §1.5).
-func clearProxy(t *testing.T) {
-	for _, v := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"} {
-		t.Setenv(v, "")
-	}
-}
 
 // handlerTransport delivers requests straight to a handler, without a
 // listener: the SDK's own signer produces the request, the server verifies
@@ -38,7 +32,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // encoding rule: spaces, '*', '~', '+', '/', non-ASCII, and the empty
 // SignatureType the SDK always signs.
 func TestSDKv1SignerRequestsVerify(t *testing.T) {
-	clearProxy(t)
+	testutil.NoProxy(t) // SDKv1 sends even loopback requests through a proxy (reference §1.5)
 	r := newRig(t)
 	cfg := sdk.NewConfig()
 	cfg.Transport = handlerTransport{r.h}

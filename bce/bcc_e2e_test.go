@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -30,33 +30,14 @@ import (
 // with its status. A recorder in front of the server checks every
 // response for the common headers and fails the test on any 5xx.
 
-// manualClock is the server's clock: it moves only when told, so
-// instances stay in an intermediate status until the test advances it.
-// It starts at the wall clock, so the SDK's signatures (made with the
-// wall clock) are in time.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock by d, which may be negative.
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// harness is one in-process server, reached over plain HTTP.
+// harness is one in-process server, reached over plain HTTP. Its clock
+// moves only when told, so instances stay in an intermediate status until
+// the test advances it; it starts at the wall clock, so the SDK's
+// signatures (made with the wall clock) are in time.
 type harness struct {
 	t     *testing.T
 	app   *server.App
-	clock *manualClock
+	clock *testutil.ManualClock
 	url   string
 }
 
@@ -69,7 +50,7 @@ var uuidLower = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab]
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := testutil.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	srv := httptest.NewUnstartedServer(nil)
 	addr := srv.Listener.Addr().String()
 	cfg := server.Defaults()
@@ -383,7 +364,7 @@ func TestBCCWrongState(t *testing.T) {
 	_, err = c.GetInstanceVNC(id)
 	wantServiceError(t, "vnc while creating", err, "Instance.VncOperationForbidden", 409)
 
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	if s := h.status(c, id); s != "Running" {
 		t.Fatalf("after creation: %s", s)
 	}
@@ -410,7 +391,7 @@ func TestBCCWrongState(t *testing.T) {
 	wantServiceError(t, "start while Stopping", c.StartInstance(id), "Instance.StartInstanceOperationForbidden", 409)
 
 	// Stopped: reboot, stop and VNC are refused; changePass works.
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	_, err = c.RebootInstance(id, false)
 	wantServiceError(t, "reboot while Stopped", err, "Instance.RebootInstanceOperationForbidden", 409)
 	wantServiceError(t, "stop while Stopped", c.StopInstance(id, true), "Instance.StopInstanceOperationForbidden", 409)
@@ -426,14 +407,14 @@ func TestBCCWrongState(t *testing.T) {
 	}
 	_, err = c.ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "Passw0rd!2"})
 	wantServiceError(t, "changePass while Starting", err, "Instance.PasswordOperationForbidden", 409)
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	if s := h.status(c, id); s != "Running" {
 		t.Errorf("after start: %s", s)
 	}
 
 	// A Prepaid instance cannot be released.
 	pre := h.create(c, &api.CreateInstanceArgs{Billing: api.Billing{PaymentTiming: api.PaymentTimingPrePaid}})
-	h.clock.Advance(time.Second)
+	h.clock.Add(time.Second)
 	wantServiceError(t, "delete Prepaid", c.DeleteInstance(pre), "Instance.ReleaseNotPrepay", 403)
 	// A Running Postpaid one can.
 	if err := c.DeleteInstance(id); err != nil {
@@ -551,14 +532,14 @@ func TestBCCAuthentication(t *testing.T) {
 	wantServiceError(t, "signature from the future", err, "RequestExpired", 400)
 
 	// A server clock 31 minutes ahead refuses a fresh x-bce-date.
-	h.clock.Advance(31 * time.Minute)
+	h.clock.Add(31 * time.Minute)
 	_, err = h.client().ListInstances(nil)
 	wantServiceError(t, "skewed clock", err, "RequestExpired", 400)
-	h.clock.Advance(-2 * time.Minute)
+	h.clock.Add(-2 * time.Minute)
 	if _, err := h.client().ListInstances(nil); err != nil {
 		t.Errorf("clock 29 minutes ahead: %v", err)
 	}
-	h.clock.Advance(-29 * time.Minute)
+	h.clock.Add(-29 * time.Minute)
 
 	// A client that signs only x-bce-date (the SDK's documented example
 	// with a capitalized Host) is accepted.

@@ -1,47 +1,18 @@
 package internalapi_test
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
+	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 )
-
-// ecsCode returns an SDKv1 call's provider error code and status ("" and
-// 200 on success).
-func ecsCode(t *testing.T, what string, err error) (string, int) {
-	t.Helper()
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("%s: not a server error: %T", what, err)
-	}
-	return se.ErrorCode(), se.HttpStatus()
-}
-
-// bccCode returns a bce-sdk-go call's error code and status.
-func bccCode(t *testing.T, what string, err error) (string, int) {
-	t.Helper()
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkbce.BceServiceError
-	if !errors.As(err, &se) {
-		t.Fatalf("%s: not a service error: %T", what, err)
-	}
-	return se.Code, se.StatusCode
-}
 
 // An ECS or BCC account in debt reads what it has and is refused the
 // rest with the product's error; an account without the service is
@@ -49,8 +20,7 @@ func bccCode(t *testing.T, what string, err error) (string, int) {
 func TestAccountStateECSAndBCC(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: debtor\n        vnc_password: Dbt123\n    bcc:\n      - name: debtor\n        admin_password: Old2020!\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: debtor\n        vnc_password: Dbt123\n    bcc:\n      - name: debtor\n        admin_password: Old2020!\n")
 	ecsID := res.byName(t, "ecs.instance", "debtor").ID
 	bccID := res.byName(t, "bcc.instance", "debtor").ID
 	ec, bc := e.ECS(t), e.BCC(t)
@@ -118,12 +88,7 @@ func TestAccountStateECSAndBCC(t *testing.T) {
 // keeps the password; once it accepts, the password works on the new
 // console (a real QEMU VNC server).
 func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("qemu-system-x86_64 is not installed")
-		}
-		t.Skip("qemu-system-x86_64 is not installed")
-	}
+	testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")
 	// QEMU's VNC socket lives in the data directory: keep its path short.
 	dir, err := os.MkdirTemp("", "lk")
 	if err != nil {
@@ -132,8 +97,7 @@ func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	e := testenv.Start(t, testenv.WithDataDir(filepath.Join(dir, "d")))
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: mover\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: mover\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "mover").ID
 	driver := func() string {
 		var inspected struct {
@@ -157,7 +121,7 @@ func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
 		t.Error("after the refused switch the old console lost its password")
 	}
 
-	a.must(200, "POST", "/_latchkey/fleet", move, &res)
+	a.apply(move)
 	if d := driver(); d != "qemu" {
 		t.Errorf("driver after the switch = %q, want qemu", d)
 	}

@@ -1,14 +1,10 @@
 package internalapi_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/latchkey/latchkey/internal/testenv"
 )
@@ -27,27 +23,11 @@ const ehpcFleet = `accounts:
 // success).
 func modifyVisual(t *testing.T, e *testenv.Env, cluster, pw string) *sdkerrors.ServerError {
 	t.Helper()
-	c, err := sdk.NewClientWithOptions(testenv.Region, sdk.NewConfig(), credentials.NewAccessKeyCredential(e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := requests.NewCommonRequest()
-	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
-	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", "ModifyVisualServicePasswd"
-	req.QueryParams["RegionId"] = testenv.Region
-	req.QueryParams["ClusterId"] = cluster
-	req.QueryParams["RunasUser"] = "root"
-	req.QueryParams["RunasUserPassword"] = "Root#Pass1"
-	req.QueryParams["Passwd"] = pw
-	_, err = c.ProcessCommonRequest(req)
-	if err == nil {
-		return nil
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("ModifyVisualServicePasswd: not a server error: %T", err)
-	}
-	return se
+	req := e.EHPCRequest("ModifyVisualServicePasswd", map[string]string{
+		"RegionId": testenv.Region, "ClusterId": cluster, "RunasUser": "root", "RunasUserPassword": "Root#Pass1", "Passwd": pw,
+	})
+	_, err := e.Common(t, "", "").ProcessCommonRequest(req)
+	return serverError(t, "ModifyVisualServicePasswd", err)
 }
 
 type visualMatch struct {
@@ -82,8 +62,7 @@ func TestEHPCFaultsThroughTheSDK(t *testing.T) {
 	if v.APIs["ehpc"] == "" {
 		t.Skip("this server does not serve E-HPC")
 	}
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &res)
+	res := a.apply(ehpcFleet)
 	cluster := res.byName(t, "ehpc.cluster", "hpc-faults").ID
 	if m := a.visual(cluster, "Vis123"); !m.Match || len(m.Nodes) != 3 {
 		t.Fatalf("the fleet's visual password is not live on three nodes: %+v", m)
@@ -159,12 +138,11 @@ func TestEHPCFaultsThroughTheSDK(t *testing.T) {
 
 	// Applying the fleet again puts the file's password back everywhere,
 	// and then changes nothing.
-	var again applyResult
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	again := a.apply(ehpcFleet)
 	if x := again.byName(t, "ehpc.cluster", "hpc-faults"); x.Action != "updated" || strings.Join(x.Changes, ",") != "visual.password" {
 		t.Errorf("re-apply: %+v", x)
 	}
-	a.must(200, "POST", "/_latchkey/fleet", ehpcFleet, &again)
+	again = a.apply(ehpcFleet)
 	if again.Changed {
 		t.Errorf("a third apply changed something: %+v", again.Resources)
 	}

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
-	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 	"github.com/baidubce/bce-sdk-go/services/bcc/api"
 
 	"github.com/latchkey/latchkey/console/rfb"
@@ -31,21 +29,13 @@ func modifyVnc(t *testing.T, c *ecs.Client, id, pw string) (code string, status 
 	req := ecs.CreateModifyInstanceVncPasswdRequest()
 	req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, id, pw
 	_, err := c.ModifyInstanceVncPasswd(req)
-	if err == nil {
-		return "", 200
-	}
-	var se *sdkerrors.ServerError
-	if !errors.As(err, &se) {
-		t.Fatalf("ModifyInstanceVncPasswd: not a server error: %T", err)
-	}
-	return se.ErrorCode(), se.HttpStatus()
+	return ecsCode(t, "ModifyInstanceVncPasswd", err)
 }
 
 func TestECSFaultsThroughTheSDK(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: target\n        vnc_password: Old123\n      - name: bystander\n        vnc_password: Bys123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: target\n        vnc_password: Old123\n      - name: bystander\n        vnc_password: Bys123\n")
 	id := res.byName(t, "ecs.instance", "target").ID
 	other := res.byName(t, "ecs.instance", "bystander").ID
 	c := e.ECS(t)
@@ -152,16 +142,14 @@ func TestECSFaultsThroughTheSDK(t *testing.T) {
 func TestBCCFaultsThroughTheSDK(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - bcc:\n      - name: guest\n        admin_password: Old2020!\n", &res)
+	res := a.apply("accounts:\n  - bcc:\n      - name: guest\n        admin_password: Old2020!\n")
 	id := res.byName(t, "bcc.instance", "guest").ID
 	c := e.BCC(t)
 	for _, effect := range []string{"unreachable", "agent-timeout", "exec-failure"} {
 		a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "bcc", "resource": id, "effect": effect, "operations": []string{"set-guest-password"}, "count": 1}, nil)
 		_, err := c.ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "New2020!"})
-		var se *sdkbce.BceServiceError
-		if !errors.As(err, &se) || se.Code != "Instance.PasswordOperationForbidden" || se.StatusCode != 409 {
-			t.Errorf("%s: ChangeInstancePass = %v, want 409 Instance.PasswordOperationForbidden", effect, err)
+		if code, status := bccCode(t, "ChangeInstancePass", err); code != "Instance.PasswordOperationForbidden" || status != 409 {
+			t.Errorf("%s: ChangeInstancePass = %s %d, want 409 Instance.PasswordOperationForbidden", effect, code, status)
 		}
 		if !a.check(id, "guest", "Old2020!") || a.check(id, "guest", "New2020!") {
 			t.Errorf("%s: the guest's password changed", effect)
@@ -178,8 +166,7 @@ func TestBCCFaultsThroughTheSDK(t *testing.T) {
 func TestAuditQuery(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: audited\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: audited\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "audited").ID
 	before := time.Now().UTC().Add(-time.Second)
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
@@ -247,8 +234,7 @@ func TestAuditQuery(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: m\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: m\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "m").ID
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
 	modifyVnc(t, e.ECS(t), id, "New123")
@@ -316,8 +302,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestRulesSurviveARestart(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: restart\n        vnc_password: Old123\n", &res)
+	res := a.apply("accounts:\n  - ecs:\n      - name: restart\n        vnc_password: Old123\n")
 	id := res.byName(t, "ecs.instance", "restart").ID
 	var r rule
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "effect": "unreachable"}, &r)

@@ -59,8 +59,7 @@ func TestFleetRoundTrip(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
 
-	var first applyResult
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, &first)
+	first := a.apply(fleetFile)
 	if !first.Changed {
 		t.Fatal("the first apply changed nothing")
 	}
@@ -78,8 +77,7 @@ func TestFleetRoundTrip(t *testing.T) {
 	}
 
 	// Applying the same file again changes nothing.
-	var second applyResult
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, &second)
+	second := a.apply(fleetFile)
 	if second.Changed {
 		t.Errorf("the second apply changed something: %+v", second.Resources)
 	}
@@ -187,8 +185,7 @@ func TestFleetRoundTrip(t *testing.T) {
 	}
 
 	// Applying again builds the fleet anew.
-	var third applyResult
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, &third)
+	third := a.apply(fleetFile)
 	web3 := third.byName(t, "ecs.instance", "web-1")
 	if web3.Action != "created" || web3.ID == web.ID {
 		t.Errorf("after reset, web-1 = %+v (before: %s)", web3, web.ID)
@@ -196,7 +193,7 @@ func TestFleetRoundTrip(t *testing.T) {
 	if !a.check(web3.ID, "", "Web123") {
 		t.Error("the new web-1 lacks its password")
 	}
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, &second)
+	second = a.apply(fleetFile)
 	if second.Changed {
 		t.Errorf("applying after the rebuild changed something: %+v", second.Resources)
 	}
@@ -205,11 +202,10 @@ func TestFleetRoundTrip(t *testing.T) {
 func TestFleetUpdatesWhatDiffers(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, nil)
+	a.apply(fleetFile)
 	changed := strings.NewReplacer("vnc_password: Web123", "vnc_password: Web999", "status: Stopped\n    vnc_password: Leg123", "status: Running\n    vnc_password: Leg123").Replace(fleetFile)
 	changed = strings.Replace(changed, "        status: Stopped\n        vnc_password: Leg123", "        status: Running\n        vnc_password: Leg123", 1)
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", changed, &res)
+	res := a.apply(changed)
 	web := res.byName(t, "ecs.instance", "web-1")
 	legacy := res.byName(t, "ecs.instance", "legacy-1")
 	if web.Action != "updated" || strings.Join(web.Changes, ",") != "vnc_password" {

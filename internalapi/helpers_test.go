@@ -3,12 +3,16 @@ package internalapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
+	sdkbce "github.com/baidubce/bce-sdk-go/bce"
 
 	"github.com/latchkey/latchkey/internal/testenv"
 	"github.com/latchkey/latchkey/server"
@@ -105,6 +109,15 @@ func (a *admin) must(want int, method, path string, body any, out any) string {
 	return raw
 }
 
+// apply applies a fleet file, which must succeed, and returns what the
+// apply reports.
+func (a *admin) apply(file string) applyResult {
+	a.t.Helper()
+	var res applyResult
+	a.must(200, "POST", "/_latchkey/fleet", file, &res)
+	return res
+}
+
 type applied struct {
 	Kind    string   `json:"kind"`
 	Name    string   `json:"name"`
@@ -141,4 +154,42 @@ func (a *admin) check(resource, target, pw string) bool {
 	var m match
 	a.must(200, "POST", "/_latchkey/check-password", map[string]string{"resource": resource, "target": target, "password": pw}, &m)
 	return m.Match
+}
+
+// serverError returns the provider error of an SDKv1 call what, nil on
+// success. Any other error fails the test.
+func serverError(t *testing.T, what string, err error) *sdkerrors.ServerError {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	var se *sdkerrors.ServerError
+	if !errors.As(err, &se) {
+		t.Fatalf("%s: not a server error: %T", what, err)
+	}
+	return se
+}
+
+// ecsCode returns an SDKv1 call's provider error code and status ("" and
+// 200 on success).
+func ecsCode(t *testing.T, what string, err error) (string, int) {
+	t.Helper()
+	se := serverError(t, what, err)
+	if se == nil {
+		return "", 200
+	}
+	return se.ErrorCode(), se.HttpStatus()
+}
+
+// bccCode returns a bce-sdk-go call's error code and status.
+func bccCode(t *testing.T, what string, err error) (string, int) {
+	t.Helper()
+	if err == nil {
+		return "", 200
+	}
+	var se *sdkbce.BceServiceError
+	if !errors.As(err, &se) {
+		t.Fatalf("%s: not a service error: %T", what, err)
+	}
+	return se.Code, se.StatusCode
 }

@@ -63,8 +63,7 @@ func TestSecretHygiene(t *testing.T) {
 	secrets := append(fleetSecrets(), e.Credentials.AccessKeySecret, a.token,
 		"New123", "Bad12!", "Wrong9", "New2020!", "Sh0rt!", "Visit1", "not-the-secret-key-000")
 
-	var res applyResult
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, &res)
+	res := a.apply(fleetFile)
 	web := res.byName(t, "ecs.instance", "web-1").ID
 	db := res.byName(t, "bcc.instance", "db-1").ID
 
@@ -127,7 +126,7 @@ func TestSecretHygiene(t *testing.T) {
 		shown.WriteString(a.must(200, "GET", "/_latchkey/resources/"+r.Kind+"/"+r.ID, nil, nil))
 	}
 	a.must(200, "POST", "/_latchkey/reset", `{"fleet":"demo"}`, nil)
-	a.must(200, "POST", "/_latchkey/fleet", fleetFile, nil)
+	a.apply(fleetFile)
 	shown.WriteString(a.must(200, "GET", "/_latchkey/audit", nil, nil))
 	resp, err := e.HTTPClient().Get(e.URL("/metrics"))
 	if err != nil {

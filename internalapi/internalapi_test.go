@@ -201,7 +201,7 @@ func TestTransitions(t *testing.T) {
 func TestCheckPasswordIsRateLimited(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	a.must(200, "POST", "/_latchkey/fleet", "accounts:\n  - ecs:\n      - name: rl\n        vnc_password: Abc123\n", nil)
+	a.apply("accounts:\n  - ecs:\n      - name: rl\n        vnc_password: Abc123\n")
 	var list struct{ Resources []struct{ Kind, ID string } }
 	a.must(200, "GET", "/_latchkey/resources?kind=ecs.instance", nil, &list)
 	id := list.Resources[0].ID

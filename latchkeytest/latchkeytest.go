@@ -3,7 +3,6 @@ package latchkeytest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +20,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -86,7 +85,7 @@ func WithConfig(f func(*server.Config)) Option { return func(s *settings) { f(&s
 // not run alongside any other method.
 type Server struct {
 	cfg  server.Config
-	logs *syncBuffer
+	logs *testutil.Buffer
 
 	// Set by each start.
 	app    *server.App
@@ -96,46 +95,34 @@ type Server struct {
 	stop   func() error
 }
 
-// proxyVars route a client's loopback requests through a proxy if set:
-// SDKv1 sets its transport's proxy from them itself, without Go's
-// loopback exemption.
-var proxyVars = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"}
-
 // Start runs a latchkey on 127.0.0.1 with ports the kernel chooses and a
 // temporary data directory, and returns once it is ready (/healthz
 // answers 200) and the WithFleet files are applied. The test's cleanup
 // stops it, draining in-flight requests, and shows its log if the test
 // failed. Each server's E-HPC login nodes get addresses from a random
-// loopback /24 of their own, so servers of parallel tests never compete
-// for an address.
+// loopback /24 of their own (testutil.LoopbackPrefix), so servers of
+// parallel tests seldom compete for an address.
 //
 // The proxy variables that are set (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
-// either case) are cleared for the test with t.Setenv, which a parallel
-// test cannot do: run parallel tests with them unset.
+// NO_PROXY, either case) are cleared for the test with t.Setenv, which a
+// parallel test cannot do: run parallel tests with them unset. SDKv1
+// sets its transport's proxy from them itself, without Go's loopback
+// exemption.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	for _, k := range proxyVars {
-		if os.Getenv(k) != "" {
-			t.Setenv(k, "")
-		}
-	}
+	testutil.NoProxy(t)
 	st := settings{cfg: server.Defaults()}
 	st.cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	st.cfg.Listen = "127.0.0.1:0"
 	st.cfg.HTTPListen = "127.0.0.1:0"
 	st.cfg.Transition = 0
-	var r [2]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	// 127.32.0.0 to 127.231.255.0: outside the binary's default
-	// 127.31.0.0/16, so a latchkey serve running beside the tests is not
-	// disturbed either.
-	st.cfg.EHPCLoginAddresses = netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 32 + r[0]%200, r[1], 0}), 24)
+	// Outside the binary's default 127.31.0.0/16, so a latchkey serve
+	// running beside the tests is not disturbed either.
+	st.cfg.EHPCLoginAddresses = testutil.LoopbackPrefix()
 	for _, o := range opts {
 		o(&st)
 	}
-	s := &Server{cfg: st.cfg, logs: new(syncBuffer)}
+	s := &Server{cfg: st.cfg, logs: new(testutil.Buffer)}
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("latchkey did not stop cleanly: %v", err)
@@ -368,23 +355,4 @@ func (s *Server) AddFault(r faults.Rule) (faults.Rule, error) {
 	var added faults.Rule
 	err := s.Admin("POST", "faults", r, &added)
 	return added, err
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers:
-// the server logs from many goroutines while a test reads the log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -20,13 +20,6 @@ import (
 	"github.com/latchkey/latchkey/server"
 )
 
-// needQEMU skips the test when QEMU is not installed, unless the
-// environment variable CI is set: then the test fails (testutil.Program).
-func needQEMU(t *testing.T) {
-	t.Helper()
-	testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")
-}
-
 // qemuPIDs returns the process ids in the qemu driver's pidfiles.
 func qemuPIDs(t *testing.T, dataDir string) []int {
 	t.Helper()
@@ -54,7 +47,7 @@ func qemuPIDs(t *testing.T, dataDir string) []int {
 // that asks for the live password; a restart of latchkey stops every
 // QEMU and brings the live passwords back on fresh ones.
 func TestQEMUConsoleDriver(t *testing.T) {
-	needQEMU(t)
+	testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")
 	e := testenv.Start(t, testenv.WithConfig(func(c *server.Config) { c.ConsoleDriver = server.ConsoleDriverQEMU }))
 	c := e.ECS(t)
 	opt := runInstance(t, c, "optimized")

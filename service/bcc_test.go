@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
 )
@@ -19,18 +17,19 @@ import (
 // bccFixture is the BCC service over a fresh store, the sim driver and
 // the console service, on a clock that moves only when told.
 type bccFixture struct {
+	stored
 	bcc      *service.BCC
 	consoles *service.Consoles
-	clock    *testutil.ManualClock
 	caller   core.Caller
 }
 
 func newBCCFixture(t *testing.T, transition time.Duration) *bccFixture {
 	t.Helper()
-	f := &bccFixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	cfg := newConfig(t, filepath.Join(t.TempDir(), "latchkey.db"), make([]byte, 32), f.clock, sim.New(), transition)
-	f.bcc = service.NewBCC(cfg, core.BCCPasswordPolicy2020)
-	f.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"bcc": f.bcc})
+	f := &bccFixture{stored: newStored(t)}
+	f.reopen(t, transition)
+	f.cfg.Drivers = map[string]core.ConsoleDriver{"sim": sim.New()}
+	f.bcc = service.NewBCC(f.cfg, core.BCCPasswordPolicy2020)
+	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"bcc": f.bcc})
 	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "AKtest"}}
 	return f
 }

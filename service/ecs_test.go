@@ -2,17 +2,16 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
@@ -20,72 +19,92 @@ import (
 	"github.com/latchkey/latchkey/vault"
 )
 
-// clock is a settable core.Clock. Only the E-HPC fixture still builds
-// one (as &clock{now: …}); the other fixtures use testutil.ManualClock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-// switchable is a console driver in front of the sim driver that can be
-// made unreachable, as a console host that went away.
-type switchable struct {
-	*sim.Driver
-	mu   sync.Mutex
-	down bool
-}
-
-func (s *switchable) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
-
-func (s *switchable) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, pw core.Secret) error {
-	s.mu.Lock()
-	down := s.down
-	s.mu.Unlock()
-	if down {
-		return errors.New("dial console: connection refused")
-	}
-	return s.Driver.SetConsolePassword(ctx, t, pw)
-}
-
+// fixture is the ECS service and the console service over a real SQLite
+// store, a real sealer and hasher, and the sim console driver behind the
+// fault rules, as latchkey assembles them, on a clock that moves only
+// when told.
 type fixture struct {
-	ecs      *service.ECS
-	consoles *service.Consoles
-	driver   *switchable
-	clock    *testutil.ManualClock
-	caller   core.Caller
-	cfg      service.Config
-	dbPath   string
-	key      []byte
+	stored
+	replica
+	caller core.Caller
 }
 
 func newFixture(t *testing.T, transition time.Duration) *fixture {
 	t.Helper()
-	f := &fixture{clock: testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
-	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
-	f.key = make([]byte, 32)
+	f := &fixture{stored: newStored(t)}
 	f.open(t, transition)
 	f.caller = core.Caller{Principal: core.Principal{AccountID: "1234567890123456", AccessKeyID: "LTAItest"}}
 	return f
 }
 
-// open (re)opens the store and builds fresh services and a fresh console
-// driver over it, as a restart of latchkey does.
+// open (re)opens the store and builds fresh services, a fresh console
+// driver and a fresh fault injector over it, as a restart of latchkey
+// does.
 func (f *fixture) open(t *testing.T, transition time.Duration) {
 	t.Helper()
-	f.driver = &switchable{Driver: sim.New()}
-	f.cfg = newConfig(t, f.dbPath, f.key, f.clock, f.driver, transition)
-	f.ecs = service.NewECS(f.cfg, catalog.NewAlibaba())
-	f.driver.ServeFrom("ecs", f.ecs)
-	f.consoles = service.NewConsoles(f.cfg, map[string]service.ConsoleSource{"ecs": f.ecs})
+	f.reopen(t, transition)
+	d := sim.New()
+	f.cfg.Drivers = f.faults.ConsoleDrivers(map[string]core.ConsoleDriver{"sim": d})
+	f.replica = newReplica(f.cfg)
+	d.ServeFrom("ecs", f.ecs)
 }
 
-// newConfig returns the services' dependencies: the SQLite store at path
-// on clock (closed when t ends), a sealer with key, a hasher cheap enough
-// for tests, and driver as the console driver "sim".
-func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver core.ConsoleDriver, transition time.Duration) service.Config {
+// restart opens the fixture again, as a restart of latchkey does: the
+// new consoles read the store's live passwords (nothing is pushed).
+func (f *fixture) restart(t *testing.T) {
+	t.Helper()
+	f.open(t, f.cfg.Transition)
+}
+
+// unreachable makes the console of instance id unreachable, as a console
+// host that went away, until the returned function is called.
+func (f *fixture) unreachable(t *testing.T, id core.InstanceID) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := f.faults.Add(ctx, faults.Rule{Product: faults.ProductECS, Resource: string(id), Effect: faults.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := f.faults.Remove(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// stored is what a service fixture keeps across restarts of latchkey
+// (the store's file, the sealer's key and the clock, which moves only
+// when told) and what the current opening of the store built: the
+// services' dependencies and a fault injector over the store.
+type stored struct {
+	clock  *testutil.ManualClock
+	dbPath string
+	key    []byte
+	cfg    service.Config
+	faults *faults.Injector
+}
+
+// newStored returns a stored whose store is not opened yet.
+func newStored(t *testing.T) stored {
+	return stored{
+		clock:  testutil.NewManualClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)),
+		dbPath: filepath.Join(t.TempDir(), "latchkey.db"),
+		key:    make([]byte, 32),
+	}
+}
+
+// reopen opens the store (newConfig) and a fresh fault injector over it.
+func (s *stored) reopen(t *testing.T, transition time.Duration) {
+	t.Helper()
+	s.cfg = newConfig(t, s.dbPath, s.key, s.clock, transition)
+	s.faults = faults.New(faults.Config{Store: s.cfg.Store, Clock: s.clock})
+}
+
+// newConfig returns the services' dependencies but the console drivers,
+// which the caller adds: the SQLite store at path on clock (closed when t
+// ends), a sealer with key and a hasher cheap enough for tests.
+func newConfig(t *testing.T, path string, key []byte, clock core.Clock, transition time.Duration) service.Config {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), path, clock)
 	if err != nil {
@@ -98,8 +117,35 @@ func newConfig(t *testing.T, path string, key []byte, clock core.Clock, driver c
 	}
 	return service.Config{
 		Store: st, Sealer: sealer, Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-		Clock: clock, Drivers: map[string]core.ConsoleDriver{"sim": driver}, Transition: transition,
+		Clock: clock, Transition: transition,
 	}
+}
+
+// replica is one latchkey's ECS service and console service.
+type replica struct {
+	ecs      *service.ECS
+	consoles *service.Consoles
+}
+
+func newReplica(cfg service.Config) replica {
+	ecs := service.NewECS(cfg, catalog.NewAlibaba())
+	return replica{ecs: ecs, consoles: service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": ecs})}
+}
+
+// login opens the instance's console through a fresh ticket for caller c
+// and tries pw.
+func (r replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw string) error {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := r.ecs.DescribeInstanceVncURL(ctx, c, ref(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := r.consoles.Redeem(ctx, tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 func (f *fixture) run(t *testing.T, optimized bool) core.InstanceID {
@@ -117,25 +163,19 @@ func ref(id core.InstanceID) core.InstanceRef {
 	return core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: id}
 }
 
-// login opens the instance's console through a fresh ticket and tries pw.
-func (f *fixture) login(t *testing.T, id core.InstanceID, pw string) error {
+// modify makes pw the instance's VNC password (ModifyInstanceVncPasswd)
+// or fails the test.
+func (f *fixture) modify(t *testing.T, id core.InstanceID, pw string) {
 	t.Helper()
-	ctx := context.Background()
-	tok, err := f.ecs.DescribeInstanceVncURL(ctx, f.caller, ref(id))
-	if err != nil {
+	if err := f.ecs.ModifyInstanceVncPasswd(context.Background(), f.caller, ref(id), core.NewSecret(pw)); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := f.consoles.Redeem(ctx, tok.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 // wantLogin fails unless the console accepts pw (ok) or refuses it (!ok).
 func (f *fixture) wantLogin(t *testing.T, id core.InstanceID, pw string, ok bool) {
 	t.Helper()
-	rfbtest.Want(t, "console login", f.login(t, id, pw), ok)
+	rfbtest.Want(t, "console login", f.login(t, f.caller, id, pw), ok)
 }
 
 func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {
@@ -148,15 +188,10 @@ func wantReason(t *testing.T, err error, kind core.Kind, reason core.Reason) {
 
 func TestModifyVncPasswdOptimizedIsLiveAtOnce(t *testing.T) {
 	f := newFixture(t, 0)
-	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Ecs123")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Ecs123")
 	f.wantLogin(t, id, "Ecs123", true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Abc987")); err != nil {
-		t.Fatal(err)
-	}
+	f.modify(t, id, "Abc987")
 	f.wantLogin(t, id, "Ecs123", false)
 	f.wantLogin(t, id, "Abc987", true)
 }
@@ -165,20 +200,14 @@ func TestModifyVncPasswdNotOptimizedWaitsForRestart(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
 	id := f.run(t, false)
-	set := func(pw string) {
-		t.Helper()
-		if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// Make a known password live through a reboot first.
-	set("Old111")
+	f.modify(t, id, "Old111")
 	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	f.wantLogin(t, id, "Old111", true)
 
-	set("New222")
+	f.modify(t, id, "New222")
 	f.wantLogin(t, id, "Old111", true)
 	f.wantLogin(t, id, "New222", false)
 	if err := f.ecs.RebootInstance(ctx, f.caller, ref(id)); err != nil {
@@ -188,7 +217,7 @@ func TestModifyVncPasswdNotOptimizedWaitsForRestart(t *testing.T) {
 	f.wantLogin(t, id, "Old111", false)
 
 	// Stop alone keeps the old password; Start makes the pending one live.
-	set("Nxt333")
+	f.modify(t, id, "Nxt333")
 	if err := f.ecs.StopInstance(ctx, f.caller, ref(id)); err != nil {
 		t.Fatal(err)
 	}
@@ -261,30 +290,25 @@ func TestUnreachableConsoleChangesNothing(t *testing.T) {
 	f := newFixture(t, 0)
 	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Live11")); err != nil {
-		t.Fatal(err)
-	}
-	f.driver.setDown(true)
+	f.modify(t, id, "Live11")
+	restore := f.unreachable(t, id)
 	err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Lost22"))
 	wantReason(t, err, core.KindUnavailable, core.ReasonConsoleUnreachable)
-	f.driver.setDown(false)
+	restore()
 	f.wantLogin(t, id, "Live11", true)
 	f.wantLogin(t, id, "Lost22", false)
 
 	// After a restart of latchkey the store's live password is the one
 	// the console asks for.
-	f.open(t, 0)
+	f.restart(t)
 	f.wantLogin(t, id, "Live11", true)
 }
 
 func TestPasswordSurvivesRestart(t *testing.T) {
 	f := newFixture(t, 0)
-	ctx := context.Background()
 	id := f.run(t, true)
-	if err := f.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret("Keep42")); err != nil {
-		t.Fatal(err)
-	}
-	f.open(t, 0)
+	f.modify(t, id, "Keep42")
+	f.restart(t)
 	f.wantLogin(t, id, "Keep42", true)
 }
 
@@ -419,35 +443,17 @@ func TestDescribeInstancesPageNumberBounds(t *testing.T) {
 	}
 }
 
-// replica is one latchkey's ECS service and sim consoles over a shared
-// store file, its consoles reading their live passwords from the store.
-type replica struct {
-	ecs      *service.ECS
-	consoles *service.Consoles
-}
-
-func newReplica(t *testing.T, f *fixture) *replica {
+// another returns a second latchkey over f's store file: its own ECS
+// service and sim consoles, the consoles reading their live passwords
+// from the store.
+func (f *fixture) another(t *testing.T) replica {
 	t.Helper()
 	d := sim.New()
-	cfg := newConfig(t, f.dbPath, f.key, f.clock, d, 0)
-	r := &replica{ecs: service.NewECS(cfg, catalog.NewAlibaba())}
+	cfg := newConfig(t, f.dbPath, f.key, f.clock, 0)
+	cfg.Drivers = map[string]core.ConsoleDriver{"sim": d}
+	r := newReplica(cfg)
 	d.ServeFrom("ecs", r.ecs)
-	r.consoles = service.NewConsoles(cfg, map[string]service.ConsoleSource{"ecs": r.ecs})
 	return r
-}
-
-func (r *replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw string) error {
-	t.Helper()
-	ctx := context.Background()
-	tok, err := r.ecs.DescribeInstanceVncURL(ctx, c, ref(id))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := r.consoles.Redeem(ctx, tok.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rfbtest.LoginConn(ctx, conn.(net.Conn), pw)
 }
 
 // Two replicas over one store: a password changed through either is live
@@ -455,7 +461,7 @@ func (r *replica) login(t *testing.T, c core.Caller, id core.InstanceID, pw stri
 // consoles read the store, nothing is pushed between replicas.
 func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
 	f := newFixture(t, 0)
-	a, b := newReplica(t, f), newReplica(t, f)
+	a, b := f.another(t), f.another(t)
 	ctx := context.Background()
 	ids, err := a.ecs.RunInstances(ctx, f.caller, core.CreateInstanceInput{RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: true})
 	if err != nil {
@@ -471,7 +477,7 @@ func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
 		if err := via.ecs.ModifyInstanceVncPasswd(ctx, f.caller, ref(id), core.NewSecret(pw)); err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range []*replica{via, other} {
+		for _, r := range []replica{via, other} {
 			rfbtest.Want(t, "the new password", r.login(t, f.caller, id, pw), true)
 			if old != "" {
 				rfbtest.Want(t, "the old password", r.login(t, f.caller, id, old), false)

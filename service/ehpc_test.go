@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +17,9 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/service"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
 	"github.com/latchkey/latchkey/visual/sim"
 )
 
@@ -32,31 +31,18 @@ const rootPassword = "Root#Pass1"
 // latchkey assembles it. Its login nodes listen on a loopback /24 of their
 // own (so that parallel test packages never share an address).
 type ehpcFixture struct {
+	stored
 	ehpc     *service.EHPC
 	accounts *service.Accounts
 	driver   *sim.Driver
-	faults   *faults.Injector
-	clock    *clock
 	caller   core.Caller
-	cfg      service.Config
 	ecfg     service.EHPCConfig
-	dbPath   string
-	key      []byte
-}
-
-// testLoginPrefix picks a random 127.x.y.0/24 outside the default
-// 127.31.0.0/16 of a running latchkey.
-func testLoginPrefix() netip.Prefix {
-	a := netip.AddrFrom4([4]byte{127, byte(64 + rand.IntN(160)), byte(rand.IntN(256)), 0})
-	return netip.PrefixFrom(a, 24)
 }
 
 func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	t.Helper()
-	f := &ehpcFixture{clock: &clock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
-	f.dbPath = filepath.Join(t.TempDir(), "latchkey.db")
-	f.key = make([]byte, 32)
-	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testLoginPrefix(), AgentTimeout: 2 * time.Second}
+	f := &ehpcFixture{stored: newStored(t)}
+	f.ecfg = service.EHPCConfig{Policy: policy, LoginAddresses: testutil.LoopbackPrefix(), AgentTimeout: 2 * time.Second}
 	f.open(t)
 	creds, err := service.NewIdentity(f.cfg).CreateAccount(context.Background())
 	if err != nil {
@@ -66,29 +52,29 @@ func newEHPCFixture(t *testing.T, policy core.EHPCPasswordPolicy) *ehpcFixture {
 	return f
 }
 
-// open (re)opens the store and builds a fresh service and a fresh visual
-// driver, as a restart of latchkey does.
+// open (re)opens the store and builds a fresh service, a fresh visual
+// driver and a fresh fault injector over it, as a restart of latchkey
+// does.
 func (f *ehpcFixture) open(t *testing.T) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), f.dbPath, f.clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := vault.NewSealer(f.key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.reopen(t, 0)
 	f.driver = sim.New()
 	t.Cleanup(func() { f.driver.Close() })
-	f.cfg = service.Config{
-		Store: st, Sealer: sealer, Clock: f.clock,
-		Hasher: vault.NewHasher(vault.Params{Time: 1, Memory: 64, Threads: 1, KeyLen: 16, SaltLen: 8}, nil),
-	}
-	f.faults = faults.New(faults.Config{Store: st, Clock: f.clock})
 	f.ecfg.Drivers = map[string]core.VisualDriver{"sim": f.faults.VisualDriver(f.driver)}
 	f.ehpc = service.NewEHPC(f.cfg, f.ecfg, catalog.NewAlibaba())
 	f.accounts = service.NewAccounts(f.cfg)
+}
+
+// restart stops the visual services and opens the fixture again, as a
+// restart of latchkey does; Reconcile then brings the services back from
+// the store.
+func (f *ehpcFixture) restart(t *testing.T) {
+	t.Helper()
+	f.driver.Close()
+	f.open(t)
+	if err := f.ehpc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // create makes a running cluster with logins login nodes and its visual
@@ -152,60 +138,14 @@ func loginAddr(cl *core.Cluster, i int) string {
 	return netip.AddrPortFrom(n.PublicIP, uint16(cl.Visual.Port)).String()
 }
 
-// dialFrom connects to addr from the local address from (any when zero).
-func dialFrom(t *testing.T, addr string, from netip.Addr) (net.Conn, error) {
-	t.Helper()
-	d := net.Dialer{Timeout: 3 * time.Second}
-	if from.IsValid() {
-		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
-	}
-	return d.Dial("tcp", addr)
-}
-
-// vncLogin tries VNC Authentication with pw against addr.
-func vncLogin(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := dialFrom(t, addr, netip.Addr{})
+// accepts reports whether anything accepts TCP connections at addr.
+func accepts(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, rfbtest.DialTimeout)
 	if err != nil {
-		return err
+		return false
 	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// plainLogin tries VeNCrypt Plain with user and pw against addr.
-func plainLogin(t *testing.T, addr, user, pw string) error {
-	t.Helper()
-	conn, err := dialFrom(t, addr, netip.Addr{})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := rfb.LoginPlain(ctx, conn, user, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-// wantAuth fails unless err is nil (ok) or a rejected password (!ok). The
-// message names the case, never the password.
-func wantAuth(t *testing.T, what string, err error, ok bool) {
-	t.Helper()
-	switch {
-	case ok && err != nil:
-		t.Fatalf("%s: login refused, want accepted: %v", what, err)
-	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
-		t.Fatalf("%s: got %v, want the password rejected", what, err)
-	}
+	conn.Close()
+	return true
 }
 
 func TestEHPCClusterLifecycle(t *testing.T) {
@@ -273,7 +213,7 @@ func TestEHPCClusterLifecycle(t *testing.T) {
 	if _, err := f.modify(cl, "root", rootPassword, "Abc123"); err != nil {
 		t.Fatal(err)
 	}
-	wantAuth(t, "after restart", vncLogin(t, loginAddr(cl, 0), "Abc123"), true)
+	rfbtest.Want(t, "after restart", rfbtest.Login(loginAddr(cl, 0), "Abc123"), true)
 
 	// Delete: gone, listeners closed, its addresses free again.
 	if _, err := f.ehpc.DeleteCluster(ctx, f.caller, cref(cl.ID)); err != nil {
@@ -282,7 +222,7 @@ func TestEHPCClusterLifecycle(t *testing.T) {
 	if _, err := f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID)); core.ReasonOf(err) != core.ReasonClusterNotFound {
 		t.Fatalf("deleted cluster: %v", err)
 	}
-	if _, err := dialFrom(t, loginAddr(cl, 0), netip.Addr{}); err == nil {
+	if accepts(loginAddr(cl, 0)) {
 		t.Fatal("a deleted cluster's login node still accepts connections")
 	}
 	third := f.create(t, 1)
@@ -302,30 +242,30 @@ func TestEHPCTransitions(t *testing.T) {
 	}
 	_, err := f.modify(cl, "root", rootPassword, "Abc123")
 	wantReason(t, err, core.KindConflict, core.ReasonIncorrectStatus)
-	f.clock.Add(time.Second)
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterRunning {
-		t.Fatalf("after one interval the cluster is %s, want running", cl.Status)
+	// wantStatus fails unless the cluster's status is want; when names
+	// the step.
+	wantStatus := func(when string, want core.ClusterStatus) {
+		t.Helper()
+		got, err := f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got.Status != want {
+			t.Fatalf("%s: the cluster is %s, want %s", when, got.Status, want)
+		}
 	}
+	f.clock.Add(time.Second)
+	wantStatus("after one interval", core.ClusterRunning)
 	if _, err := f.ehpc.StopCluster(ctx, f.caller, cref(cl.ID)); err != nil {
 		t.Fatal(err)
 	}
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterStopping {
-		t.Fatalf("after StopCluster: %s, want stopping", cl.Status)
-	}
+	wantStatus("after StopCluster", core.ClusterStopping)
 	f.clock.Add(time.Second)
-	cl, _ = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if cl.Status != core.ClusterStopped {
-		t.Fatalf("then %s, want stopped", cl.Status)
-	}
+	wantStatus("one interval later", core.ClusterStopped)
 	if _, err := f.ehpc.DeleteCluster(ctx, f.caller, cref(cl.ID)); err != nil {
 		t.Fatal(err)
 	}
-	cl, err = f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID))
-	if err != nil || cl.Status != core.ClusterReleasing {
-		t.Fatalf("after DeleteCluster: %v %v, want releasing", cl, err)
-	}
+	wantStatus("after DeleteCluster", core.ClusterReleasing)
 	f.clock.Add(time.Second)
 	if _, err := f.ehpc.DescribeCluster(ctx, f.caller, cref(cl.ID)); core.ReasonOf(err) != core.ReasonClusterNotFound {
 		t.Fatalf("released cluster: %v", err)
@@ -340,14 +280,14 @@ func TestModifyVisualServicePasswdTakesEffect(t *testing.T) {
 		t.Fatalf("ModifyVisualServicePasswd = %+v, %v", st, err)
 	}
 	for i := range 2 {
-		wantAuth(t, fmt.Sprintf("login%d new password", i), vncLogin(t, loginAddr(cl, i), "Abc123"), true)
+		rfbtest.Want(t, fmt.Sprintf("login%d new password", i), rfbtest.Login(loginAddr(cl, i), "Abc123"), true)
 	}
 	if _, err := f.modify(cl, "root", rootPassword, "Xyz789"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		wantAuth(t, fmt.Sprintf("login%d old password", i), vncLogin(t, loginAddr(cl, i), "Abc123"), false)
-		wantAuth(t, fmt.Sprintf("login%d new password", i), vncLogin(t, loginAddr(cl, i), "Xyz789"), true)
+		rfbtest.Want(t, fmt.Sprintf("login%d old password", i), rfbtest.Login(loginAddr(cl, i), "Abc123"), false)
+		rfbtest.Want(t, fmt.Sprintf("login%d new password", i), rfbtest.Login(loginAddr(cl, i), "Xyz789"), true)
 	}
 
 	// A stopped service takes the password for its next start.
@@ -359,22 +299,18 @@ func TestModifyVisualServicePasswdTakesEffect(t *testing.T) {
 	if err != nil || st.Started {
 		t.Fatalf("on a stopped service = %+v, %v, want Service stopped.", st, err)
 	}
-	if _, err := dialFrom(t, loginAddr(cl, 0), netip.Addr{}); err == nil {
+	if accepts(loginAddr(cl, 0)) {
 		t.Fatal("a stopped visual service accepts connections")
 	}
 	if st, err := f.ehpc.StartVisualService(ctx, f.caller, cref(cl.ID), core.VisualServiceInput{}); err != nil || !st.Started {
 		t.Fatalf("StartVisualService = %+v, %v", st, err)
 	}
-	wantAuth(t, "password set while stopped", vncLogin(t, loginAddr(cl, 0), "Def456"), true)
-	wantAuth(t, "password before", vncLogin(t, loginAddr(cl, 0), "Xyz789"), false)
+	rfbtest.Want(t, "password set while stopped", rfbtest.Login(loginAddr(cl, 0), "Def456"), true)
+	rfbtest.Want(t, "password before", rfbtest.Login(loginAddr(cl, 0), "Xyz789"), false)
 
 	// After a restart of latchkey the store brings the services back.
-	f.driver.Close()
-	f.open(t)
-	if err := f.ehpc.Reconcile(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wantAuth(t, "after restart", vncLogin(t, loginAddr(cl, 1), "Def456"), true)
+	f.restart(t)
+	rfbtest.Want(t, "after restart", rfbtest.Login(loginAddr(cl, 1), "Def456"), true)
 }
 
 func TestVisualServiceCidrIp(t *testing.T) {
@@ -396,27 +332,13 @@ func TestVisualServiceCidrIp(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := netip.AddrPortFrom(login, uint16(port)).String()
-	try := func(from netip.Addr) error {
-		conn, err := dialFrom(t, addr, from)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		c, err := rfb.Login(ctx, conn, "Abc123")
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	}
-	if err := try(allowed); err != nil {
+	if err := rfbtest.LoginFrom(addr, allowed, "Abc123"); err != nil {
 		t.Fatalf("login from inside CidrIp: %v", err)
 	}
-	if err := try(other); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.LoginFrom(addr, other, "Abc123"); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("connection from outside CidrIp: got %v, want it refused before authentication", err)
 	}
-	if _, err := dialFrom(t, loginAddr(cl, 0), netip.Addr{}); err == nil {
+	if accepts(loginAddr(cl, 0)) {
 		t.Fatal("the service still listens on its old port")
 	}
 	for _, bad := range []core.VisualServiceInput{{Port: 70000}, {CIDR: "10.0.0.0/33"}, {CIDR: "nonsense"}} {
@@ -435,15 +357,15 @@ func TestVisualPolicy2024FullLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := loginAddr(cl, 0)
-	wantAuth(t, "VeNCrypt Plain, full password", plainLogin(t, addr, "root", pw), true)
+	rfbtest.Want(t, "VeNCrypt Plain, full password", rfbtest.LoginPlain(addr, "root", pw), true)
 	// Differs only after the 8th character: the full-length path refuses it.
-	wantAuth(t, "VeNCrypt Plain, same first 8", plainLogin(t, addr, "root", pw[:8]+"-different"), false)
-	wantAuth(t, "VeNCrypt Plain, one character short", plainLogin(t, addr, "root", pw[:len(pw)-1]), false)
-	wantAuth(t, "VeNCrypt Plain, other user", plainLogin(t, addr, "nobody", pw), false)
+	rfbtest.Want(t, "VeNCrypt Plain, same first 8", rfbtest.LoginPlain(addr, "root", pw[:8]+"-different"), false)
+	rfbtest.Want(t, "VeNCrypt Plain, one character short", rfbtest.LoginPlain(addr, "root", pw[:len(pw)-1]), false)
+	rfbtest.Want(t, "VeNCrypt Plain, other user", rfbtest.LoginPlain(addr, "nobody", pw), false)
 	// Classic VNC Authentication keeps working on the first 8 characters
 	// (the documented trade-off).
-	wantAuth(t, "VNC Authentication", vncLogin(t, addr, pw), true)
-	wantAuth(t, "VNC Authentication, other first 8", vncLogin(t, addr, "Xisual#Pass"), false)
+	rfbtest.Want(t, "VNC Authentication", rfbtest.Login(addr, pw), true)
+	rfbtest.Want(t, "VNC Authentication, other first 8", rfbtest.Login(addr, "Xisual#Pass"), false)
 
 	// Any cluster user may run the change; Plain then expects that user.
 	ctx := context.Background()
@@ -453,7 +375,7 @@ func TestVisualPolicy2024FullLength(t *testing.T) {
 	if _, err := f.modify(cl, "alice01", "Alice#Pass1", "Second-Visual#9"); err != nil {
 		t.Fatal(err)
 	}
-	wantAuth(t, "Plain as the user who set it", plainLogin(t, addr, "alice01", "Second-Visual#9"), true)
+	rfbtest.Want(t, "Plain as the user who set it", rfbtest.LoginPlain(addr, "alice01", "Second-Visual#9"), true)
 
 	// 2024's rule: 8–30 characters, three classes.
 	for _, bad := range []string{"Short1!", "alllowercase1", strings.Repeat("Aa1!", 8)} {
@@ -597,7 +519,7 @@ func TestVisualDriverFailures(t *testing.T) {
 			t.Fatalf("ExecFail does not name the command: %v", err)
 		}
 		for i := range 2 {
-			wantAuth(t, fmt.Sprintf("%s: login%d old password", c.rule.Effect, i), vncLogin(t, loginAddr(cl, i), "Old123"), true)
+			rfbtest.Want(t, fmt.Sprintf("%s: login%d old password", c.rule.Effect, i), rfbtest.Login(loginAddr(cl, i), "Old123"), true)
 		}
 	}
 
@@ -610,21 +532,17 @@ func TestVisualDriverFailures(t *testing.T) {
 	if !strings.Contains(msg, "changed: login0") || !strings.Contains(msg, "not changed: login1") || strings.Contains(msg, "New123") {
 		t.Fatalf("PartFailure message %q", msg)
 	}
-	wantAuth(t, "login0 new", vncLogin(t, loginAddr(cl, 0), "New123"), true)
-	wantAuth(t, "login1 old", vncLogin(t, loginAddr(cl, 1), "Old123"), true)
+	rfbtest.Want(t, "login0 new", rfbtest.Login(loginAddr(cl, 0), "New123"), true)
+	rfbtest.Want(t, "login1 old", rfbtest.Login(loginAddr(cl, 1), "Old123"), true)
 	// The store records each node's password: a restart keeps both.
-	f.driver.Close()
-	f.open(t)
-	if err := f.ehpc.Reconcile(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	wantAuth(t, "login0 after restart", vncLogin(t, loginAddr(cl, 0), "New123"), true)
-	wantAuth(t, "login1 after restart", vncLogin(t, loginAddr(cl, 1), "Old123"), true)
+	f.restart(t)
+	rfbtest.Want(t, "login0 after restart", rfbtest.Login(loginAddr(cl, 0), "New123"), true)
+	rfbtest.Want(t, "login1 after restart", rfbtest.Login(loginAddr(cl, 1), "Old123"), true)
 	// Retrying without the fault brings every node in line.
 	if _, err := f.modify(cl, "root", rootPassword, "New123"); err != nil {
 		t.Fatal(err)
 	}
-	wantAuth(t, "login1 retried", vncLogin(t, loginAddr(cl, 1), "New123"), true)
+	rfbtest.Want(t, "login1 retried", rfbtest.Login(loginAddr(cl, 1), "New123"), true)
 }
 
 func TestConcurrentModifyOneClusterConflicts(t *testing.T) {
@@ -661,7 +579,7 @@ func TestConcurrentModifyOneClusterConflicts(t *testing.T) {
 		t.Fatalf("%d conflicts and success %d, want 1 success and %d ConflictOpt", conflicts, ok, n-1)
 	}
 	f.clearFaults(t, cl)
-	wantAuth(t, "the winner's password", vncLogin(t, loginAddr(cl, 0), fmt.Sprintf("Pass%02d", ok)), true)
+	rfbtest.Want(t, "the winner's password", rfbtest.Login(loginAddr(cl, 0), fmt.Sprintf("Pass%02d", ok)), true)
 	// The lock is gone once the winner finished.
 	if _, err := f.modify(cl, "root", rootPassword, "After1"); err != nil {
 		t.Fatal(err)

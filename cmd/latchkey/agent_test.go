@@ -68,9 +68,7 @@ func TestAgentCommand(t *testing.T) {
 	}
 
 	c := &agent.Client{BaseURL: base, Token: core.NewSecret(token)}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testutil.FreePort(t)
 	st, err := c.Start(ctx, "i-cmd", agent.StartRequest{Address: "127.0.0.1", Port: port, Auth: agent.AuthVNC, Password: agent.NewPassword(core.NewSecret("Abc123"))})
 	if err != nil {
 		t.Fatalf("start: %v", err)

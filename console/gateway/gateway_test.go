@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/latchkeytest"
 )
 
@@ -115,13 +116,7 @@ func TestGatewayRefusesUsedAndUnknownTickets(t *testing.T) {
 // connects over TCP to a relay that opens the console through a fresh
 // DescribeInstanceVncUrl ticket per connection.
 func TestVNCSnapshotThroughRelay(t *testing.T) {
-	bin, err := exec.LookPath("vncsnapshot")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skip("vncsnapshot is not installed")
-		}
-		t.Fatal("vncsnapshot is required in CI")
-	}
+	bin := testutil.Program(t, "vncsnapshot", "apt-get install vncsnapshot")
 	e := newEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

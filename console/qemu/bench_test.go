@@ -12,21 +12,29 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// BenchmarkSetConsolePassword measures a password change on a running
-// console: set_password and expire_password over the open monitor.
-func BenchmarkSetConsolePassword(b *testing.B) {
+// benchConsole returns a driver over a fresh directory, closed when b
+// ends, whose console tg runs with password pw.
+func benchConsole(b *testing.B, tg core.ConsoleTarget, pw core.Secret) *Driver {
+	b.Helper()
 	needQEMU(b)
 	d, err := New(Config{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer d.Close()
+	b.Cleanup(func() { d.Close() })
+	if err := d.SetConsolePassword(context.Background(), tg, pw); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// BenchmarkSetConsolePassword measures a password change on a running
+// console: set_password and expire_password over the open monitor.
+func BenchmarkSetConsolePassword(b *testing.B) {
 	ctx := context.Background()
 	tg := target("i-bench")
 	pws := []core.Secret{core.NewSecret("Bench1"), core.NewSecret("Bench2")}
-	if err := d.SetConsolePassword(ctx, tg, pws[0]); err != nil {
-		b.Fatal(err)
-	}
+	d := benchConsole(b, tg, pws[0])
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if err := d.SetConsolePassword(ctx, tg, pws[i%2]); err != nil {
@@ -67,17 +75,9 @@ func BenchmarkColdSetConsolePassword(b *testing.B) {
 // BenchmarkLogin measures OpenConsole plus a VNC Authentication login
 // against QEMU.
 func BenchmarkLogin(b *testing.B) {
-	needQEMU(b)
-	d, err := New(Config{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
 	ctx := context.Background()
 	tg := target("i-bench")
-	if err := d.SetConsolePassword(ctx, tg, core.NewSecret("Bench1")); err != nil {
-		b.Fatal(err)
-	}
+	d := benchConsole(b, tg, core.NewSecret("Bench1"))
 	for b.Loop() {
 		conn, err := d.OpenConsole(ctx, tg)
 		if err != nil {

@@ -3,10 +3,8 @@
 package qemu_test
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/server"
 )
@@ -34,7 +33,7 @@ type ecsFixture struct {
 
 func newECSFixture(t *testing.T) *ecsFixture {
 	t.Helper()
-	f := &ecsFixture{qemuPath: needQEMU(t)}
+	f := &ecsFixture{qemuPath: testutil.Program(t, qemu.DefaultBinary, "apt-get install qemu-system-x86")}
 	f.wrapper = filepath.Join(t.TempDir(), "qemu-wrapper")
 	script := "#!/bin/sh\nexec \"$(cat \"$0.target\")\" \"$@\"\n"
 	if err := os.WriteFile(f.wrapper, []byte(script), 0o755); err != nil {
@@ -71,16 +70,15 @@ func (f *ecsFixture) restart(t *testing.T) {
 	}
 }
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
+// hangGuard bounds every call of the tests (testutil.Context), so that a
+// broken QEMU fails a test instead of hanging it. No assertion depends on
+// it.
+const hangGuard = 30 * time.Second
 
 func (f *ecsFixture) run(t *testing.T, optimized bool) core.InstanceID {
 	t.Helper()
 	app := f.lk.App()
-	ids, err := app.ECS.RunInstances(ctx(t), app.RootCaller(), core.CreateInstanceInput{
+	ids, err := app.ECS.RunInstances(testutil.Context(t, hangGuard), app.RootCaller(), core.CreateInstanceInput{
 		RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", IoOptimized: optimized,
 	})
 	if err != nil {
@@ -96,7 +94,7 @@ func ref(id core.InstanceID) core.InstanceRef {
 func (f *ecsFixture) modify(t *testing.T, id core.InstanceID, pw string) error {
 	t.Helper()
 	app := f.lk.App()
-	return app.ECS.ModifyInstanceVncPasswd(ctx(t), app.RootCaller(), ref(id), core.NewSecret(pw))
+	return app.ECS.ModifyInstanceVncPasswd(testutil.Context(t, hangGuard), app.RootCaller(), ref(id), core.NewSecret(pw))
 }
 
 // login opens the console through a fresh ticket and the VNC gateway, as
@@ -105,16 +103,16 @@ func (f *ecsFixture) modify(t *testing.T, id core.InstanceID, pw string) error {
 func (f *ecsFixture) login(t *testing.T, id core.InstanceID, pw string) bool {
 	t.Helper()
 	app := f.lk.App()
-	tok, err := app.ECS.DescribeInstanceVncURL(ctx(t), app.RootCaller(), ref(id))
+	tok, err := app.ECS.DescribeInstanceVncURL(testutil.Context(t, hangGuard), app.RootCaller(), ref(id))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := gateway.Dial(ctx(t), app.ConsoleURL(tok.Token), f.lk.HTTPClient())
+	conn, err := gateway.Dial(testutil.Context(t, hangGuard), app.ConsoleURL(tok.Token), f.lk.HTTPClient())
 	if err != nil {
 		t.Fatalf("open the console: %v", err)
 	}
 	defer conn.Close()
-	c, err := rfb.Login(ctx(t), conn, pw)
+	c, err := rfb.Login(testutil.Context(t, hangGuard), conn, pw)
 	if errors.Is(err, rfb.ErrAuthFailed) {
 		return false
 	}
@@ -194,7 +192,7 @@ func TestECSNotOptimizedPasswordWaitsForReboot(t *testing.T) {
 		t.Fatal("a pending password is live before the restart")
 	}
 	app := f.lk.App()
-	if err := app.ECS.RebootInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
+	if err := app.ECS.RebootInstance(testutil.Context(t, hangGuard), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	if !f.login(t, id, "Old111") {
@@ -207,10 +205,10 @@ func TestECSNotOptimizedPasswordWaitsForReboot(t *testing.T) {
 	if !f.login(t, id, "Old111") || f.login(t, id, "New222") {
 		t.Fatal("a pending password changed the console before the restart")
 	}
-	if err := app.ECS.StopInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
+	if err := app.ECS.StopInstance(testutil.Context(t, hangGuard), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
-	if err := app.ECS.StartInstance(ctx(t), app.RootCaller(), ref(id)); err != nil {
+	if err := app.ECS.StartInstance(testutil.Context(t, hangGuard), app.RootCaller(), ref(id)); err != nil {
 		t.Fatal(err)
 	}
 	if !f.login(t, id, "New222") || f.login(t, id, "Old111") {
@@ -250,18 +248,4 @@ func TestECSUnreachableChangesNothing(t *testing.T) {
 	if !f.login(t, id, "Kept11") || f.login(t, id, "Lost22") {
 		t.Fatal("after a restart the console does not have the stored live password")
 	}
-}
-
-// needQEMU skips the test when QEMU is not installed, unless the
-// environment variable CI is set: then the test fails.
-func needQEMU(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath(qemu.DefaultBinary)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s cannot be run: %v", qemu.DefaultBinary, err)
-		}
-		t.Skipf("%s is not installed: %v", qemu.DefaultBinary, err)
-	}
-	return path
 }

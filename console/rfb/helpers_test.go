@@ -146,6 +146,19 @@ func wantAuthFailed(t *testing.T, what string, err error) {
 	}
 }
 
+// wantSnapshot fails unless the next snapshot c takes is want; what
+// names want in the failure message.
+func wantSnapshot(t *testing.T, c *ClientConn, want *image.RGBA, what string) {
+	t.Helper()
+	img, err := c.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := sameImage(img, want); !ok {
+		t.Fatalf("snapshot differs from %s at %v", what, at)
+	}
+}
+
 // sameImage reports the first pixel where a and b differ.
 func sameImage(a, b *image.RGBA) (image.Point, bool) {
 	if a.Bounds() != b.Bounds() {

@@ -3,6 +3,7 @@ package rfb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"net"
 	"sync/atomic"
@@ -23,13 +24,7 @@ func TestSnapshotShowsTheRenderedText(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			img, err := c.Snapshot(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if at, ok := sameImage(img, testScreen()); !ok {
-				t.Fatalf("snapshot differs from the rendered console at %v", at)
-			}
+			wantSnapshot(t, c, testScreen(), "the rendered console")
 		})
 	}
 }
@@ -43,13 +38,7 @@ func TestSnapshotKeepsColours(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	img, err := c.Snapshot(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if at, ok := sameImage(img, colourPattern()); !ok {
-		t.Fatalf("snapshot differs from the colour pattern at %v", at)
-	}
+	wantSnapshot(t, c, colourPattern(), "the colour pattern")
 }
 
 // The screen is read per update, so a client sees live state, while the
@@ -77,13 +66,7 @@ func TestScreenIsLive(t *testing.T) {
 	defer c.Close()
 	for _, s := range []string{"state: booting", "state: running"} {
 		state.Store(s)
-		img, err := c.Snapshot(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if at, ok := sameImage(img, textscreen.Render([]string{s}, w, h)); !ok {
-			t.Fatalf("snapshot for %q differs at %v", s, at)
-		}
+		wantSnapshot(t, c, textscreen.Render([]string{s}, w, h), fmt.Sprintf("the screen of %q", s))
 	}
 }
 

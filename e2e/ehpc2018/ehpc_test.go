@@ -15,7 +15,6 @@
 package ehpc2018
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/latchkeytest"
 )
 
@@ -147,59 +147,6 @@ func loginAddrs(t *testing.T, c *ehpc.Client, cluster string) []string {
 	return out
 }
 
-func dial(t *testing.T, addr string, from netip.Addr) (net.Conn, error) {
-	t.Helper()
-	d := net.Dialer{Timeout: 3 * time.Second}
-	if from.IsValid() {
-		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
-	}
-	return d.Dial("tcp", addr)
-}
-
-// vncLogin logs in with VNC Authentication (first 8 characters count).
-func vncLogin(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := dial(t, addr, netip.Addr{})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cc, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return cc.Close()
-}
-
-// plainLogin logs in with VeNCrypt Plain (the whole password counts).
-func plainLogin(t *testing.T, addr, user, pw string) error {
-	t.Helper()
-	conn, err := dial(t, addr, netip.Addr{})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cc, err := rfb.LoginPlain(ctx, conn, user, pw)
-	if err != nil {
-		return err
-	}
-	return cc.Close()
-}
-
-func wantLogin(t *testing.T, what string, err error, ok bool) {
-	t.Helper()
-	switch {
-	case ok && err != nil:
-		t.Fatalf("%s: refused, want logged in: %v", what, err)
-	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
-		t.Fatalf("%s: got %v, want the password rejected", what, err)
-	}
-}
-
 func TestTypedClientEveryOperation(t *testing.T) {
 	s := latchkeytest.Start(t)
 	c := rootClient(t, s)
@@ -284,7 +231,7 @@ func TestTypedClientEveryOperation(t *testing.T) {
 		t.Fatalf("ModifyVisualServicePasswd = %+v, %v", mv, err)
 	}
 	for i, a := range logins {
-		wantLogin(t, fmt.Sprintf("login%d, new password", i), vncLogin(t, net.JoinHostPort(a, fmt.Sprint(port)), newPassword), true)
+		rfbtest.Want(t, fmt.Sprintf("login%d, new password", i), rfbtest.Login(net.JoinHostPort(a, fmt.Sprint(port)), newPassword), true)
 	}
 	xv := ehpc.CreateStopVisualServiceRequest()
 	xv.ClusterId = id
@@ -314,8 +261,6 @@ func TestTypedClientEveryOperation(t *testing.T) {
 	wantError(t, "deleted cluster", err, 404, "ClusterNotFound", "The specified instance does not exist.", false)
 }
 
-// wantError fails unless err is the given status, code and message (or
-// message prefix).
 // The RAM user of TestTypedModifyVisualServicePasswdEveryError, allowed
 // to read E-HPC only, with an access key whose secret the test chose.
 const (
@@ -334,6 +279,8 @@ accounts:
 `
 )
 
+// wantError fails unless err is the given status, code and message (or
+// message prefix), and holds none of the tests' passwords.
 func wantError(t *testing.T, what string, err error, status int, code, message string, prefix bool) {
 	t.Helper()
 	var se *sdkerrors.ServerError
@@ -464,12 +411,12 @@ func TestVisualServiceEffect(t *testing.T) {
 	if _, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, oldPassword)); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, "first password", vncLogin(t, addr, oldPassword), true)
+	rfbtest.Want(t, "first password", rfbtest.Login(addr, oldPassword), true)
 	if _, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, newPassword)); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, "new password", vncLogin(t, addr, newPassword), true)
-	wantLogin(t, "old password", vncLogin(t, addr, oldPassword), false)
+	rfbtest.Want(t, "new password", rfbtest.Login(addr, newPassword), true)
+	rfbtest.Want(t, "old password", rfbtest.Login(addr, oldPassword), false)
 
 	// Only CidrIp may connect: from inside the allowed /32 the login
 	// works; from another loopback address the connection is refused
@@ -484,24 +431,10 @@ func TestVisualServiceEffect(t *testing.T) {
 	if _, err := c.StartVisualService(sv); err != nil {
 		t.Fatal(err)
 	}
-	try := func(from netip.Addr) error {
-		conn, err := dial(t, addr, from)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		cc, err := rfb.Login(ctx, conn, newPassword)
-		if err != nil {
-			return err
-		}
-		return cc.Close()
-	}
-	if err := try(allowed); err != nil {
+	if err := rfbtest.LoginFrom(addr, allowed, newPassword); err != nil {
 		t.Fatalf("login from inside CidrIp: %v", err)
 	}
-	if err := try(other); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.LoginFrom(addr, other, newPassword); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("connection from outside CidrIp: got %v, want it refused", err)
 	}
 }
@@ -516,11 +449,11 @@ func TestVisualServiceFullLength2024(t *testing.T) {
 	if _, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, long)); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, "VeNCrypt Plain, whole password", plainLogin(t, addr, "root", long), true)
-	wantLogin(t, "VeNCrypt Plain, same first 8 characters", plainLogin(t, addr, "root", sameFirst8), false)
+	rfbtest.Want(t, "VeNCrypt Plain, whole password", rfbtest.LoginPlain(addr, "root", long), true)
+	rfbtest.Want(t, "VeNCrypt Plain, same first 8 characters", rfbtest.LoginPlain(addr, "root", sameFirst8), false)
 	// Classic VNC Authentication still logs in on the first 8 characters:
 	// the trade-off README.md documents.
-	wantLogin(t, "VNC Authentication", vncLogin(t, addr, long), true)
+	rfbtest.Want(t, "VNC Authentication", rfbtest.Login(addr, long), true)
 
 	// 2024's rule: 8–30 characters, three classes; any cluster user.
 	_, err := c.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, "Abc123"))
@@ -534,7 +467,7 @@ func TestVisualServiceFullLength2024(t *testing.T) {
 	if _, err := c.ModifyVisualServicePasswd(modifyRequest(id, "alice01", "Alice#Pass1", "Second#Visual9")); err != nil {
 		t.Fatal(err)
 	}
-	wantLogin(t, "Plain as alice01", plainLogin(t, addr, "alice01", "Second#Visual9"), true)
+	rfbtest.Want(t, "Plain as alice01", rfbtest.LoginPlain(addr, "alice01", "Second#Visual9"), true)
 }
 
 func TestConcurrentCallsOnOneCluster(t *testing.T) {
@@ -572,7 +505,7 @@ func TestConcurrentCallsOnOneCluster(t *testing.T) {
 	}
 	removeFault(t, s, delay)
 	addr := net.JoinHostPort(loginAddrs(t, clients[0], id)[0], "12016")
-	wantLogin(t, "the winner's password", vncLogin(t, addr, fmt.Sprintf("Pass%02d", winner)), true)
+	rfbtest.Want(t, "the winner's password", rfbtest.Login(addr, fmt.Sprintf("Pass%02d", winner)), true)
 }
 
 func TestConcurrentCallsOnDifferentClusters(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 	"github.com/baidubce/bce-sdk-go/services/bcc"
@@ -178,12 +179,7 @@ func (e *Env) HTTPClient() *http.Client {
 // HTTP to latchkey, configured as the README tells users to.
 func (e *Env) ECS(t testing.TB) *ecs.Client {
 	t.Helper()
-	c, err := ecs.NewClientWithAccessKey(Region, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Domain = e.Endpoints.HTTP
-	return c
+	return e.ECSWithKey(t, e.Credentials.AccessKeyID, e.Credentials.AccessKeySecret)
 }
 
 // ECSHTTPS returns an SDKv1 ECS client that talks HTTPS to latchkey and
@@ -237,6 +233,19 @@ func (e *Env) Common(t testing.TB, accessKeyID, secret string) *sdk.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// EHPCRequest returns a CommonRequest for action of E-HPC 2018-04-12 on
+// the plain-HTTP listener, the way the aliyun CLI sends it: GET, with
+// params in the query. Send it with a Common client.
+func (e *Env) EHPCRequest(action string, params map[string]string) *requests.CommonRequest {
+	req := requests.NewCommonRequest()
+	req.Method, req.Scheme, req.Domain = "GET", "http", e.Endpoints.HTTP
+	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", action
+	for k, v := range params {
+		req.QueryParams[k] = v
+	}
+	return req
 }
 
 // BCC returns a bce-sdk-go BCC client that talks plain HTTP to latchkey

@@ -2,7 +2,9 @@ package testutil
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"testing"
@@ -29,6 +31,14 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// LoopbackPrefix returns a random /24 from 127.32.0.0 to 127.231.255.0,
+// for the addresses a test's E-HPC login nodes listen on: a range of its
+// own, so that parallel tests seldom share one, and outside the
+// 127.31.0.0/16 of a latchkey serve running beside the tests.
+func LoopbackPrefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(32 + rand.IntN(200)), byte(rand.IntN(256)), 0}), 24)
 }
 
 // Missing ends a test that cannot run because something it needs is
@@ -60,13 +70,16 @@ func Program(t testing.TB, name, install string) string {
 // net/http and the cloud SDKs pick a proxy.
 var proxyVariables = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"}
 
-// NoProxy empties the proxy environment variables for the rest of the
-// test, so that clients reach in-process servers directly: the SDKs do
-// not exempt loopback addresses from a proxy. Like t.Setenv, which it
-// uses, it must not be called from a parallel test.
+// NoProxy empties, for the rest of the test, the proxy environment
+// variables that are set, so that clients reach in-process servers
+// directly: the SDKs do not exempt loopback addresses from a proxy. It
+// empties them with t.Setenv, which a parallel test cannot call, so a
+// parallel test may call NoProxy only where no proxy variable is set.
 func NoProxy(t testing.TB) {
 	t.Helper()
 	for _, v := range proxyVariables {
-		t.Setenv(v, "")
+		if os.Getenv(v) != "" {
+			t.Setenv(v, "")
+		}
 	}
 }

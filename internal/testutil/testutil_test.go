@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,21 @@ func TestOffsetClockFollowsTheWallClock(t *testing.T) {
 	within(-30 * time.Minute)
 }
 
+func TestLoopbackPrefix(t *testing.T) {
+	running := netip.MustParsePrefix("127.31.0.0/16")
+	seen := map[netip.Prefix]bool{}
+	for range 100 {
+		p := LoopbackPrefix()
+		if p.Bits() != 24 || p.Masked() != p || !p.Addr().Is4() || !p.Addr().IsLoopback() || p.Overlaps(running) {
+			t.Fatalf("LoopbackPrefix = %s, want a loopback /24 outside %s", p, running)
+		}
+		seen[p] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("100 calls gave %d prefix(es): not random", len(seen))
+	}
+}
+
 func TestMissingSkipsOutsideCIAndFailsInIt(t *testing.T) {
 	t.Setenv("CI", "")
 	if f := run(t, func(tb testing.TB) { Missing(tb, "frob is not installed") }); !f.skipped || f.failed || f.msg != "frob is not installed" {
@@ -100,6 +116,12 @@ func TestNoProxyEmptiesProxyVariables(t *testing.T) {
 			t.Errorf("%s is still set", v)
 		}
 	}
+	// With none set, NoProxy changes nothing, so a parallel test may call
+	// it (t.Setenv would panic there).
+	t.Run("parallel", func(t *testing.T) {
+		t.Parallel()
+		NoProxy(t)
+	})
 }
 
 func TestContextOutlivesTheTestBody(t *testing.T) {

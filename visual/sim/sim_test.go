@@ -7,10 +7,11 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 )
 
 func target(t *testing.T, port int) core.VisualNode {
@@ -22,48 +23,22 @@ func target(t *testing.T, port int) core.VisualNode {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func login(t *testing.T, addr string, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
 func TestStartSetStop(t *testing.T) {
 	d := New()
 	defer d.Close()
 	ctx := context.Background()
-	tg := target(t, freePort(t))
+	tg := target(t, testutil.FreePort(t))
 	addr := netip.AddrPortFrom(tg.Address, uint16(tg.Port)).String()
 	if err := d.StartVisual(ctx, tg, core.NewSecret("Abc123")); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(t, addr, "Abc123"); err != nil {
+	if err := rfbtest.Login(addr, "Abc123"); err != nil {
 		t.Fatalf("login: %v", err)
 	}
 	if err := d.SetVisualPassword(ctx, tg, core.NewSecret("Xyz789")); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(t, addr, "Abc123"); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, "Abc123"); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("old password: %v", err)
 	}
 	if err := d.SetVisualPassword(ctx, tg, core.Secret{}); core.ReasonOf(err) != core.ReasonExecFailed {
@@ -72,7 +47,7 @@ func TestStartSetStop(t *testing.T) {
 	if err := d.StopVisual(ctx, tg); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(t, addr, "Xyz789"); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.Login(addr, "Xyz789"); err == nil || errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("stopped service: %v", err)
 	}
 	if err := d.StopVisual(ctx, tg); err != nil {

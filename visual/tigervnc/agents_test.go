@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/visual/tigervnc"
 )
 
@@ -98,7 +99,7 @@ func TestAgentOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := core.VisualNode{NodeID: "i-tls", HostName: "login0", Address: netip.MustParseAddr("127.0.0.1"), Port: 5999, Auth: core.VisualAuthVNC}
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, hangGuard)
 	if err := tigervnc.New(tigervnc.Config{Agents: agents}).SetVisualPassword(ctx, node, core.NewSecret("Abc123")); err != nil {
 		t.Fatalf("over TLS with the agents file's CA: %v", err)
 	}

@@ -3,8 +3,6 @@ package tigervnc_test
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -16,6 +14,8 @@ import (
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/latchkeytest"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/service"
@@ -25,17 +25,10 @@ import (
 // rootPassword is root's password in every test cluster.
 const rootPassword = "Root#Pass1"
 
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// loginPrefix picks a random 127.x.y.0/24 for a test's login nodes,
-// outside the 127.31.0.0/16 of a running latchkey.
-func loginPrefix() netip.Prefix {
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, byte(64 + rand.IntN(160)), byte(rand.IntN(256)), 0}), 24)
-}
+// hangGuard bounds every test's calls (testutil.Context), so that a
+// stuck agent or Xvnc fails the test instead of hanging it. No assertion
+// depends on it.
+const hangGuard = 90 * time.Second
 
 // agentFor is the driver's view of an in-process agent.
 func agentFor(e *agenttest.Env) tigervnc.Agent {
@@ -82,7 +75,7 @@ func (f *fixture) login(n int) netip.Addr { return nthLogin(f.prefix, n) }
 
 func (f *fixture) create(t *testing.T, logins int, vis bool) *core.Cluster {
 	t.Helper()
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, hangGuard)
 	out, err := f.ehpc.CreateCluster(ctx, f.caller, core.CreateClusterInput{
 		RegionID: "cn-hangzhou", Name: "hpc-tigervnc", OsTag: "CentOS_7.6_64",
 		Manager:  core.NodeOrder{InstanceType: "ecs.n1.medium"},
@@ -110,7 +103,7 @@ func (f *fixture) ref(id core.ClusterID) core.ClusterRef {
 }
 
 func (f *fixture) modify(t *testing.T, cl *core.Cluster, user, userPw, pw string) (core.VisualStatus, error) {
-	return f.ehpc.ModifyVisualServicePasswd(ctxFor(t), f.caller, f.ref(cl.ID), core.VisualPasswdInput{
+	return f.ehpc.ModifyVisualServicePasswd(testutil.Context(t, hangGuard), f.caller, f.ref(cl.ID), core.VisualPasswdInput{
 		RunasUser: user, RunasUserPassword: core.NewSecret(userPw), Passwd: core.NewSecret(pw),
 	})
 }
@@ -119,41 +112,9 @@ func visualAddr(a netip.Addr) string {
 	return netip.AddrPortFrom(a, service.DefaultVisualPort).String()
 }
 
-func login(t *testing.T, addr, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.Login(ctx, conn, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
-func loginPlain(t *testing.T, addr, user, pw string) error {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := rfb.LoginPlain(ctx, conn, user, pw)
-	if err != nil {
-		return err
-	}
-	return c.Close()
-}
-
 func pid(t *testing.T, e *agenttest.Env, node core.NodeID) int {
 	t.Helper()
-	st, err := e.Client().Status(ctxFor(t), string(node))
+	st, err := e.Client().Status(testutil.Context(t, hangGuard), string(node))
 	if err != nil || !st.Running {
 		t.Fatalf("agent status of %s: %+v, %v", node, st, err)
 	}
@@ -167,7 +128,7 @@ func pid(t *testing.T, e *agenttest.Env, node core.NodeID) int {
 // down it is AgentError.
 func TestModifyVisualServicePasswd(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	envA := agenttest.Start(t, agenttest.Options{})
 	envB := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, envA, envB)
@@ -181,10 +142,10 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 		t.Fatalf("ModifyVisualServicePasswd = %+v, %v", st, err)
 	}
 	for _, a := range []string{a0, a1} {
-		if err := login(t, a, "Abc123"); err != nil {
+		if err := rfbtest.Login(a, "Abc123"); err != nil {
 			t.Fatalf("%s with the new password: %v", a, err)
 		}
-		if err := login(t, a, "Xyz789"); !errors.Is(err, rfb.ErrAuthFailed) {
+		if err := rfbtest.Login(a, "Xyz789"); !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Fatalf("%s with another password: %v, want an authentication failure", a, err)
 		}
 	}
@@ -192,7 +153,7 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, a := range []string{a0, a1} {
-		if login(t, a, "Xyz789") != nil || !errors.Is(login(t, a, "Abc123"), rfb.ErrAuthFailed) {
+		if rfbtest.Login(a, "Xyz789") != nil || !errors.Is(rfbtest.Login(a, "Abc123"), rfb.ErrAuthFailed) {
 			t.Fatalf("%s: the second password is not the only one that works", a)
 		}
 	}
@@ -208,7 +169,7 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 	if core.ReasonOf(err) != core.ReasonPartialFailure || !strings.Contains(err.Error(), "changed: login0") || !strings.Contains(err.Error(), "not changed: login1") {
 		t.Fatalf("one agent down: %v, want PartFailure naming the nodes", err)
 	}
-	if err := login(t, a0, "Qwe456"); err != nil {
+	if err := rfbtest.Login(a0, "Qwe456"); err != nil {
 		t.Errorf("login0 after the partial change: %v", err)
 	}
 
@@ -228,29 +189,29 @@ func TestModifyVisualServicePasswd(t *testing.T) {
 // the password set while stopped is the one of the next start.
 func TestStartStopVisualService(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
 	addr := visualAddr(f.login(1))
-	if err := login(t, addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("before StartVisualService: %v, want connection refused", err)
 	}
 	st, err := f.modify(t, cl, "root", rootPassword, "Abc123")
 	if err != nil || st.Started {
 		t.Fatalf("ModifyVisualServicePasswd while stopped = %+v, %v", st, err)
 	}
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, hangGuard)
 	if st, err := f.ehpc.StartVisualService(ctx, f.caller, f.ref(cl.ID), core.VisualServiceInput{}); err != nil || !st.Started {
 		t.Fatalf("StartVisualService = %+v, %v", st, err)
 	}
-	if err := login(t, addr, "Abc123"); err != nil {
+	if err := rfbtest.Login(addr, "Abc123"); err != nil {
 		t.Fatalf("after StartVisualService, the password set while stopped: %v", err)
 	}
 	if _, err := f.ehpc.StopVisualService(ctx, f.caller, f.ref(cl.ID), core.VisualServiceInput{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(t, addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
+	if err := rfbtest.Login(addr, "Abc123"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("after StopVisualService: %v, want connection refused", err)
 	}
 }
@@ -259,14 +220,14 @@ func TestStartStopVisualService(t *testing.T) {
 // command, never the password.
 func TestExecFail(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
 	f := newFixture(t, core.EHPCPasswordPolicy2025, prefix, env)
 	cl := f.create(t, 1, false)
 	if _, err := f.modify(t, cl, "root", rootPassword, "Abc123"); err != nil {
 		t.Fatalf("setting a stopped service's password needs no Xvnc: %v", err)
 	}
-	_, err := f.ehpc.StartVisualService(ctxFor(t), f.caller, f.ref(cl.ID), core.VisualServiceInput{})
+	_, err := f.ehpc.StartVisualService(testutil.Context(t, hangGuard), f.caller, f.ref(cl.ID), core.VisualServiceInput{})
 	e := core.AsError(err)
 	if e.Reason != core.ReasonExecFailed || !strings.HasPrefix(e.Message, "Xvnc") || !strings.Contains(e.Message, "-rfbport 12016") {
 		t.Fatalf("StartVisualService with a missing Xvnc: %v, want ExecFail naming Xvnc", err)
@@ -282,11 +243,11 @@ func TestPlain2024(t *testing.T) {
 	agenttest.RequireRoot(t)
 	t.Parallel()
 	const full = "Visual#Pass-2024-full"
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	env := agenttest.Start(t, agenttest.Options{})
 	f := newFixture(t, core.EHPCPasswordPolicy2024, prefix, env)
 	cl := f.create(t, 1, true)
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, hangGuard)
 	if err := f.ehpc.AddUsers(ctx, f.caller, f.ref(cl.ID), []core.NewClusterUser{{Name: "hpcuser01", Password: core.NewSecret("User#Pass-01")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -294,15 +255,15 @@ func TestPlain2024(t *testing.T) {
 		t.Fatalf("ModifyVisualServicePasswd: %v", err)
 	}
 	addr := visualAddr(f.login(1))
-	if err := loginPlain(t, addr, "hpcuser01", full); err != nil {
+	if err := rfbtest.LoginPlain(addr, "hpcuser01", full); err != nil {
 		t.Fatalf("Plain with the whole password: %v", err)
 	}
 	for what, pw := range map[string]string{"one character short": full[:len(full)-1], "same first 8, other tail": full[:8] + "Other#Tail-1"} {
-		if err := loginPlain(t, addr, "hpcuser01", pw); !errors.Is(err, rfb.ErrAuthFailed) {
+		if err := rfbtest.LoginPlain(addr, "hpcuser01", pw); !errors.Is(err, rfb.ErrAuthFailed) {
 			t.Errorf("Plain with the password %s: %v, want an authentication failure", what, err)
 		}
 	}
-	if err := loginPlain(t, addr, "root", full); !errors.Is(err, rfb.ErrAuthFailed) {
+	if err := rfbtest.LoginPlain(addr, "root", full); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Errorf("Plain as root, who did not set the password: %v", err)
 	}
 }
@@ -312,7 +273,7 @@ func TestPlain2024(t *testing.T) {
 func TestAgentUnreachable(t *testing.T) {
 	t.Parallel()
 	env := agenttest.Start(t, agenttest.Options{})
-	ctx := ctxFor(t)
+	ctx := testutil.Context(t, hangGuard)
 	node := core.VisualNode{ClusterID: "ehpc-hz-test000001", NodeID: "i-unreach", HostName: "login0", Address: netip.MustParseAddr("127.0.0.1"), Port: 5999, Auth: core.VisualAuthVNC}
 
 	none := tigervnc.New(tigervnc.Config{})

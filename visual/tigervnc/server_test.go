@@ -9,13 +9,12 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
-	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
 	"github.com/latchkey/latchkey/agent/agenttest"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 )
@@ -28,7 +27,7 @@ import (
 // ExecFail, and a node whose agent is down answers AgentError.
 func TestServeWithAgents(t *testing.T) {
 	t.Parallel()
-	prefix := loginPrefix()
+	prefix := testutil.LoopbackPrefix()
 	good := agenttest.Start(t, agenttest.Options{})
 	bad := agenttest.Start(t, agenttest.Options{Xvnc: "/nonexistent/Xvnc"})
 	dir := t.TempDir()
@@ -42,18 +41,9 @@ func TestServeWithAgents(t *testing.T) {
 		c.VisualDriver, c.VisualAgents, c.EHPCLoginAddresses = server.VisualDriverTigerVNC, agents, prefix
 	}))
 
-	client, err := sdk.NewClientWithAccessKey("cn-hangzhou", env.Credentials.AccessKeyID, env.Credentials.AccessKeySecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := env.Common(t, "", "")
 	call := func(action string, params map[string]string) (map[string]any, error) {
-		req := requests.NewCommonRequest()
-		req.Method, req.Scheme, req.Domain = "GET", "http", env.Endpoints.HTTP
-		req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", action
-		for k, v := range params {
-			req.QueryParams[k] = v
-		}
-		resp, err := client.ProcessCommonRequest(req)
+		resp, err := client.ProcessCommonRequest(env.EHPCRequest(action, params))
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -29,6 +30,23 @@ const (
 // fails a test itself, and the errors it returns do not hold pw.
 func Login(addr, pw string) error {
 	conn, err := net.DialTimeout("tcp", addr, DialTimeout)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), LoginTimeout)
+	defer cancel()
+	return LoginConn(ctx, conn, pw)
+}
+
+// LoginFrom is Login over a connection from the local address from, as
+// a client inside or outside a service's allowed CIDR range would make
+// it; the zero from lets the system choose, as Login does.
+func LoginFrom(addr string, from netip.Addr, pw string) error {
+	d := net.Dialer{Timeout: DialTimeout}
+	if from.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}

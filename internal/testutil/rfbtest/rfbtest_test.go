@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,12 +18,16 @@ import (
 )
 
 // serve runs an RFB server with VNC password "Abc123" and Plain login
-// alice/"Plain-Password-1" on a loopback port until the test ends.
-func serve(t *testing.T) string {
+// alice/"Plain-Password-1" on a loopback port until the test ends. It
+// returns the server's address and a function that lists the addresses
+// the server's connections came from.
+func serve(t *testing.T) (string, func() []netip.Addr) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	var from []netip.Addr
 	cfg := rfb.ServerConfig{
 		DesktopName: "rfbtest",
 		VNCPassword: func(context.Context) (string, error) { return "Abc123", nil },
@@ -35,15 +41,22 @@ func serve(t *testing.T) string {
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			from = append(from, c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr())
+			mu.Unlock()
 			wg.Go(func() { rfb.Serve(ctx, c, cfg); c.Close() })
 		}
 	})
 	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
-	return ln.Addr().String()
+	return ln.Addr().String(), func() []netip.Addr {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(from)
+	}
 }
 
 func TestLogin(t *testing.T) {
-	addr := serve(t)
+	addr, _ := serve(t)
 	if err := Login(addr, "Abc123"); err != nil {
 		t.Errorf("the right password: %v", err)
 	}
@@ -62,8 +75,26 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+func TestLoginFrom(t *testing.T) {
+	addr, from := serve(t)
+	other := netip.MustParseAddr("127.0.0.2")
+	if err := LoginFrom(addr, other, "Abc123"); err != nil {
+		t.Errorf("from %s, the right password: %v", other, err)
+	}
+	if err := LoginFrom(addr, other, "Xyz789"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Errorf("from %s, a wrong password: %v, want ErrAuthFailed", other, err)
+	}
+	if err := LoginFrom(addr, netip.Addr{}, "Abc123"); err != nil {
+		t.Errorf("from any address, the right password: %v", err)
+	}
+	want := []netip.Addr{other, other, netip.MustParseAddr("127.0.0.1")}
+	if got := from(); !slices.Equal(got, want) {
+		t.Errorf("the connections came from %v, want %v", got, want)
+	}
+}
+
 func TestLoginConnClosesConn(t *testing.T) {
-	addr := serve(t)
+	addr, _ := serve(t)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
