@@ -518,7 +518,6 @@ func TestConcurrentCallsOnDifferentClusters(t *testing.T) {
 		ids[i] = createCluster(t, clients[i], 1)
 		addFault(t, s, ids[i], slow(delay))
 	}
-	begin := time.Now()
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -527,12 +526,12 @@ func TestConcurrentCallsOnDifferentClusters(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// No call met another cluster's operation (ConflictOpt); that they
+	// also run at the same time is the service's test
+	// (TestConcurrentModifyDifferentClusters), without timing.
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("cluster %d: %v", i, err)
 		}
-	}
-	if took := time.Since(begin); took >= 2*delay {
-		t.Fatalf("%d clusters took %v, each %v: they blocked each other", n, took, delay)
 	}
 }
