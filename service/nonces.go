@@ -69,31 +69,46 @@ func (s *Nonces) Use(ctx context.Context, key core.AccessKeyID, value string, no
 				return err
 			}
 		}
-		if sweep {
-			if err := sweepNonces(ctx, tx, now); err != nil {
-				return err
-			}
-		}
 		return core.Put(ctx, tx, rec)
 	})
+	if err == nil && sweep {
+		s.sweep(ctx, now)
+	}
 	return fresh, err
 }
 
-// sweepNonces deletes up to sweepBatch expired nonces, oldest first. The
-// store lists documents in insertion order, which is the order of their
-// expiry up to the timestamp window's slack.
-func sweepNonces(ctx context.Context, tx core.Tx, now time.Time) error {
-	old, err := core.List[nonce](ctx, tx, core.Query{Limit: sweepBatch})
-	if err != nil {
+// sweep deletes up to sweepBatch expired nonces, oldest first: the store
+// lists documents in insertion order, which is the order of their expiry
+// up to the timestamp window's slack. The listing is a View, so the
+// sweep holds no lock on the kind while it decides; each nonce is read
+// again before it goes, so one used anew meanwhile stays. A failed sweep
+// is left to the next one.
+func (s *Nonces) sweep(ctx context.Context, now time.Time) {
+	var old []*nonce
+	err := s.store.View(ctx, func(tx core.Tx) (err error) {
+		old, err = core.List[nonce](ctx, tx, core.Query{Limit: sweepBatch})
 		return err
+	})
+	if err != nil {
+		return
 	}
-	for _, n := range old {
-		if now.Before(n.Expires) {
-			continue
+	_ = s.store.Update(ctx, func(tx core.Tx) error {
+		for _, n := range old {
+			if now.Before(n.Expires) {
+				continue
+			}
+			// Read again: the nonce may have been used anew since.
+			cur, err := core.Get[nonce](ctx, tx, n.Key())
+			if core.KindOf(err) == core.KindNotFound || err == nil && now.Before(cur.Expires) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := core.Delete(ctx, tx, cur); err != nil {
+				return err
+			}
 		}
-		if err := core.Delete(ctx, tx, n); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }

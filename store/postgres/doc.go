@@ -8,9 +8,16 @@
 // applied by Open under an advisory lock, so replicas starting together
 // migrate once.
 //
-// Updates are serialized across every replica: each batch transaction
-// takes one transaction-scoped advisory lock before any fn runs. Within a
-// replica, Updates are group-committed over one write connection (package
+// Updates of different replicas are ordered by the documents they touch,
+// not by one lock: each statement of an Update takes a transaction-scoped
+// advisory lock on its document's key (and its kind's, shared for writes,
+// exclusive for a listing), so two replicas' Updates of one document run
+// one after the other and Updates of different documents run at once (see
+// tx.go). Documents keep their insertion order (seq), but with concurrent
+// replicas seq order is no longer exactly commit order: a listing that
+// pages with After may miss a document another replica was inserting
+// under a lower seq at that moment. Within a replica, Updates are
+// group-committed over one write connection (package
 // groupcommit): concurrent Updates share one transaction, each fn in its
 // own SAVEPOINT, and each returns only after the shared COMMIT, which
 // PostgreSQL makes durable (synchronous_commit on, its default: do not

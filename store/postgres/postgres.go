@@ -17,9 +17,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// lockKey is the advisory lock every batch transaction and every
-// migration takes: it serializes latchkey's writers across replicas.
-// (The bytes spell "latchkey".)
+// lockKey is the advisory lock every migration takes, so replicas
+// starting together migrate once. (The bytes spell "latchkey".)
 const lockKey int64 = 0x6c61746368_6b6579
 
 // maxBatch bounds how many Updates share one transaction.
@@ -40,7 +39,10 @@ type Store struct {
 	// writeConn); beginPending: they include the batch's BEGIN.
 	pending      []pendingStmt
 	beginPending bool
-	closed       atomic.Bool
+	// held are the advisory locks the batch transaction holds (see
+	// tx.lock); Begin and RollbackTo empty it.
+	held   map[string]lockMode
+	closed atomic.Bool
 
 	// The read pool: at most cap(slots) connections, idle ones in idle.
 	slots  chan struct{}
@@ -67,7 +69,7 @@ func Open(ctx context.Context, url string, clock core.Clock, readConns int) (*St
 	if readConns <= 0 {
 		readConns = 4
 	}
-	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns)}
+	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns), held: make(map[string]lockMode)}
 	if s.wconn, err = pgx.ConnectConfig(ctx, cfg.Copy()); err != nil {
 		return nil, mapErr("postgres.Open", err)
 	}
@@ -171,7 +173,7 @@ func (s *Store) release(c *pgx.Conn) {
 	s.idleMu.Unlock()
 }
 
-// migrate applies, in one transaction under the writers' advisory lock,
+// migrate applies, in one transaction under the migration lock,
 // every embedded migration not yet recorded in schema_migrations (see
 // package schema).
 func migrate(ctx context.Context, conn *pgx.Conn, clock core.Clock) (err error) {

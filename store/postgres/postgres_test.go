@@ -30,8 +30,8 @@ func TestConformance(t *testing.T) {
 }
 
 // TestReplicasSerialize runs read-modify-write Updates from two Stores on
-// one database, as two replicas would: the advisory lock serializes their
-// batches, so no increment is lost.
+// one database, as two replicas would: the document's lock orders them,
+// so no increment is lost.
 func TestReplicasSerialize(t *testing.T) {
 	url := newDatabase(t, needServer(t))
 	ctx := context.Background()

@@ -96,12 +96,77 @@ func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 	return tag, err
 }
 
+// Updates of several replicas are ordered by transaction-scoped advisory
+// locks that the statements of an Update take, pipelined with them (no
+// extra round trip), and that its COMMIT releases:
+//   - every GetDoc, PutDoc and DeleteDoc locks the document's key, present
+//     or not, exclusively: two Updates that read, then write one document
+//     run one after the other, and "absent, so create" is decided once;
+//   - every PutDoc and DeleteDoc also takes its kind's lock, and the lock
+//     of all kinds, shared: writers of a kind do not wait for each other;
+//   - a ListDocs inside an Update takes the kind's lock (or, for every
+//     kind, the lock of all kinds) exclusively, so no document of that kind
+//     appears or goes while the Update decides from the listing (choosing
+//     a free login address, settling, resetting).
+// A View takes no lock. Two batches that lock the same keys in opposite
+// orders deadlock; PostgreSQL then fails one statement, and its fn
+// fails as KindUnavailable while the rest of the batch goes on.
+
+// lockKey and lockKind queue the advisory locks above, to be sent with
+// the next statement, unless the batch transaction holds the lock
+// already (Store.held; a shared lock counts only for shared requests).
+// hashtextextended maps the names onto the lock space; the "doc:",
+// "kind:" and "all" prefixes keep them apart.
+func (t *tx) lockKey(kind core.ResourceKind, key string) {
+	t.lock("doc:"+string(kind)+"/"+key, false)
+}
+
+func (t *tx) lockKind(kind core.ResourceKind, shared bool) {
+	name := "all"
+	if kind != "" {
+		name = "kind:" + string(kind)
+	}
+	t.lock(name, shared)
+}
+
+func (t *tx) lock(name string, shared bool) {
+	if mode, ok := t.s.held[name]; ok && (shared || mode == lockExclusive) {
+		return
+	}
+	fn, mode := "pg_advisory_xact_lock", lockExclusive
+	if shared {
+		fn, mode = "pg_advisory_xact_lock_shared", lockShared
+	}
+	t.s.pending = append(t.s.pending, pendingStmt{"SELECT " + fn + "(hashtextextended($1, 0))", []any{name}})
+	if t.s.held[name] != lockExclusive {
+		t.s.held[name] = mode
+	}
+}
+
+// lockMode is how the batch transaction holds an advisory lock.
+type lockMode uint8
+
+const (
+	lockShared lockMode = iota + 1
+	lockExclusive
+)
+
+// lockWrite queues the locks of a write of (kind, key).
+func (t *tx) lockWrite(kind core.ResourceKind, key string) {
+	t.lockKind("", true)
+	t.lockKind(kind, true)
+	t.lockKey(kind, key)
+}
+
 // GetDoc returns the document or an *core.Error of KindNotFound.
 func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (core.Doc, error) {
 	const op = "postgres.GetDoc"
 	ctx, err := t.enter(ctx, op, false)
 	if err != nil {
 		return core.Doc{}, err
+	}
+	if t.rtx == nil {
+		t.lockKey(kind, key)
 	}
 	d := core.Doc{Kind: kind, Key: key}
 	err = t.scanRow(ctx, `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`,
@@ -131,6 +196,7 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	if d.Body == nil {
 		d.Body = []byte{}
 	}
+	t.lockWrite(d.Kind, d.Key)
 	// One round trip: the upsert keeps seq on conflict. PostgreSQL
 	// updates in place (HOT) when account and region keep their values,
 	// so the common write touches no index.
@@ -147,6 +213,7 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 	if err != nil {
 		return err
 	}
+	t.lockWrite(kind, key)
 	_, err = t.exec(ctx, `DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
 	return t.fail(op, err)
 }
@@ -163,6 +230,12 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	}
 	if err := tables.CheckDocs(op, q); err != nil {
 		return nil, err
+	}
+	if t.rtx == nil {
+		t.lockKind("", q.Kind != "")
+		if q.Kind != "" {
+			t.lockKind(q.Kind, false)
+		}
 	}
 	var after int64
 	if q.After != "" {

@@ -13,8 +13,10 @@ import (
 
 // Update runs fn in a read-write transaction and returns only once the
 // transaction is durable (or has failed). The contract is sqlite.Store's
-// Update's, and it holds across replicas: batches of different replicas
-// are serialized by an advisory lock.
+// Update's, and it holds across replicas through advisory locks taken by
+// the statements themselves (see lockDoc): Updates that touch the same
+// document are serialized, Updates of different documents of different
+// replicas run at once.
 //
 // PostgreSQL, unlike SQLite, spoils a transaction at the first failing
 // statement: after a statement error, the fn's later statements fail, and
@@ -77,9 +79,8 @@ func (c writeConn) exec(sql string) error {
 	return mapErr("postgres.Update", err)
 }
 
-// Begin opens the batch transaction and takes the writers' advisory lock
-// (both sent with the first statement), reconnecting first if the write
-// connection broke.
+// Begin opens the batch transaction (sent with the first statement),
+// reconnecting first if the write connection broke.
 func (c writeConn) Begin() error {
 	c.s.failed = nil
 	c.s.pending = c.s.pending[:0]
@@ -91,7 +92,7 @@ func (c writeConn) Begin() error {
 		c.s.wconn = conn
 	}
 	c.queue("BEGIN")
-	c.queue("SELECT pg_advisory_xact_lock($1)", lockKey)
+	clear(c.s.held)
 	c.s.beginPending = true
 	return nil
 }
@@ -112,6 +113,8 @@ func (c writeConn) Release() error {
 // A savepoint that was never sent (the fn ran no statement) is dropped.
 func (c writeConn) RollbackTo() error {
 	c.s.failed = nil
+	// The savepoint's locks may go with it: take them again if needed.
+	clear(c.s.held)
 	if n := len(c.s.pending); n > 0 && c.s.pending[n-1].sql == "SAVEPOINT fn" {
 		c.s.pending = c.s.pending[:n-1]
 		return nil
