@@ -55,7 +55,7 @@ func newDriver(t *testing.T, cfg Config) (*Driver, *testutil.Buffer) {
 				t.Errorf("QEMU %d still runs after Close", pid)
 			}
 		}
-		if leaked := ownGoroutines(); leaked != "" {
+		if leaked := lingeringGoroutines(); leaked != "" {
 			t.Errorf("goroutines of the driver still run after Close:\n%s", leaked)
 		}
 	})
@@ -97,6 +97,20 @@ func (d *Driver) proc(t *testing.T, tg core.ConsoleTarget) *process {
 // a QEMU the driver did not reap counts as left behind).
 func alive(pid int) bool {
 	return syscall.Kill(pid, 0) == nil
+}
+
+// lingeringGoroutines returns ownGoroutines once they stay: a goroutine
+// that Close waited for may still be returning (its deferred Done ran),
+// so it is given until hangGuard to be gone.
+func lingeringGoroutines() string {
+	deadline := time.Now().Add(hangGuard)
+	for {
+		leaked := ownGoroutines()
+		if leaked == "" || time.Now().After(deadline) {
+			return leaked
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // ownGoroutines returns the stacks of goroutines running this package's
