@@ -1,0 +1,185 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
+
+	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil/pgtest"
+	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/vault"
+)
+
+// startReplicas runs two latchkey replicas on one fresh PostgreSQL
+// database, the second with a copy of the first's master key, as the
+// README's replicas section says.
+func startReplicas(t *testing.T) (a, b *testenv.Env) {
+	t.Helper()
+	pgURL := pgtest.Need(t).URL()
+	store := testenv.WithConfig(func(c *server.Config) { c.Store = pgURL })
+	a = testenv.Start(t, store)
+	dirB := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dirB, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(a.DataDir, vault.KeyFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dirB, vault.KeyFileName), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a, testenv.Start(t, store, testenv.WithDataDir(dirB))
+}
+
+// wantConsole fails unless pw opens (ok) or is refused by (!ok) the
+// console of id through replica e.
+func wantConsole(t *testing.T, e *testenv.Env, id, pw string, ok bool) {
+	t.Helper()
+	err := consoleLogin(t, e, e.ECS(t), id, pw)
+	switch {
+	case ok && err != nil:
+		t.Errorf("replica %s refused the live password: %v", e.Endpoints.HTTP, err)
+	case !ok && !errors.Is(err, rfb.ErrAuthFailed):
+		t.Errorf("replica %s: an old password: %v, want refused", e.Endpoints.HTTP, err)
+	}
+}
+
+// Two replicas on one PostgreSQL answer every console login from the
+// store: a password changed through either is live on both replicas'
+// consoles and the previous one is refused; a pending password made live
+// by a reboot through the other replica is live on both.
+func TestReplicasConsolesAgree(t *testing.T) {
+	a, b := startReplicas(t)
+	id := runInstance(t, a.ECS(t), "optimized")
+	prev := ""
+	for i, pw := range []string{"RepA01", "RepB02", "RepA03", "RepB04"} {
+		via := []*testenv.Env{a, b}[i%2]
+		setVNCPassword(t, via.ECS(t), id, pw)
+		for _, r := range []*testenv.Env{a, b} {
+			wantConsole(t, r, id, pw, true)
+			if prev != "" {
+				wantConsole(t, r, id, prev, false)
+			}
+		}
+		prev = pw
+	}
+
+	legacy := runInstance(t, a.ECS(t), "none")
+	setVNCPassword(t, a.ECS(t), legacy, "Leg001")
+	reboot := ecs.CreateRebootInstanceRequest()
+	reboot.RegionId, reboot.InstanceId = testenv.Region, legacy
+	if _, err := b.ECS(t).RebootInstance(reboot); err != nil {
+		t.Fatalf("RebootInstance through the other replica: %v", err)
+	}
+	for _, r := range []*testenv.Env{a, b} {
+		wantConsole(t, r, legacy, "Leg001", true)
+	}
+}
+
+// Concurrent changes of one instance through both replicas, 20 rounds:
+// after each round both replicas' consoles admit the same one of the two
+// passwords, and only it.
+func TestReplicasConcurrentChanges(t *testing.T) {
+	a, b := startReplicas(t)
+	id := runInstance(t, a.ECS(t), "optimized")
+	ca, cb := a.ECS(t), b.ECS(t)
+	for round := range 20 {
+		pws := [2]string{fmt.Sprintf("Ca%04d", round), fmt.Sprintf("Cb%04d", round)}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, c := range []*ecs.Client{ca, cb} {
+			wg.Go(func() {
+				req := ecs.CreateModifyInstanceVncPasswdRequest()
+				req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, id, pws[i]
+				_, errs[i] = c.ModifyInstanceVncPasswd(req)
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, replica %d: %v", round, i, err)
+			}
+		}
+		winner := ""
+		for _, pw := range pws {
+			if consoleLogin(t, a, ca, id, pw) == nil {
+				winner = pw
+			}
+		}
+		if winner == "" {
+			t.Fatalf("round %d: replica a's console admits neither password", round)
+		}
+		for _, pw := range pws {
+			wantConsole(t, b, id, pw, pw == winner)
+		}
+	}
+}
+
+// recorder is an HTTP transport that keeps the last request it sent.
+type recorder struct {
+	method string
+	url    string
+	header http.Header
+	body   []byte
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.method, r.url, r.header, r.body = req.Method, req.URL.String(), req.Header.Clone(), nil
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		r.body = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// A signed request that one replica accepted is refused when replayed on
+// the other: the nonce is in the shared store.
+func TestReplicasRefuseAReplay(t *testing.T) {
+	a, b := startReplicas(t)
+	var rec recorder
+	c, err := ecs.NewClientWithOptions(testenv.Region, sdk.NewConfig().WithTimeout(30*time.Second),
+		credentials.NewAccessKeyCredential(a.Credentials.AccessKeyID, a.Credentials.AccessKeySecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Domain = a.Endpoints.HTTP
+	c.SetTransport(&rec)
+	if _, err := c.DescribeRegions(ecs.CreateDescribeRegionsRequest()); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(rec.method, rec.url, bytes.NewReader(rec.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.URL.Host, req.Host, req.Header = b.Endpoints.HTTP, b.Endpoints.HTTP, rec.header
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Code string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	if body.Code != "SignatureNonceUsed" || resp.StatusCode != 400 {
+		t.Errorf("the replay on the other replica = %s %d, want SignatureNonceUsed 400", body.Code, resp.StatusCode)
+	}
+}
