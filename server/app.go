@@ -136,7 +136,11 @@ func (a *App) Endpoints() Endpoints { return a.cfg.Endpoints }
 // ConsoleURL is the console URL the front ends hand out for a console
 // ticket: wss://HTTPS/vnc/?s=TOKEN, not percent-encoded (PRODUCT.md §3).
 func (a *App) ConsoleURL(token string) string {
-	return "wss://" + a.cfg.Endpoints.HTTPS + "/vnc/?s=" + url.QueryEscape(token)
+	host := a.cfg.Endpoints.HTTPS
+	if a.cfg.PublicAddress != "" {
+		host = a.cfg.PublicAddress
+	}
+	return "wss://" + host + "/vnc/?s=" + url.QueryEscape(token)
 }
 
 // TLSConfig is the HTTPS listener's configuration: the data directory's

@@ -75,6 +75,13 @@ type Config struct {
 	VisualDriver string
 	VisualAgents string
 
+	// PublicAddress, if set, is the host:port at which clients reach the
+	// HTTPS listener from outside, such as a load balancer in front of
+	// several replicas: console URLs (DescribeInstanceVncUrl, the BCC VNC
+	// call) name it instead of Endpoints.HTTPS. Any replica redeems a
+	// console ticket, since tickets are in the store.
+	PublicAddress string
+
 	// Endpoints are the addresses (host:port) at which clients reach the
 	// HTTPS and plain-HTTP listeners; HTTP is empty when there is none.
 	// Console URLs name Endpoints.HTTPS, endpoints.json and the banner
@@ -119,6 +126,11 @@ func Defaults() Config {
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.PublicAddress != "" {
+		if _, _, err := net.SplitHostPort(c.PublicAddress); err != nil {
+			return fmt.Errorf("--public-address %q: want host:port", c.PublicAddress)
+		}
 	}
 	if c.Listen == "" {
 		return errors.New("--listen must not be empty: the HTTPS listener serves the consoles and the internal API")

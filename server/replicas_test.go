@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +21,9 @@ import (
 
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/pgtest"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/vault"
 )
@@ -181,5 +185,35 @@ func TestReplicasRefuseAReplay(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&body)
 	if body.Code != "SignatureNonceUsed" || resp.StatusCode != 400 {
 		t.Errorf("the replay on the other replica = %s %d, want SignatureNonceUsed 400", body.Code, resp.StatusCode)
+	}
+}
+
+// With --public-address, console URLs name the address clients reach
+// (a load balancer), and the ticket they carry opens the console through
+// any replica.
+func TestPublicAddressNamesConsoleURLs(t *testing.T) {
+	e := testenv.Start(t, testenv.WithConfig(func(c *server.Config) { c.PublicAddress = "consoles.example:443" }))
+	c := e.ECS(t)
+	id := runInstance(t, c, "optimized")
+	setVNCPassword(t, c, id, "Pub123")
+	req := ecs.CreateDescribeInstanceVncUrlRequest()
+	req.RegionId, req.InstanceId = testenv.Region, id
+	resp, err := c.DescribeInstanceVncUrl(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.QueryUnescape(resp.VncUrl)
+	if err != nil || !strings.HasPrefix(u, "wss://consoles.example:443/vnc/?s=") {
+		t.Fatalf("VncUrl %q does not name the public address", resp.VncUrl)
+	}
+	// What the load balancer does: the same path, to a replica.
+	local := strings.Replace(u, "consoles.example:443", e.Endpoints.HTTPS, 1)
+	ctx := testutil.Context(t, 30*time.Second)
+	conn, err := e.DialConsole(ctx, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rfbtest.LoginConn(ctx, conn, "Pub123"); err != nil {
+		t.Errorf("the console behind the public address: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ func serveEnv() []struct{ flag, env string } {
 		{"listen", "LATCHKEY_LISTEN"},
 		{"http-listen", "LATCHKEY_HTTP_LISTEN"},
 		{"insecure-http", "LATCHKEY_INSECURE_HTTP"},
+		{"public-address", "LATCHKEY_PUBLIC_ADDRESS"},
 		{"demo", "LATCHKEY_DEMO"},
 		{"store", "LATCHKEY_STORE"},
 		{"transition", "LATCHKEY_TRANSITION"},
@@ -84,6 +85,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTPS listener `address`: every API, the consoles, the internal API; port 0 picks a free port")
 	fs.StringVar(&cfg.HTTPListen, "http-listen", cfg.HTTPListen, "plain-HTTP listener `address` with the same APIs (the Alibaba Go SDK and bce-sdk-go default to http); \"\" disables it; a non-loopback address needs --insecure-http")
 	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "allow --http-listen on a non-loopback address (requests and passwords then cross the network in clear)")
+	fs.StringVar(&cfg.PublicAddress, "public-address", "", "`host:port` clients reach the HTTPS listener at from outside (a load balancer in front of replicas): console URLs name it")
 	fs.BoolVar(&cfg.Demo, "demo", false, "on first start, seed the demo fleet and print its console passwords")
 	fs.StringVar(&cfg.Store, "store", "", "store `URL`: sqlite://PATH or postgres://… (default sqlite://DATA_DIR/latchkey.db)")
 	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate")
