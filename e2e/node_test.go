@@ -49,8 +49,10 @@ func nodeTool(t *testing.T, name string) string {
 }
 
 // TestNodeClients runs the Node.js suite (e2e/node) against a whole
-// latchkey: npm ci installs the official clients from the registry at the
-// versions package-lock.json pins, node --test runs test/*.test.js with
+// latchkey: the official clients at the versions package-lock.json pins
+// come from e2e/node/node_modules when `npm ci` installed them there
+// (.ci/run does), or else npm ci installs them from the registry into a
+// copy of the suite; node --test runs test/*.test.js with
 // the endpoints and the root access key in its environment, and then the
 // passwords the suite set are checked where they live (console, visual
 // service, guest). -short skips it.
@@ -66,10 +68,16 @@ func TestNodeClients(t *testing.T) {
 	if err := copySuite(dir); err != nil {
 		t.Fatal(err)
 	}
-	install := exec.Command(npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in e2e/%s: %v\n%s", nodeSuite, err, out)
+	if installed, err := filepath.Abs(filepath.Join(nodeSuite, "node_modules")); err == nil && npmInstalled(installed) {
+		if err := os.Symlink(installed, filepath.Join(dir, "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		install := exec.Command(npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		install.Dir = dir
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in e2e/%s: %v\n%s", nodeSuite, err, out)
+		}
 	}
 	tests, err := filepath.Glob(filepath.Join(dir, "test", "*.test.js"))
 	if err != nil || len(tests) == 0 {
@@ -128,6 +136,32 @@ func TestNodeClients(t *testing.T) {
 
 // copySuite copies the suite's own files (not a node_modules left by a run
 // by hand) into dir.
+// npmInstalled reports whether dir is a node_modules that npm ci made
+// from the suite's current package-lock.json: npm writes its own copy of
+// the lock's packages as .package-lock.json.
+func npmInstalled(dir string) bool {
+	var lock, installed struct {
+		Packages map[string]struct{ Version string } `json:"packages"`
+	}
+	a, err := os.ReadFile(filepath.Join(nodeSuite, "package-lock.json"))
+	if err != nil || json.Unmarshal(a, &lock) != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".package-lock.json"))
+	if err != nil || json.Unmarshal(b, &installed) != nil {
+		return false
+	}
+	for path, p := range lock.Packages {
+		if path == "" {
+			continue
+		}
+		if installed.Packages[path].Version != p.Version {
+			return false
+		}
+	}
+	return true
+}
+
 func copySuite(dir string) error {
 	src := os.DirFS(nodeSuite)
 	return fs.WalkDir(src, ".", func(path string, d fs.DirEntry, err error) error {
