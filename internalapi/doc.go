@@ -23,6 +23,7 @@
 //	PUT    /_latchkey/transitions            {"interval":"0s"}
 //	POST   /_latchkey/transitions/settle     complete every pending transition now
 //	GET    /_latchkey/audit                  audit log (?resource= &account= &user= &access_key_id= &since= &until= &limit=)
+//	GET    /_latchkey/debug/pprof/…          Go's runtime profiles, only with latchkey serve --pprof
 //
 // Answers never hold a password, a secret key, a sealed value, a hash, a
 // console ticket or an Authorization header: inspection redacts them, and

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"runtime"
 	"runtime/debug"
@@ -71,6 +72,10 @@ type Deps struct {
 	// EHPCPolicy is the E-HPC password policy in force: the demo fleet's
 	// visual password obeys it.
 	EHPCPolicy core.EHPCPasswordPolicy
+
+	// Profiling serves Go's runtime profiles at /_latchkey/debug/pprof/
+	// (--pprof); off, those routes do not exist.
+	Profiling bool
 
 	// CheckBurst and CheckEvery rate-limit password checks per resource:
 	// at most CheckBurst at once, then one per CheckEvery. Zero means 20
@@ -142,6 +147,17 @@ func (a *api) routes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /_latchkey/transitions", a.setTransitions)
 	mux.HandleFunc("POST /_latchkey/transitions/settle", a.settle)
 	mux.HandleFunc("GET /_latchkey/audit", a.queryAudit)
+	if a.d.Profiling {
+		// Go's profiles of the running server (go tool pprof), behind the
+		// token like every route here.
+		// net/http/pprof expects its paths under /debug/pprof/.
+		strip := func(h http.HandlerFunc) http.Handler { return http.StripPrefix("/_latchkey", h) }
+		mux.Handle("GET /_latchkey/debug/pprof/", strip(pprof.Index))
+		mux.Handle("GET /_latchkey/debug/pprof/cmdline", strip(pprof.Cmdline))
+		mux.Handle("GET /_latchkey/debug/pprof/profile", strip(pprof.Profile))
+		mux.Handle("GET /_latchkey/debug/pprof/symbol", strip(pprof.Symbol))
+		mux.Handle("GET /_latchkey/debug/pprof/trace", strip(pprof.Trace))
+	}
 	mux.HandleFunc("/_latchkey/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "", newError("NotFound", "", "no such internal API route; see GET /_latchkey/version"))
 	})

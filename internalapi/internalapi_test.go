@@ -9,6 +9,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/latchkey/latchkey/internal/testenv"
+	"github.com/latchkey/latchkey/server"
 )
 
 // routes lists one request of every route, for the token checks.
@@ -217,5 +218,22 @@ func TestCheckPasswordIsRateLimited(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Error("25 checks of one resource at once were all answered")
+	}
+}
+
+// With profiling on, Go's profiles are served behind the token; off,
+// the routes do not exist.
+func TestPprofBehindTheToken(t *testing.T) {
+	on := testenv.Start(t, testenv.WithConfig(func(c *server.Config) { c.Pprof = true }))
+	a := newAdmin(t, on)
+	if status, raw := a.call("GET", "/_latchkey/debug/pprof/goroutine?debug=1", nil, nil); status != 200 || !strings.Contains(raw, "goroutine profile") {
+		t.Errorf("goroutine profile = %d %.80q", status, raw)
+	}
+	if status, _ := a.callAuth("GET", "/_latchkey/debug/pprof/goroutine?debug=1", "", nil, nil); status != 401 {
+		t.Errorf("without the token = %d, want 401", status)
+	}
+	off := newAdmin(t, testenv.Start(t))
+	if status, _ := off.call("GET", "/_latchkey/debug/pprof/goroutine?debug=1", nil, nil); status != 404 {
+		t.Errorf("profiling off = %d, want 404", status)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/latchkey/latchkey/aliyun"
 	"github.com/latchkey/latchkey/bce"
@@ -160,6 +161,11 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
 	audit := service.NewAuditLog(st, cfg.Clock, log.With("component", "audit"))
 	a.closers = append(a.closers, audit.Close) // runs before st.Close
+	if cfg.Pprof {
+		// One in 5 mutex contention events, and blocking of 10µs or more.
+		runtime.SetMutexProfileFraction(5)
+		runtime.SetBlockProfileRate(10_000)
+	}
 	a.Store, a.Root, a.AdminToken = st, creds, adminToken
 	a.Identity, a.Accounts, a.ECS, a.EHPC, a.BCC, a.RAM = identity, accounts, ecs, ehpc, bcc, ram
 	a.Registry, a.Faults, a.Audit = registry, injector, audit
@@ -196,6 +202,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			Faults:     injector,
 			Timing:     svc.Timing,
 			EHPCPolicy: ehpcPolicy,
+			Profiling:  cfg.Pprof,
 		}),
 	}))
 	return a, nil

@@ -82,6 +82,11 @@ type Config struct {
 	// console ticket, since tickets are in the store.
 	PublicAddress string
 
+	// Pprof serves Go's runtime profiles (CPU, heap, mutex, block,
+	// goroutines) at /_latchkey/debug/pprof/ behind the admin token, and
+	// turns on mutex and block profiling.
+	Pprof bool
+
 	// Endpoints are the addresses (host:port) at which clients reach the
 	// HTTPS and plain-HTTP listeners; HTTP is empty when there is none.
 	// Console URLs name Endpoints.HTTPS, endpoints.json and the banner
