@@ -24,6 +24,10 @@ const (
 type Nonces struct {
 	store core.Store
 	n     atomic.Uint64
+	// notBefore (Unix nanoseconds) is when the oldest nonce the last sweep
+	// saw expires: no sweep before then has anything to delete. It only
+	// delays deleting expired nonces, which Use ignores anyway.
+	notBefore atomic.Int64
 }
 
 var _ core.Nonces = (*Nonces)(nil)
@@ -50,7 +54,7 @@ func (*nonce) Location() core.RegionID { return "" }
 // Use implements core.Nonces.
 func (s *Nonces) Use(ctx context.Context, key core.AccessKeyID, value string, now, expires time.Time) (bool, error) {
 	rec := &nonce{AccessKeyID: key, Nonce: value, Expires: expires}
-	sweep := s.n.Add(1)%sweepEvery == 0
+	sweep := s.n.Add(1)%sweepEvery == 0 && now.UnixNano() >= s.notBefore.Load()
 	fresh := false
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		prev, err := core.Get[nonce](ctx, tx, rec.Key())
@@ -90,6 +94,17 @@ func (s *Nonces) sweep(ctx context.Context, now time.Time) {
 		return err
 	})
 	if err != nil {
+		return
+	}
+	expired := 0
+	for _, n := range old {
+		if now.Before(n.Expires) {
+			s.notBefore.Store(n.Expires.UnixNano())
+			break
+		}
+		expired++
+	}
+	if expired == 0 {
 		return
 	}
 	_ = s.store.Update(ctx, func(tx core.Tx) error {
