@@ -129,3 +129,27 @@ func TestFleetDriverSwitchKeepsConsoleAndStoreTogether(t *testing.T) {
 		t.Error("the new console does not hold the live password")
 	}
 }
+
+// A fleet file's administrator password change goes through changePass:
+// when the guest refuses it (a fault rule), the apply fails naming the
+// resource and the guest keeps its password; once the guest accepts, the
+// same file changes it.
+func TestFleetAdminPasswordWhenTheGuestRefuses(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	id := a.apply("accounts:\n  - bcc:\n      - name: guarded\n        admin_password: Old2020!\n").byName(t, "bcc.instance", "guarded").ID
+	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "bcc", "resource": id, "effect": "unreachable", "operations": []string{"set-guest-password"}}, nil)
+	change := "accounts:\n  - bcc:\n      - name: guarded\n        admin_password: New2020!\n"
+	status, raw := a.call("POST", "/_latchkey/fleet", change, nil)
+	if status/100 == 2 || !strings.Contains(raw, "bcc guarded admin_password") {
+		t.Errorf("an apply the guest refuses = %d %s, want a refusal naming the resource", status, raw)
+	}
+	if !a.check(id, "guest", "Old2020!") || a.check(id, "guest", "New2020!") {
+		t.Error("a refused apply changed the guest's password")
+	}
+	a.must(200, "DELETE", "/_latchkey/faults", nil, nil)
+	a.apply(change)
+	if !a.check(id, "guest", "New2020!") {
+		t.Error("the guest did not take the password once it accepted")
+	}
+}
