@@ -190,6 +190,10 @@ type call struct {
 	product   *product
 	action    string
 	req       *Request
+	// intent is the call's audit event, handed to the service to store
+	// with the change (core.AuditIntent); nil when the call is not
+	// audited that way.
+	intent *core.AuditIntent
 }
 
 // ServeHTTP answers one RPC request. The checks run in the order of
@@ -311,7 +315,14 @@ func (s *server) serve(r *http.Request, c *call) (value any, err error) {
 		},
 		Host: r.Host,
 	}
-	return act.handle(r.Context(), c.req)
+	ctx := r.Context()
+	if act.mutating && act.resource == nil && s.d.Audit != nil {
+		// The event is known before the call: the service stores it with
+		// the change. (A creation's resource is known only after it.)
+		c.intent = &core.AuditIntent{Event: s.auditEvent(c, c.req.Params["InstanceId"], "")}
+		ctx = core.WithAuditIntent(ctx, c.intent)
+	}
+	return act.handle(ctx, c.req)
 }
 
 // authenticate runs checks 1 and 2: it parses the request with the
@@ -427,11 +438,21 @@ func (s *server) audit(ctx context.Context, c *call, value any, result string) {
 	if !act.mutating {
 		return
 	}
+	if result == "Success" && c.intent != nil && c.intent.Appended() {
+		return // stored with the change
+	}
 	resource := c.req.Params["InstanceId"]
 	if act.resource != nil {
 		resource = act.resource(c.req, value)
 	}
-	ev := core.AuditEvent{
+	if err := s.d.Audit.Record(context.WithoutCancel(ctx), s.auditEvent(c, resource, result)); err != nil {
+		s.d.Log.Error("audit record failed", "request_id", c.requestID, "action", c.action, "err", err)
+	}
+}
+
+// auditEvent is the audit event of call c on resource with result.
+func (s *server) auditEvent(c *call, resource, result string) core.AuditEvent {
+	return core.AuditEvent{
 		Time:        s.d.Clock.Now(),
 		RequestID:   c.requestID,
 		AccountID:   c.req.Caller.AccountID,
@@ -442,9 +463,6 @@ func (s *server) audit(ctx context.Context, c *call, value any, result string) {
 		Action:      c.action,
 		Resource:    resource,
 		Result:      result,
-	}
-	if err := s.d.Audit.Record(context.WithoutCancel(ctx), ev); err != nil {
-		s.d.Log.Error("audit record failed", "request_id", c.requestID, "action", c.action, "err", err)
 	}
 }
 

@@ -404,6 +404,9 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 			cur.StoppedMode = ref.StoppedMode
 		}
 		cur.Schedule(tx.Now(), s.cfg.transition(), through...)
+		if err := core.RecordChange(ctx, tx); err != nil {
+			return err
+		}
 		return core.Put(ctx, tx, cur)
 	})
 	if err != nil && promote {
@@ -450,6 +453,9 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 		if ref.DryRun {
 			return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
 		}
+		if err := core.RecordChange(ctx, tx); err != nil {
+			return err
+		}
 		if s.cfg.transition() == 0 {
 			return core.Delete(ctx, tx, inst)
 		}
@@ -479,6 +485,9 @@ func (s *ECS) DescribeInstanceVncURL(ctx context.Context, c core.Caller, ref cor
 			return incorrectStatus()
 		}
 		tok = &core.VNCToken{Token: token, AccountID: c.AccountID, Product: "ecs", Target: string(inst.ID), ExpiresAt: tx.Now().Add(vncURLLifetime)}
+		if err := core.RecordChange(ctx, tx); err != nil {
+			return err
+		}
 		return core.Put(ctx, tx, tok)
 	})
 	return tok, err
@@ -535,6 +544,10 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 			cur.VNCPassword, cur.PendingVNCPassword = sealed, nil
 		} else {
 			cur.PendingVNCPassword = sealed
+		}
+		// The call's audit event commits with the change (core.AuditIntent).
+		if err := core.RecordChange(ctx, tx); err != nil {
+			return err
 		}
 		return core.Put(ctx, tx, cur)
 	})
