@@ -578,7 +578,6 @@ func pageOf(p core.Page) (number, size int, err error) {
 	return number, size, nil
 }
 
-
 // DescribeCluster implements core.EHPC.
 func (s *EHPC) DescribeCluster(ctx context.Context, c core.Caller, ref core.ClusterRef) (*core.Cluster, error) {
 	if err := s.prepare(ctx, c, "DescribeCluster", ref.RegionID); err != nil {
