@@ -2,28 +2,60 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/latchkey/latchkey/console/blacklist"
+	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/core"
 )
+
+// HandshakeTimeout bounds a console connection's RFB handshake, from the
+// WebSocket upgrade to the console's SecurityResult.
+const HandshakeTimeout = 30 * time.Second
+
+// surface is how the gateway's attempts appear in the blacklist's metrics
+// and audit records. Refused clients are refused before their ticket is
+// redeemed, so the console they wanted is not known.
+var surface = blacklist.Surface{Name: "gateway", Product: "latchkey", Resource: "console-gateway"}
 
 // Handler serves the VNC WebSocket endpoint.
 type Handler struct {
 	Consoles core.Consoles
 	Log      *slog.Logger
+	// Guard refuses clients whose source address failed to authenticate
+	// too often (package blacklist); nil admits every client. The source
+	// address is the connection's peer: no header is trusted for it.
+	Guard *blacklist.Guard
 	// OnConnect, if set, is called once per connection attempt with whether
 	// a console was opened, for metrics.
 	OnConnect func(ok bool)
 }
 
-// ServeHTTP redeems the ticket in the "s" query parameter, then upgrades
-// to a WebSocket carrying binary RFB frames. An unknown, used or expired
-// ticket is refused with 403 before the upgrade. The subprotocol "binary"
-// is selected when offered (noVNC and websockify clients ask for it).
+// ServeHTTP opens a console for a WebSocket request at /vnc/?s=TICKET.
+// In order:
+//   - a client whose address the Guard refuses gets the WebSocket and, on
+//     it, Xvnc's refusal "Too many security failures"; its ticket is left
+//     as it was;
+//   - the ticket in the "s" query parameter is redeemed: an unknown, used
+//     or expired one is refused with 403 before the upgrade;
+//   - the WebSocket (subprotocol "binary" when offered, as noVNC and
+//     websockify clients do) carries RFB to the console. The gateway
+//     follows the handshake to learn whether the login succeeded, for the
+//     Guard, then relays the session. Only VNC Authentication is relayed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	attempt := h.Guard.Admit(r.Context(), surface, peerAddr(r))
+	if attempt == nil {
+		h.refuse(w, r)
+		return
+	}
+	defer attempt.Settle(blacklist.Abandoned)
+
 	token := r.URL.Query().Get("s")
 	console, err := h.Consoles.Redeem(r.Context(), token)
 	if h.OnConnect != nil {
@@ -37,7 +69,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer console.Close()
-
+	// The server's read and write deadlines bound requests; a console
+	// session lasts as long as it is used.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{"binary"},
 		// The ticket is the credential; browsers load consoles from pages
@@ -54,7 +90,43 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
 	defer conn.Close()
 
+	timer := time.AfterFunc(HandshakeTimeout, func() {
+		conn.Close()
+		console.Close()
+	})
+	err = rfb.RelayAuth(conn, console)
+	switch {
+	case err == nil:
+		attempt.Settle(blacklist.Succeeded)
+	case errors.Is(err, rfb.ErrAuthFailed):
+		attempt.Settle(blacklist.Failed)
+	}
+	if !timer.Stop() || err != nil {
+		return
+	}
 	pipe(conn, console)
+}
+
+// refuse upgrades the request and sends the RFB refusal of a blacklisted
+// client on the WebSocket.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"binary"}, InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	conn := websocket.NetConn(r.Context(), ws, websocket.MessageBinary)
+	defer conn.Close()
+	_ = rfb.Refuse(conn, rfb.ReasonTooManyFailures)
+}
+
+// peerAddr is the address of the connection's peer; the invalid Addr
+// when it is not an IP address.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 func (h *Handler) log() *slog.Logger {
