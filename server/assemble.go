@@ -190,7 +190,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		})),
 		vnc: &gateway.Handler{
 			Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway"),
-			Guard: guard,
+			Guard: guard, Origins: ownOrigins(eps),
 		},
 		// The internal API (PRODUCT.md §8).
 		internal: internalapi.Handler(internalapi.Deps{

@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/latchkey/latchkey/console/blacklist"
 	"github.com/latchkey/latchkey/console/gateway"
@@ -189,4 +192,57 @@ func TestRelayClientsAreJudgedAtTheGateway(t *testing.T) {
 		}
 	}
 	wantTooMany(t, "sixth attempt through the relay", login("Bl1234"))
+}
+
+// TestGatewayChecksOrigin: browsers may open consoles only from the
+// server's own pages, on either listener and under the loopback names;
+// clients that send no Origin are not browsers and pass. A refused
+// Origin does not use up the ticket.
+func TestGatewayChecksOrigin(t *testing.T) {
+	g := startGuarded(t)
+	_, httpsPort, _ := net.SplitHostPort(g.lk.HTTPSEndpoint())
+	_, httpPort, _ := net.SplitHostPort(g.lk.HTTPEndpoint())
+	dial := func(u, origin string) (int, error) {
+		h := http.Header{}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		ws, resp, err := websocket.Dial(testutil.Context(t, 30*time.Second), u, &websocket.DialOptions{
+			HTTPClient: g.lk.HTTPClient(), HTTPHeader: h, Subprotocols: []string{"binary"},
+		})
+		if err != nil {
+			if resp == nil {
+				return 0, err
+			}
+			return resp.StatusCode, err
+		}
+		ws.CloseNow()
+		return resp.StatusCode, nil
+	}
+	for _, origin := range []string{
+		"https://" + g.lk.HTTPSEndpoint(),
+		"http://" + g.lk.HTTPEndpoint(),
+		"https://localhost:" + httpsPort,
+		"http://localhost:" + httpPort,
+		"http://[::1]:" + httpPort,
+		"",
+	} {
+		if code, err := dial(g.url(t), origin); err != nil {
+			t.Errorf("Origin %q: %v (HTTP %d), want the console opened", origin, err, code)
+		}
+	}
+	for _, origin := range []string{
+		"https://evil.example",
+		"http://" + g.lk.HTTPSEndpoint(), // right host, wrong scheme
+		"https://127.0.0.1:1",
+		"null",
+	} {
+		u := g.url(t)
+		if code, _ := dial(u, origin); code != http.StatusForbidden {
+			t.Errorf("Origin %q: HTTP %d, want 403", origin, code)
+		}
+		if err := g.login(t, u, "Bl1234"); err != nil {
+			t.Errorf("the ticket refused for Origin %q no longer opens the console: %v", origin, err)
+		}
+	}
 }

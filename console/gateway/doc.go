@@ -6,7 +6,8 @@
 // the console; the gateway never sees a password. It follows the
 // handshake far enough to see the console's verdict, so that a source
 // address that fails too often is refused for a while, as Xvnc refuses it
-// (package blacklist), whichever console it aims at.
+// (package blacklist), whichever console it aims at. Browser pages may
+// open consoles only from the server's own origins.
 //
 // Relay serves classic TCP VNC clients by opening one gateway WebSocket
 // per client (`latchkey console`); it authenticates nothing itself, and

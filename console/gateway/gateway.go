@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,6 +33,10 @@ type Handler struct {
 	// too often (package blacklist); nil admits every client. The source
 	// address is the connection's peer: no header is trusted for it.
 	Guard *blacklist.Guard
+	// Origins are the server's own origins, such as
+	// "https://127.0.0.1:8443", from which a browser page may open a
+	// console, besides the origin of the listener the request came in on.
+	Origins []string
 	// OnConnect, if set, is called once per connection attempt with whether
 	// a console was opened, for metrics.
 	OnConnect func(ok bool)
@@ -39,6 +44,9 @@ type Handler struct {
 
 // ServeHTTP opens a console for a WebSocket request at /vnc/?s=TICKET.
 // In order:
+//   - a request whose Origin is not one of the server's own is refused
+//     with 403 (browsers send Origin; other clients, such as gateway.Dial
+//     and `latchkey console`, send none and pass);
 //   - a client whose address the Guard refuses gets the WebSocket and, on
 //     it, Xvnc's refusal "Too many security failures"; its ticket is left
 //     as it was;
@@ -49,6 +57,10 @@ type Handler struct {
 //     follows the handshake to learn whether the login succeeded, for the
 //     Guard, then relays the session. Only VNC Authentication is relayed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.originAllowed(r) {
+		http.Error(w, "console WebSocket refused: the request's Origin is not this server", http.StatusForbidden)
+		return
+	}
 	attempt := h.Guard.Admit(r.Context(), surface, peerAddr(r))
 	if attempt == nil {
 		h.refuse(w, r)
@@ -76,8 +88,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetWriteDeadline(time.Time{})
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{"binary"},
-		// The ticket is the credential; browsers load consoles from pages
-		// on other origins (the cloud console's VNC page).
+		// originAllowed has checked Origin against all of the server's
+		// origins; the library alone knows only the request's own.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
@@ -117,6 +129,30 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	conn := websocket.NetConn(r.Context(), ws, websocket.MessageBinary)
 	defer conn.Close()
 	_ = rfb.Refuse(conn, rfb.ReasonTooManyFailures)
+}
+
+// originAllowed reports whether r may open a console: it has no Origin
+// (not a browser), or its Origin is the listener's own (scheme and Host of
+// the request) or one of h.Origins. A page elsewhere, for example one that
+// learned a console URL, cannot open the console from a user's browser.
+func (h *Handler) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	if strings.EqualFold(origin, scheme+r.Host) {
+		return true
+	}
+	for _, o := range h.Origins {
+		if strings.EqualFold(origin, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // peerAddr is the address of the connection's peer; the invalid Addr
