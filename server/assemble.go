@@ -166,7 +166,8 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	a.Identity, a.Accounts, a.ECS, a.EHPC, a.BCC, a.RAM = identity, accounts, ecs, ehpc, bcc, ram
 	a.Registry, a.Faults, a.Audit = registry, injector, audit
 	a.ConsoleDrivers, a.VisualDrivers = consoleDrivers, visualDrivers
-	a.handler = logRequests(log, newHandler(routeDeps{
+	limits := newRequestLimits(cfg.RequestMemory, cfg.RequestReadTimeout)
+	a.handler = logRequests(log, limits.wrap(newHandler(routeDeps{
 		ready:   &a.ready,
 		metrics: m.Handler(),
 		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
@@ -201,7 +202,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			Timing:     svc.Timing,
 			EHPCPolicy: ehpcPolicy,
 		}),
-	}))
+	})))
 	return a, nil
 }
 

@@ -95,6 +95,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight
 	// requests; zero means 30 seconds.
 	ShutdownTimeout time.Duration
+	// RequestReadTimeout bounds reading a request's body once its
+	// handler runs; zero means DefaultRequestReadTimeout. RequestMemory
+	// bounds the bytes of request bodies handled at once; zero means
+	// DefaultRequestMemory. See requestLimits.
+	RequestReadTimeout time.Duration
+	RequestMemory      int64
 }
 
 // Defaults returns the configuration of a `latchkey serve` given no flags
