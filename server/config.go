@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/sqlite"
 )
 
 // Defaults of `latchkey serve` (PRODUCT.md §1).
@@ -180,6 +181,15 @@ func isLoopbackHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// privateStoreFiles are the files of a SQLite store (sqlite.Files),
+// which may lie outside the data directory; none for PostgreSQL.
+func (c *Config) privateStoreFiles() []string {
+	if scheme, location, err := c.storeLocation(); err == nil && scheme == "sqlite" {
+		return sqlite.Files(location)
+	}
+	return nil
 }
 
 // storeLocation parses Store into a scheme ("sqlite" or "postgres") and
