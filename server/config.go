@@ -97,7 +97,7 @@ type Config struct {
 	// requests; zero means 30 seconds.
 	ShutdownTimeout time.Duration
 	// RequestReadTimeout bounds reading a request's body once its
-	// handler runs; zero means DefaultRequestReadTimeout. RequestMemory
+	// headers are read; zero means DefaultRequestReadTimeout. RequestMemory
 	// bounds the bytes of request bodies handled at once; zero means
 	// DefaultRequestMemory. See requestLimits.
 	RequestReadTimeout time.Duration

@@ -11,8 +11,8 @@ import (
 
 // Request bounds (PRODUCT.md §10).
 const (
-	// DefaultRequestReadTimeout bounds reading a request's body, once the
-	// request is admitted; its headers have ReadHeaderTimeout.
+	// DefaultRequestReadTimeout bounds reading a request's body, from the
+	// end of its headers, which have readHeaderTimeout.
 	DefaultRequestReadTimeout = 30 * time.Second
 	// DefaultRequestMemory is how many bytes of request bodies may be in
 	// the hands of handlers at once.
@@ -34,6 +34,15 @@ const (
 // requestLimits bounds what requests may cost while they are read and
 // handled:
 //
+//   - time: once its headers are read, a request with a body has
+//     RequestReadTimeout to deliver all of it, waiting in line included; a
+//     slower one gets a read error and its connection is closed, and one
+//     still in line at the deadline is dropped without an answer. The
+//     deadline is lifted once the body is read: net/http then watches the
+//     idle connection for the client going away, and a deadline there
+//     would cancel the request's context while its handler still works.
+//     Requests without a body get no deadline beyond their headers' (the
+//     console WebSocket's upgrade is one).
 //   - memory: a request whose body may be larger than smallRequestBody
 //     reserves its Content-Length (maxRequestBody when it has none, as a
 //     chunked body) from a budget of RequestMemory bytes before its
@@ -42,14 +51,6 @@ const (
 //     unread in the kernel's socket buffers, so the process holds only
 //     its headers. A handler's memory is a small multiple of its body
 //     (parsing, canonical strings), so the budget bounds the peak.
-//   - time: from when its handler starts, a request with a body has
-//     RequestReadTimeout to deliver all of it; a slower one gets a read
-//     error and its connection is closed. The deadline is lifted once the
-//     body is read: net/http then watches the idle connection for the
-//     client going away, and a deadline there would cancel the request's
-//     context while its handler still works. Requests without a body get
-//     no deadline beyond their headers' (the console WebSocket's upgrade
-//     is one).
 //
 // After a burst of large requests the heap is mostly garbage, which the
 // Go runtime would hand back to the system only after later collections:
@@ -85,21 +86,31 @@ func (l *requestLimits) weight(r *http.Request) int64 {
 // wrap applies the limits to h.
 func (l *requestLimits) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		deadline := time.Now().Add(l.readTimeout)
+		rc := http.NewResponseController(w)
+		// Not every ResponseWriter has a connection (httptest's has
+		// not); then there is nothing to bound.
+		if rc.SetReadDeadline(deadline) == nil {
+			r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+		}
 		if n := l.weight(r); n > 0 {
-			if err := l.budget.acquire(r.Context(), units(n)); err != nil {
-				return // the server is stopping or the client has gone
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			err := l.budget.acquire(ctx, units(n))
+			cancel()
+			if err != nil {
+				// The deadline passed in line (or the client went, or
+				// the server is stopping): the body cannot be read in
+				// time. Drop the connection without an answer, as a
+				// network failure, which clients retry.
+				panic(http.ErrAbortHandler)
 			}
 			defer l.release(n)
 			if l.reserved.Add(n) >= l.size/2 {
 				l.burst.Store(true)
-			}
-		}
-		if r.ContentLength != 0 {
-			rc := http.NewResponseController(w)
-			// Not every ResponseWriter has a connection (httptest's
-			// has not); then there is nothing to bound.
-			if rc.SetReadDeadline(time.Now().Add(l.readTimeout)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 			}
 		}
 		h.ServeHTTP(w, r)

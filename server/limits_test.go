@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestRequestMemoryIsBounded sends many large requests at once to a real
@@ -106,5 +107,35 @@ func TestRequestWeight(t *testing.T) {
 		if got := l.weight(r); got != c.want {
 			t.Errorf("Content-Length %d weighs %d, want %d", c.length, got, c.want)
 		}
+	}
+}
+
+// TestRequestStillInLineAtItsDeadlineIsDropped: a large request that
+// cannot get its reservation before its read deadline is dropped without
+// an answer, rather than handled after the deadline.
+func TestRequestStillInLineAtItsDeadlineIsDropped(t *testing.T) {
+	l := newRequestLimits(1<<20, 20*time.Millisecond)
+	hold := make(chan struct{})
+	held := make(chan struct{})
+	var handled atomic.Int32
+	srv := httptest.NewServer(l.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			close(held)
+			<-hold
+			return
+		}
+		handled.Add(1)
+	})))
+	defer srv.Close()
+	defer close(hold)
+	go srv.Client().Post(srv.URL+"/hold", "application/octet-stream", bytes.NewReader(make([]byte, 1<<20)))
+	<-held
+	resp, err := srv.Client().Post(srv.URL+"/late", "application/octet-stream", bytes.NewReader(make([]byte, 1<<20)))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("a request in line past its deadline was answered: %s", resp.Status)
+	}
+	if handled.Load() != 0 {
+		t.Fatal("a request in line past its deadline reached its handler")
 	}
 }

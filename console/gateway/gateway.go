@@ -16,9 +16,9 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// HandshakeTimeout bounds a console connection's RFB handshake, from the
+// handshakeTimeout bounds a console connection's RFB handshake, from the
 // WebSocket upgrade to the console's SecurityResult.
-const HandshakeTimeout = 30 * time.Second
+const handshakeTimeout = 30 * time.Second
 
 // surface is how the gateway's attempts appear in the blacklist's metrics
 // and audit records. Refused clients are refused before their ticket is
@@ -97,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
 	defer conn.Close()
 
-	timer := time.AfterFunc(HandshakeTimeout, func() {
+	timer := time.AfterFunc(handshakeTimeout, func() {
 		conn.Close()
 		console.Close()
 	})
