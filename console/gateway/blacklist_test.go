@@ -97,21 +97,23 @@ func TestGatewayBlacklist(t *testing.T) {
 	u := g.url(t)
 	wantTooMany(t, "sixth attempt, right password", g.login(t, u, "Bl1234"))
 
-	g.clock.Set(11 * time.Second) // the block is over; u's ticket still valid
+	// The clock jumps well past each block's end, and stays clear of the
+	// next, so that the real time the logins take does not matter.
+	g.clock.Set(12 * time.Second) // the block is over; u's ticket still valid
 	if err := g.login(t, u, "Bl1234"); err != nil {
 		t.Fatalf("after the block, with the refused attempt's URL: %v", err)
 	}
 
 	g.fiveFailures(t)
 	wantTooMany(t, "after five more failures", g.login(t, g.url(t), "Bl1234"))
-	g.clock.Set(22 * time.Second)
+	g.clock.Set(25 * time.Second) // past the second block (12 s + 10 s)
 	if err := g.login(t, g.url(t), "Wrong1"); !errors.Is(err, rfb.ErrAuthFailed) {
 		t.Fatalf("the retry after the block: %v, want it admitted and failed", err)
 	}
 	wantTooMany(t, "after the failed retry", g.login(t, g.url(t), "Bl1234"))
-	g.clock.Set(33 * time.Second) // the second block lasts 20 s
-	wantTooMany(t, "11 s into a 20 s block", g.login(t, g.url(t), "Bl1234"))
-	g.clock.Set(43 * time.Second)
+	g.clock.Set(35 * time.Second) // this block lasts 20 s
+	wantTooMany(t, "10 s into a 20 s block", g.login(t, g.url(t), "Bl1234"))
+	g.clock.Set(48 * time.Second)
 	if err := g.login(t, g.url(t), "Bl1234"); err != nil {
 		t.Fatalf("after the 20 s block: %v", err)
 	}
