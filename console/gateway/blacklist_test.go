@@ -118,7 +118,7 @@ func TestGatewayBlacklist(t *testing.T) {
 		t.Fatalf("after the 20 s block: %v", err)
 	}
 
-	metrics := scrape(t, g.lk)
+	metrics := scrapeMetrics(t, g.lk)
 	for _, want := range []string{
 		`latchkey_vnc_blacklist_refused_total{surface="gateway"} 4`,
 		`latchkey_vnc_blacklist_blocks_total{surface="gateway"} 3`,
@@ -146,8 +146,8 @@ func TestGatewayBlacklist(t *testing.T) {
 	}
 }
 
-// scrape returns the server's /metrics.
-func scrape(t *testing.T, lk *latchkeytest.Server) string {
+// scrapeMetrics returns the server's /metrics.
+func scrapeMetrics(t *testing.T, lk *latchkeytest.Server) string {
 	t.Helper()
 	resp, err := lk.HTTPClient().Get("https://" + lk.HTTPSEndpoint() + "/metrics")
 	if err != nil {
