@@ -24,6 +24,14 @@
 // X11 lock files). Each node's Xvnc gets a free X display (one whose
 // lock file and socket do not exist) from Config.DisplayBase up.
 //
+// Xvnc answers every RFB handshake on the node, so its own blacklist
+// guards the visual service against password guessing: after 5 failed
+// logins from one address it refuses that address for 10 s, doubling on
+// repeated offences (UseBlacklist, BlacklistThreshold, BlacklistTimeout,
+// on by default; latchkey's sim listeners do the same, package
+// console/blacklist). The agent never turns it off; only tests pass
+// -UseBlacklist=0 through Config.ExtraArgs.
+//
 // Xvnc has no host filter, so the service's CidrIp is recorded but not
 // enforced unless it allows every address (Status.CIDREnforced): restrict
 // access to the visual port with the node's firewall.

@@ -1,7 +1,8 @@
 // Package metrics counts what latchkey does, in the Prometheus text
 // format at /metrics: API requests by product, action and result code with
 // their latency, password changes by product and result, console
-// connections and logins, authentication failures, and injected faults.
+// connections and logins, authentication failures, VNC logins refused by
+// the blacklist, and injected faults.
 //
 // A Metrics value owns its own registry (never the process-wide default),
 // so several servers in one process, as in tests, keep separate counts.
@@ -20,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkey/latchkey/console/blacklist"
 )
 
 // RequestRecorder records one API request: product ("ecs", "ehpc",
@@ -68,6 +71,8 @@ type Metrics struct {
 	consoleActive *prometheus.GaugeVec
 	consoleLogins *prometheus.CounterVec
 	authFailures  *prometheus.CounterVec
+	vncRefused    *prometheus.CounterVec
+	vncBlocked    *prometheus.CounterVec
 	faults        *prometheus.CounterVec
 
 	// labels bounds the distinct label values that come from outside
@@ -81,6 +86,8 @@ var (
 	_ PasswordRecorder = (*Metrics)(nil)
 	_ ConsoleRecorder  = (*Metrics)(nil)
 	_ AuthRecorder     = (*Metrics)(nil)
+
+	_ blacklist.Recorder = (*Metrics)(nil)
 )
 
 // New returns Metrics with every latchkey collector registered, plus the
@@ -117,6 +124,14 @@ func New() *Metrics {
 			Name: "latchkey_auth_failures_total",
 			Help: "Refused authentications by surface (aliyun, bce, console, internal) and reason.",
 		}, []string{"surface", "reason"}),
+		vncRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_vnc_blacklist_refused_total",
+			Help: "VNC connections refused with \"Too many security failures\" because their source address failed to authenticate too often, by surface (gateway, visual).",
+		}, []string{"surface"}),
+		vncBlocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_vnc_blacklist_blocks_total",
+			Help: "Times a source address was blocked after repeated VNC authentication failures, by surface (gateway, visual).",
+		}, []string{"surface"}),
 		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latchkey_faults_injected_total",
 			Help: "Faults injected at the driver boundary by fault rules, by product and effect.",
@@ -124,7 +139,7 @@ func New() *Metrics {
 		labels: newLabelGuard(maxLabelValues),
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.passwords, m.consoleConns, m.consoleActive,
-		m.consoleLogins, m.authFailures, m.faults,
+		m.consoleLogins, m.authFailures, m.vncRefused, m.vncBlocked, m.faults,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -185,6 +200,16 @@ func (m *Metrics) ConsoleLogin(product string, ok bool) {
 // AuthFailure implements AuthRecorder.
 func (m *Metrics) AuthFailure(surface, reason string) {
 	m.authFailures.WithLabelValues(m.labels.value("surface", surface), m.labels.value("reason", reason)).Inc()
+}
+
+// VNCRefused implements blacklist.Recorder.
+func (m *Metrics) VNCRefused(surface string) {
+	m.vncRefused.WithLabelValues(m.labels.value("surface", surface)).Inc()
+}
+
+// VNCBlacklisted implements blacklist.Recorder.
+func (m *Metrics) VNCBlacklisted(surface string) {
+	m.vncBlocked.WithLabelValues(m.labels.value("surface", surface)).Inc()
 }
 
 // FaultInjected implements faults.Observer.

@@ -77,7 +77,8 @@ var _ http.Handler = (*App)(nil)
 
 // New builds the whole server from cfg without binding a port: it
 // creates or loads the data directory (TLS material, master key, admin
-// token, store, root credentials), seeds the demo fleet on a first start
+// token, store, root credentials), tightens its modes where they let
+// others in (tightenDataDir), seeds the demo fleet on a first start
 // with cfg.Demo, and assembles the services and front ends. On error
 // nothing stays open.
 //
@@ -96,6 +97,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := tightenDataDir(cfg.DataDir, cfg.privateStoreFiles(), cfg.Log); err != nil {
+		return nil, err
 	}
 	tlsMat, err := pki.Ensure(filepath.Join(cfg.DataDir, TLSDir), cfg.Clock.Now(), rand.Reader)
 	if err != nil {
@@ -120,6 +124,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = defaultShutdownTimeout
+	}
+	if c.RequestReadTimeout == 0 {
+		c.RequestReadTimeout = DefaultRequestReadTimeout
+	}
+	if c.RequestMemory == 0 {
+		c.RequestMemory = DefaultRequestMemory
 	}
 	return c
 }

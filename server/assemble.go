@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/aliyun"
 	"github.com/latchkey/latchkey/bce"
 	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/console/blacklist"
 	"github.com/latchkey/latchkey/console/gateway"
 	"github.com/latchkey/latchkey/console/sim"
 	"github.com/latchkey/latchkey/core"
@@ -66,10 +67,20 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		return nil, err
 	}
 	a.closers = append(a.closers, st.Close)
+	// The audit log closes after everything that records to it, and
+	// before the store.
+	audit := service.NewAuditLog(st, cfg.Clock, log.With("component", "audit"))
+	a.closers = append(a.closers, audit.Close)
 
 	// Console drivers are wrapped from the inside out: fault rules first
 	// (PRODUCT.md §8), then the metrics that count what the service saw.
 	m := metrics.New()
+	// One blacklist for every VNC surface latchkey answers (PRODUCT.md
+	// §10): the console gateway and the sim visual services.
+	guard := blacklist.New(blacklist.Config{
+		Ledger: blacklist.NewMemory(blacklist.Policy{}), Clock: cfg.Clock,
+		Auditor: audit, Recorder: m, Log: log.With("component", "vnc-blacklist"),
+	})
 	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults")})
 	simDriver := sim.New()
 	simDriver.OnAuth = m.ConsoleLogin
@@ -128,7 +139,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	// driver on loopback addresses of their own, or through the tigervnc
 	// driver on real nodes (--visual-driver); fault rules apply at this
 	// node boundary too.
-	visualDrivers, visualWithFaults, err := a.addVisualDrivers(cfg, injector)
+	visualDrivers, visualWithFaults, err := a.addVisualDrivers(cfg, injector, guard)
 	if err != nil {
 		return nil, fmt.Errorf("visual drivers: %w", err)
 	}
@@ -159,8 +170,6 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	}
 
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
-	audit := service.NewAuditLog(st, cfg.Clock, log.With("component", "audit"))
-	a.closers = append(a.closers, audit.Close) // runs before st.Close
 	if cfg.Pprof {
 		// One in 5 mutex contention events, and blocking of 10µs or more.
 		runtime.SetMutexProfileFraction(5)
@@ -170,7 +179,8 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	a.Identity, a.Accounts, a.ECS, a.EHPC, a.BCC, a.RAM = identity, accounts, ecs, ehpc, bcc, ram
 	a.Registry, a.Faults, a.Audit = registry, injector, audit
 	a.ConsoleDrivers, a.VisualDrivers = consoleDrivers, visualDrivers
-	a.handler = logRequests(log, newHandler(routeDeps{
+	limits := newRequestLimits(cfg.RequestMemory, cfg.RequestReadTimeout)
+	a.handler = logRequests(log, limits.wrap(newHandler(routeDeps{
 		ready:   &a.ready,
 		metrics: m.Handler(),
 		aliyun: m.Middleware("aliyun", aliyun.NewHandler(aliyun.Deps{
@@ -193,7 +203,10 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			DefaultRegion: core.RegionID(cfg.BCERegion),
 			ConsoleURL:    a.ConsoleURL,
 		})),
-		vnc: &gateway.Handler{Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway")},
+		vnc: &gateway.Handler{
+			Consoles: metrics.Consoles(consoles, m), Log: log.With("component", "gateway"),
+			Guard: guard, Origins: ownOrigins(eps),
+		},
 		// The internal API (PRODUCT.md §8).
 		internal: internalapi.Handler(internalapi.Deps{
 			Token: adminToken, Store: st, Registry: registry, Clock: cfg.Clock,
@@ -204,7 +217,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			EHPCPolicy: ehpcPolicy,
 			Profiling:  cfg.Pprof,
 		}),
-	}))
+	})))
 	return a, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/store/sqlite"
 )
 
 // Defaults of `latchkey serve` (PRODUCT.md §1).
@@ -107,6 +108,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight
 	// requests; zero means 30 seconds.
 	ShutdownTimeout time.Duration
+	// RequestReadTimeout bounds reading a request's body once its
+	// headers are read; zero means DefaultRequestReadTimeout. RequestMemory
+	// bounds the bytes of request bodies handled at once; zero means
+	// DefaultRequestMemory. See requestLimits.
+	RequestReadTimeout time.Duration
+	RequestMemory      int64
 }
 
 // Defaults returns the configuration of a `latchkey serve` given no flags
@@ -191,6 +198,15 @@ func isLoopbackHost(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
+}
+
+// privateStoreFiles are the files of a SQLite store (sqlite.Files),
+// which may lie outside the data directory; none for PostgreSQL.
+func (c *Config) privateStoreFiles() []string {
+	if scheme, location, err := c.storeLocation(); err == nil && scheme == "sqlite" {
+		return sqlite.Files(location)
+	}
+	return nil
 }
 
 // storeLocation parses Store into a scheme ("sqlite" or "postgres") and

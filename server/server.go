@@ -81,7 +81,7 @@ func (a *App) Serve(ctx context.Context, httpsLn, httpLn net.Listener) error {
 	newServer := func(name string) *http.Server {
 		return &http.Server{
 			Handler:           a.handler,
-			ReadHeaderTimeout: 10 * time.Second,
+			ReadHeaderTimeout: readHeaderTimeout,
 			IdleTimeout:       2 * time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return baseCtx },
 			ErrorLog:          slog.NewLogLogger(log.With("listener", name).Handler(), slog.LevelDebug),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/latchkey/latchkey/console/blacklist"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	visualsim "github.com/latchkey/latchkey/visual/sim"
@@ -64,8 +65,9 @@ func (c *Config) loginAddressesMayLeaveLoopback() bool {
 // (over --visual-agents' agents; without the file every login node on it
 // is unreachable, AgentError), and has closers stop them. It returns the
 // drivers themselves, which the internal API uses, and the same drivers
-// behind the fault rules, which the E-HPC service uses.
-func (a *App) addVisualDrivers(cfg Config, injector *faults.Injector) (plain, withFaults map[string]core.VisualDriver, err error) {
+// behind the fault rules, which the E-HPC service uses. The sim driver's
+// listeners refuse what guard refuses.
+func (a *App) addVisualDrivers(cfg Config, injector *faults.Injector, guard *blacklist.Guard) (plain, withFaults map[string]core.VisualDriver, err error) {
 	var agents map[netip.Addr]tigervnc.Agent
 	if cfg.VisualAgents != "" {
 		if agents, err = tigervnc.LoadAgents(cfg.VisualAgents); err != nil {
@@ -73,6 +75,7 @@ func (a *App) addVisualDrivers(cfg Config, injector *faults.Injector) (plain, wi
 		}
 	}
 	sim := visualsim.New()
+	sim.Guard = guard
 	a.closers = append(a.closers, sim.Close)
 	tv := tigervnc.New(tigervnc.Config{Agents: agents})
 	a.closers = append(a.closers, tv.Close)

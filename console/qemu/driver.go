@@ -454,6 +454,13 @@ func (c *console) start(ctx context.Context) (*process, error) {
 		return nil, c.unreachable("QEMU did not start", err)
 	}
 	p.qmp = q
+	// QEMU binds the VNC socket with the umask's mode; it gives whoever
+	// can connect a console login, so it is the owner's alone, like
+	// every file of the data directory.
+	if err := os.Chmod(vnc, 0o600); err != nil {
+		c.stop(p)
+		return nil, c.unreachable("VNC socket", err)
+	}
 	c.log().Info("qemu console started", "pid", p.pid, "machine", cfg.Machine, "took", time.Since(began).Round(time.Millisecond))
 	return p, nil
 }

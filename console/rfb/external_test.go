@@ -46,9 +46,11 @@ func x11Free(n int) bool {
 
 // startXvnc starts Xvnc with VNC Authentication against authFile on a free
 // display and port, and returns its address once it accepts connections.
-// Cleanup stops it with SIGTERM, which removes its lock file and socket
-// (SIGKILL would leave them), and waits for it.
-func startXvnc(t *testing.T, authFile string) string {
+// Its blacklist is off unless extra, appended to the command line (where
+// a later parameter overrides an earlier one), turns it on. Cleanup stops
+// it with SIGTERM, which removes its lock file and socket (SIGKILL would
+// leave them), and waits for it.
+func startXvnc(t *testing.T, authFile string, extra ...string) string {
 	t.Helper()
 	bin := testutil.Program(t, "Xvnc", "apt-get install tigervnc-standalone-server")
 	base := 300 + os.Getpid()%500
@@ -59,10 +61,11 @@ func startXvnc(t *testing.T, authFile string) string {
 		}
 		port := testutil.FreePort(t)
 		var log bytes.Buffer
-		cmd := exec.Command(bin, ":"+strconv.Itoa(display),
+		args := append([]string{":" + strconv.Itoa(display),
 			"-rfbport", strconv.Itoa(port), "-localhost", "-interface", "127.0.0.1",
 			"-rfbauth", authFile, "-SecurityTypes", "VncAuth", "-UseBlacklist=0",
-			"-geometry", "320x240", "-depth", "24", "-desktop", "xvnc-test")
+			"-geometry", "320x240", "-depth", "24", "-desktop", "xvnc-test"}, extra...)
+		cmd := exec.Command(bin, args...)
 		cmd.Stdout, cmd.Stderr = &log, &log
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -6,8 +6,10 @@
 // within a day) is replaced, and with it the server certificate; a server
 // certificate that has expired, will expire within a day, no longer chains
 // to the CA or lacks one of the local names is reissued under the existing
-// CA, so clients that trust ca.pem keep working. Private keys are written
-// with mode 0600. Keys are ECDSA P-256.
+// CA, so clients that trust ca.pem keep working. ca.pem, which clients
+// need, is written with mode 0644; every other file (the keys, and the
+// server certificate, which only latchkey reads) with mode 0600, as the
+// data directory is private (PRODUCT.md §6). Keys are ECDSA P-256.
 package pki
 
 import (
@@ -96,7 +98,7 @@ func Ensure(dir string, now time.Time, rnd io.Reader) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writePair(dir, CAFile, CAKeyFile, caCert, caKey); err != nil {
+		if err := writePair(dir, CAFile, CAKeyFile, caCert, caKey, 0o644); err != nil {
 			return nil, err
 		}
 		m.Created = append(m.Created, CAFile, CAKeyFile)
@@ -111,7 +113,7 @@ func Ensure(dir string, now time.Time, rnd io.Reader) (*Material, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writePair(dir, ServerFile, ServerKeyFile, srvCert, srvKey); err != nil {
+		if err := writePair(dir, ServerFile, ServerKeyFile, srvCert, srvKey, 0o600); err != nil {
 			return nil, err
 		}
 		m.Created = append(m.Created, ServerFile, ServerKeyFile)
@@ -257,10 +259,10 @@ func loadPair(certPath, keyPath string) (*x509.Certificate, *ecdsa.PrivateKey, e
 	return cert, key, nil
 }
 
-// writePair writes the key (0600) before the certificate (0644), each
+// writePair writes the key (0600) before the certificate (certMode), each
 // through a temporary file and a rename, so a crash never leaves a
 // certificate without its key.
-func writePair(dir, certName, keyName string, cert *x509.Certificate, key *ecdsa.PrivateKey) error {
+func writePair(dir, certName, keyName string, cert *x509.Certificate, key *ecdsa.PrivateKey, certMode os.FileMode) error {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return fmt.Errorf("pki: %w", err)
@@ -268,7 +270,7 @@ func writePair(dir, certName, keyName string, cert *x509.Certificate, key *ecdsa
 	if err := writeFile(filepath.Join(dir, keyName), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, certName), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
+	return writeFile(filepath.Join(dir, certName), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), certMode)
 }
 
 func writeFile(path string, data []byte, mode os.FileMode) error {

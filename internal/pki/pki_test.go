@@ -25,7 +25,7 @@ func TestEnsureCreatesThenReuses(t *testing.T) {
 	if len(m.Created) != 4 {
 		t.Fatalf("first Ensure created %v, want all four files", m.Created)
 	}
-	for name, want := range map[string]os.FileMode{CAFile: 0o644, CAKeyFile: 0o600, ServerFile: 0o644, ServerKeyFile: 0o600} {
+	for name, want := range map[string]os.FileMode{CAFile: 0o644, CAKeyFile: 0o600, ServerFile: 0o600, ServerKeyFile: 0o600} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)

@@ -72,11 +72,17 @@ var _ core.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path, applies the
 // pending migrations and returns the Store. clock gives each transaction
-// its Now. Open fails if the database has migrations this binary does not
-// know (it was written by a newer latchkey).
+// its Now. A database Open creates is private: it and the files SQLite
+// keeps beside it (Files) have mode 0600, whatever the umask; the modes
+// of an existing database are the caller's. Open fails if the database
+// has migrations this binary does not know (it was written by a newer
+// latchkey).
 func Open(ctx context.Context, path string, clock core.Clock) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, &core.Error{Kind: core.KindInvalid, Op: "sqlite.Open", Message: "database path must be non-empty and contain no '?' or '#'"}
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, internal("sqlite.Open", err)
 	}
 	s := &Store{clock: clock}
 	if err := s.open(ctx, path); err != nil {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/latchkey/latchkey/console/blacklist"
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/console/textscreen"
 	"github.com/latchkey/latchkey/core"
@@ -44,6 +45,10 @@ type Driver struct {
 	// OnAuth, if set, is called with the outcome of every login to a
 	// visual service. It must not block.
 	OnAuth func(ok bool)
+	// Guard, if set, refuses clients whose source address failed to
+	// authenticate too often, as Xvnc's blacklist does (package
+	// blacklist). Set it before the first StartVisual.
+	Guard *blacklist.Guard
 }
 
 // node is one login node's visual service.
@@ -190,22 +195,49 @@ func (d *Driver) accept(ln net.Listener, id core.NodeID) {
 		d.mu.Lock()
 		n := d.nodes[id]
 		var cfg rfb.ServerConfig
+		var surface blacklist.Surface
 		allowed := false
 		if n != nil && n.ln == ln {
 			allowed = n.target.CIDR.Contains(remoteAddr(conn))
 			cfg = d.serverConfig(id, n)
+			surface = blacklist.Surface{Name: "visual", Product: "ehpc", Resource: string(n.target.ClusterID) + "/" + string(id)}
 		}
 		d.mu.Unlock()
 		if !allowed {
-			refuse(conn)
+			reset(conn)
 			continue
 		}
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			_ = rfb.Serve(d.ctx, conn, cfg)
+			d.serve(conn, cfg, surface)
 		}()
 	}
+}
+
+// serve runs one connection: the Guard admits it, or it gets Xvnc's
+// "Too many security failures"; an admitted one tells the Guard how its
+// login went.
+func (d *Driver) serve(conn net.Conn, cfg rfb.ServerConfig, s blacklist.Surface) {
+	attempt := d.Guard.Admit(d.ctx, s, remoteAddr(conn))
+	if attempt == nil {
+		defer conn.Close()
+		_ = rfb.Refuse(conn, rfb.ReasonTooManyFailures)
+		return
+	}
+	defer attempt.Settle(blacklist.Abandoned)
+	onAuth := cfg.OnAuth
+	cfg.OnAuth = func(ok bool) {
+		v := blacklist.Failed
+		if ok {
+			v = blacklist.Succeeded
+		}
+		attempt.Settle(v)
+		if onAuth != nil {
+			onAuth(ok)
+		}
+	}
+	_ = rfb.Serve(d.ctx, conn, cfg)
 }
 
 // serverConfig is the RFB configuration of a connection to node id. The
@@ -260,10 +292,10 @@ func remoteAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
-// refuse drops a connection from outside CidrIp with a reset, the way a
+// reset drops a connection from outside CidrIp with a reset, the way a
 // security group that does not allow the peer looks to a client that got
 // as far as connecting.
-func refuse(c net.Conn) {
+func reset(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
