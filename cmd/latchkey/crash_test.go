@@ -71,9 +71,12 @@ func TestAcknowledgedPasswordChangesSurviveSIGKILL(t *testing.T) {
 	}
 	p = startBinary(t, bin, dir)
 	p.checkLive(t, ids, state, crashCycles)
-	missing := p.missingAudit(t, acked)
-	t.Logf("%d SIGKILL cycles, %d acknowledged changes, all live after restart; %d acknowledged changes have no audit event",
-		crashCycles, total, missing)
+	// A change's audit event commits with the change (core.AuditIntent):
+	// no acknowledged change may lack it.
+	if missing := p.missingAudit(t, acked); missing > 0 {
+		t.Errorf("%d of %d acknowledged changes have no audit event after %d SIGKILL cycles", missing, total, crashCycles)
+	}
+	t.Logf("%d SIGKILL cycles, %d acknowledged changes, all live after restart and audited", crashCycles, total)
 	if err := p.stop(); err != nil {
 		t.Errorf("the last start did not stop cleanly: %v", err)
 	}
