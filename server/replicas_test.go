@@ -1,12 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -134,33 +131,11 @@ func TestReplicasConcurrentChanges(t *testing.T) {
 	}
 }
 
-// recorder is an HTTP transport that keeps the last request it sent.
-type recorder struct {
-	method string
-	url    string
-	header http.Header
-	body   []byte
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.method, r.url, r.header, r.body = req.Method, req.URL.String(), req.Header.Clone(), nil
-	if req.Body != nil {
-		b, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, err
-		}
-		req.Body.Close()
-		r.body = b
-		req.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return http.DefaultTransport.RoundTrip(req)
-}
-
 // A signed request that one replica accepted is refused when replayed on
 // the other: the nonce is in the shared store.
 func TestReplicasRefuseAReplay(t *testing.T) {
 	a, b := startReplicas(t)
-	var rec recorder
+	var rec testutil.Recorder
 	c, err := ecs.NewClientWithOptions(testenv.Region, sdk.NewConfig().WithTimeout(30*time.Second),
 		credentials.NewAccessKeyCredential(a.Credentials.AccessKeyID, a.Credentials.AccessKeySecret))
 	if err != nil {
@@ -171,12 +146,7 @@ func TestReplicasRefuseAReplay(t *testing.T) {
 	if _, err := c.DescribeRegions(ecs.CreateDescribeRegionsRequest()); err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest(rec.method, rec.url, bytes.NewReader(rec.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.URL.Host, req.Host, req.Header = b.Endpoints.HTTP, b.Endpoints.HTTP, rec.header
-	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	resp, err := rec.Replay(b.Endpoints.HTTP)
 	if err != nil {
 		t.Fatal(err)
 	}
