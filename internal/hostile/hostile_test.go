@@ -72,6 +72,10 @@ var hostileValues = []struct{ name, value string }{
 // others could create something), for creation calls.
 var invalidNames = []string{"", strings.Repeat("A", 100_000), "a\x00b", "x\r\nX-Injected: 1", "../../../../etc/passwd", "%zz%00%", "' OR '1'='1' --", "<script>alert(1)</script>"}
 
+// invalidNumbers are the hostile values no count accepts, for creation
+// calls.
+var invalidNumbers = []string{"99999999999999999999999999", "9223372036854775808", "-9223372036854775808", "2147483648", "-1", "1.5", "1e9", "0x10", "abc", "true"}
+
 // answer is what a case saw: the status and the body (or the error text
 // a client reported).
 type answer struct {
@@ -373,30 +377,37 @@ func (s *suite) cases() []hostileCase {
 		version, action string
 		params          map[string]string
 		mutate          []string
-		names           bool // only invalidNames: the call could create something
+		only            []string // the values to try, when others could create something
 	}
 	bases := []base{
 		{ecsV, "DescribeInstances", map[string]string{"PageNumber": "1", "PageSize": "10"},
-			[]string{"PageNumber", "PageSize", "MaxResults", "NextToken", "InstanceIds", "Status", "IoOptimized", "InstanceName", "ZoneId"}, false},
+			[]string{"PageNumber", "PageSize", "MaxResults", "NextToken", "InstanceIds", "Status", "IoOptimized", "InstanceName", "ZoneId"}, nil},
 		{ecsV, "RunInstances", map[string]string{"DryRun": "true", "ImageId": "ubuntu", "InstanceType": "ecs.g7.large", "Amount": "1"},
-			[]string{"Amount", "MinAmount", "InstanceName", "Description", "HostName", "ZoneId", "IoOptimized", "InstanceChargeType", "Tag.1.Key", "Tag.1.Value"}, false},
-		{ecsV, "ModifyInstanceVncPasswd", map[string]string{"InstanceId": s.instance, "VncPassword": "Ab1"}, []string{"VncPassword", "DryRun"}, false},
-		{ecsV, "StopInstance", map[string]string{"InstanceId": "i-doesnotexist0000000"}, []string{"InstanceId", "ForceStop", "StoppedMode"}, false},
-		{ehpcV, "ListClusters", map[string]string{"PageNumber": "1"}, []string{"PageNumber", "PageSize"}, false},
-		{ehpcV, "ListNodes", map[string]string{"ClusterId": s.cluster}, []string{"ClusterId", "PageNumber", "PageSize", "Role", "HostName"}, false},
-		{ehpcV, "ListUsers", map[string]string{"ClusterId": s.cluster}, []string{"ClusterId", "PageNumber", "PageSize"}, false},
-		{ehpcV, "ModifyVisualServicePasswd", map[string]string{"ClusterId": s.cluster, "Passwd": "x"}, []string{"Passwd", "RunasUser", "RunasUserPassword"}, false},
-		{ramV, "ListUsers", nil, []string{"MaxItems", "Marker"}, false},
-		{ramV, "GetPolicy", map[string]string{"PolicyType": "System", "PolicyName": "AliyunECSFullAccess"}, []string{"PolicyName", "PolicyType"}, false},
-		{ramV, "CreateUser", map[string]string{"UserName": "x y"}, []string{"UserName"}, true},
-		{ramV, "CreatePolicy", map[string]string{"PolicyName": "p q", "PolicyDocument": "{}"}, []string{"PolicyName", "PolicyDocument"}, true},
+			[]string{"Amount", "MinAmount", "InstanceName", "Description", "HostName", "ZoneId", "IoOptimized", "InstanceChargeType", "Tag.1.Key", "Tag.1.Value"}, nil},
+		{ecsV, "ModifyInstanceVncPasswd", map[string]string{"InstanceId": s.instance, "VncPassword": "Ab1"}, []string{"VncPassword", "DryRun"}, nil},
+		{ecsV, "StopInstance", map[string]string{"InstanceId": "i-doesnotexist0000000"}, []string{"InstanceId", "ForceStop", "StoppedMode"}, nil},
+		{ehpcV, "ListClusters", map[string]string{"PageNumber": "1"}, []string{"PageNumber", "PageSize"}, nil},
+		{ehpcV, "ListNodes", map[string]string{"ClusterId": s.cluster}, []string{"ClusterId", "PageNumber", "PageSize", "Role", "HostName"}, nil},
+		{ehpcV, "ListUsers", map[string]string{"ClusterId": s.cluster}, []string{"ClusterId", "PageNumber", "PageSize"}, nil},
+		{ehpcV, "ModifyVisualServicePasswd", map[string]string{"ClusterId": s.cluster, "Passwd": "x"}, []string{"Passwd", "RunasUser", "RunasUserPassword"}, nil},
+		{ramV, "ListUsers", nil, []string{"MaxItems", "Marker"}, nil},
+		{ramV, "GetPolicy", map[string]string{"PolicyType": "System", "PolicyName": "AliyunECSFullAccess"}, []string{"PolicyName", "PolicyType"}, nil},
+		{ehpcV, "CreateCluster", map[string]string{"Name": "hostile-1", "OsTag": "CentOS_7.6_64", "Password": "Hostile-Pass-1",
+			"EcsOrder.Manager.InstanceType": "ecs.g6.large", "EcsOrder.Compute.InstanceType": "ecs.g6.large", "EcsOrder.Login.InstanceType": "ecs.g6.large"},
+			[]string{"EcsOrder.Manager.Count", "EcsOrder.Compute.Count", "EcsOrder.Login.Count"}, invalidNumbers},
+		{ehpcV, "CreateCluster", map[string]string{"OsTag": "CentOS_7.6_64", "Password": "Hostile-Pass-1",
+			"EcsOrder.Manager.InstanceType": "ecs.g6.large", "EcsOrder.Compute.InstanceType": "ecs.g6.large", "EcsOrder.Login.InstanceType": "ecs.g6.large"},
+			[]string{"Name"}, invalidNames},
+		{ehpcV, "AddUsers", map[string]string{"ClusterId": s.cluster, "User.1.Password": "Hostile-Pass-1", "User.1.Group": "users"}, []string{"User.1.Name"}, invalidNames},
+		{ramV, "CreateUser", map[string]string{"UserName": "x y"}, []string{"UserName"}, invalidNames},
+		{ramV, "CreatePolicy", map[string]string{"PolicyName": "p q", "PolicyDocument": "{}"}, []string{"PolicyName", "PolicyDocument"}, invalidNames},
 	}
 	for _, b := range bases {
 		values := hostileValues
-		if b.names {
+		if b.only != nil {
 			values = nil
-			for i, v := range invalidNames {
-				values = append(values, struct{ name, value string }{fmt.Sprint("invalid name ", i), v})
+			for i, v := range b.only {
+				values = append(values, struct{ name, value string }{fmt.Sprint("invalid ", i), v})
 			}
 		}
 		for _, p := range b.mutate {
