@@ -10,16 +10,18 @@ import (
 // en-US/ecs/RunInstances.json and CreateInstance.json; the tag rules
 // from the ECS SDK's RunInstancesRequestTag). Lengths count characters,
 // not bytes. The character-set rules of those texts are not applied:
-// latchkey keeps names it cannot render in a console.
+// latchkey has always accepted any characters (its SDK tests send names
+// with spaces, '*' and '~'), and the length bounds are what keep a stored
+// name bounded.
 const (
-	ECSNameMin, ECSNameMax               = 2, 128 // InstanceName
-	ECSDescriptionMin, ECSDescriptionMax = 2, 256 // Description
-	// ECSHostNameMin and ECSHostNameMax are the bounds for Linux images.
+	ecsNameMin, ecsNameMax               = 2, 128 // InstanceName
+	ecsDescriptionMin, ecsDescriptionMax = 2, 256 // Description
+	// ecsHostNameMin and ecsHostNameMax are the bounds for Linux images.
 	// Windows images allow 15 characters, but latchkey does not model an
 	// image's operating system, so the Linux bound applies to every image.
-	ECSHostNameMin, ECSHostNameMax = 2, 64
-	ECSMaxTags                     = 20  // Tag.N: N is 1 to 20
-	ECSTagMax                      = 128 // Tag.N.Key and Tag.N.Value
+	ecsHostNameMin, ecsHostNameMax = 2, 64
+	ecsMaxTags                     = 20  // Tag.N: N is 1 to 20
+	ecsTagMax                      = 128 // Tag.N.Key and Tag.N.Value
 )
 
 // ValidateText checks InstanceName, Description, HostName and the
@@ -27,15 +29,15 @@ const (
 // empty name, description or host name is the default, not a violation.
 // The error is ReasonInvalidParameter naming the field ("InstanceName",
 // "Description", "HostName", "Tag.N.Key", "Tag.N.Value", or "Tag" for
-// more than ECSMaxTags tags); ECS renders each in its own code.
+// more than ecsMaxTags tags); ECS renders each in its own code.
 func (in CreateInstanceInput) ValidateText() error {
-	if in.Name != "" && (!runesBetween(in.Name, ECSNameMin, ECSNameMax) || hasURLPrefix(in.Name)) {
+	if in.Name != "" && (!runesBetween(in.Name, ecsNameMin, ecsNameMax) || hasURLPrefix(in.Name)) {
 		return Invalid(ReasonInvalidParameter, "InstanceName")
 	}
-	if in.Description != "" && (!runesBetween(in.Description, ECSDescriptionMin, ECSDescriptionMax) || hasURLPrefix(in.Description)) {
+	if in.Description != "" && (!runesBetween(in.Description, ecsDescriptionMin, ecsDescriptionMax) || hasURLPrefix(in.Description)) {
 		return Invalid(ReasonInvalidParameter, "Description")
 	}
-	if in.HostName != "" && !runesBetween(in.HostName, ECSHostNameMin, ECSHostNameMax) {
+	if in.HostName != "" && !runesBetween(in.HostName, ecsHostNameMin, ecsHostNameMax) {
 		return Invalid(ReasonInvalidParameter, "HostName")
 	}
 	tags := 0
@@ -48,18 +50,18 @@ func (in CreateInstanceInput) ValidateText() error {
 		case strings.HasSuffix(rest, ".Key"):
 			tags++
 			lower := strings.ToLower(v)
-			if utf8.RuneCountInString(v) > ECSTagMax || strings.HasPrefix(lower, "aliyun") || strings.HasPrefix(lower, "acs:") ||
+			if utf8.RuneCountInString(v) > ecsTagMax || strings.HasPrefix(lower, "aliyun") || strings.HasPrefix(lower, "acs:") ||
 				strings.Contains(lower, "http://") || strings.Contains(lower, "https://") {
 				return Invalid(ReasonInvalidParameter, "Tag.N.Key")
 			}
 		case strings.HasSuffix(rest, ".Value"):
 			lower := strings.ToLower(v)
-			if utf8.RuneCountInString(v) > ECSTagMax || strings.Contains(lower, "http://") || strings.Contains(lower, "https://") {
+			if utf8.RuneCountInString(v) > ecsTagMax || strings.Contains(lower, "http://") || strings.Contains(lower, "https://") {
 				return Invalid(ReasonInvalidParameter, "Tag.N.Value")
 			}
 		}
 	}
-	if tags > ECSMaxTags {
+	if tags > ecsMaxTags {
 		return Invalid(ReasonInvalidParameter, "Tag")
 	}
 	return nil
