@@ -57,6 +57,12 @@ const (
 	errVncPasswordLength
 	errVncPasswordMalformed
 	errPasswordMalformed
+	errInstanceNameMalformed
+	errDescriptionMalformed
+	errHostNameMalformed
+	errTagKeyMalformed
+	errTagValueMalformed
+	errTagCount
 	errForbiddenRAM
 	errForbidden
 	errAccountArrearage
@@ -159,10 +165,19 @@ func errorTable() [errorCodeCount]errorRow {
 		errVncPasswordLength:           {"IncorrectVncPassword.Malformed", "The specified parameter VncPassword must be 6 characters, including uppercase characters, lowercase characters and numbers.", http.StatusBadRequest},
 		errVncPasswordMalformed:        {"IncorrectVncPassword.Malformed", "The specified parameter VncPassword is not valid.", http.StatusBadRequest},
 		errPasswordMalformed:           {"InvalidPassword.Malformed", `The specified parameter "%s" is not valid.`, http.StatusBadRequest},
-		errForbiddenRAM:                {"Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.", http.StatusForbidden},
-		errForbidden:                   {"Forbidden", "User not authorized to operate on the specified resource.", http.StatusForbidden},
-		errAccountArrearage:            {"Account.Arrearage", "Your account has an outstanding payment.", http.StatusBadRequest},
-		errInstanceInArrears:           {"InstanceExpiredOrInArrears", "The specified operation is denied as your prepay instance is expired (prepay mode) or in arrears (afterpay mode).", http.StatusForbidden},
+		// The creation parameters' own codes: the RunInstances error table
+		// of the ECS API reference (AlibabaCloudDocs, zh-CN), and for tags
+		// the TagResources table.
+		errInstanceNameMalformed: {"InvalidInstanceName.Malformed", "The specified parameter InstanceName is not valid.", http.StatusBadRequest},
+		errDescriptionMalformed:  {"InvalidDescription.Malformed", "The specified parameter Description is not valid.", http.StatusBadRequest},
+		errHostNameMalformed:     {"InvalidHostName.Malformed", "The specified parameter HostName is not valid.", http.StatusBadRequest},
+		errTagKeyMalformed:       {"InvalidTagKey.Malformed", "The specified Tag.n.Key is not valid.", http.StatusBadRequest},
+		errTagValueMalformed:     {"InvalidTagValue.Malformed", "The specified Tag.n.Value is not valid.", http.StatusBadRequest},
+		errTagCount:              {"InvalidTagCount", "The specified tags are beyond the permitted range.", http.StatusBadRequest},
+		errForbiddenRAM:          {"Forbidden.RAM", "User not authorized to operate on the specified resource, or this API doesn't support RAM.", http.StatusForbidden},
+		errForbidden:             {"Forbidden", "User not authorized to operate on the specified resource.", http.StatusForbidden},
+		errAccountArrearage:      {"Account.Arrearage", "Your account has an outstanding payment.", http.StatusBadRequest},
+		errInstanceInArrears:     {"InstanceExpiredOrInArrears", "The specified operation is denied as your prepay instance is expired (prepay mode) or in arrears (afterpay mode).", http.StatusForbidden},
 
 		errEHPCInvalidParams:        {"InvalidParams", "The specified parameter %s is invalid.", http.StatusBadRequest},
 		errEHPCNotEnabled:           {"NotEnabled", "You have not enabled this service", http.StatusBadRequest},
@@ -308,6 +323,9 @@ func ecsError(e *core.Error) *apiError {
 		if e.Field == "" {
 			return newAPIError(errInvalidParameterBare)
 		}
+		if code, ok := ecsFieldCodes()[e.Field]; ok {
+			return newAPIError(code)
+		}
 		return invalidParam(e.Field)
 	case core.ReasonPasswordLength, core.ReasonPasswordCharset, core.ReasonPasswordPolicy:
 		if e.Field == "VncPassword" {
@@ -370,6 +388,20 @@ func ecsError(e *core.Error) *apiError {
 		return newAPIError(errServiceUnavailable)
 	}
 	return newAPIError(errInternal)
+}
+
+// ecsFieldCodes are the parameters whose invalid value ECS reports with a
+// code of their own rather than InvalidParameter (the fields
+// core.CreateInstanceInput.ValidateText names).
+func ecsFieldCodes() map[string]errorCode {
+	return map[string]errorCode{
+		"InstanceName": errInstanceNameMalformed,
+		"Description":  errDescriptionMalformed,
+		"HostName":     errHostNameMalformed,
+		"Tag.N.Key":    errTagKeyMalformed,
+		"Tag.N.Value":  errTagValueMalformed,
+		"Tag":          errTagCount,
+	}
 }
 
 func fieldOr(e *core.Error, def string) string {

@@ -179,7 +179,9 @@ func TestErrorTableRowsAreReachable(t *testing.T) {
 			for _, k := range kinds {
 				for _, f := range []string{"", "VncPassword", "Password", "InstanceId",
 					// RAM names the field in its codes (InvalidParameter.UserName.Length).
-					"UserName", "DisplayName", "Comments", "MobilePhone", "Email", "PolicyName", "PolicyDocument", "Description", "PolicyType"} {
+					"UserName", "DisplayName", "Comments", "MobilePhone", "Email", "PolicyName", "PolicyDocument", "Description", "PolicyType",
+					// ECS names its creation parameters' codes (InvalidInstanceName.Malformed).
+					"InstanceName", "HostName", "Tag.N.Key", "Tag.N.Value", "Tag"} {
 					e := &core.Error{Kind: k, Reason: reason, Field: f, Message: "m"}
 					reached[errorFor(p, e).code] = true
 				}

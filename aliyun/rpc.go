@@ -378,7 +378,9 @@ func (s *server) authenticate(r *http.Request, c *call) (*signedRequest, action,
 // name in both counts once with the form's value. SDKv1 sends RegionId in
 // the query of every request, also when a CommonRequest puts it in
 // FormParams. A name repeated within the query or within the form is
-// refused rather than guessed at: no official client sends one.
+// refused rather than guessed at: no official client sends one. Neither
+// does any send a parameter without a name ("=x"); the gateway's rules
+// name no error for one, so it is the bare InvalidParameter.
 func requestParams(r *http.Request, body []byte) (query, params map[string]string, _ *apiError) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -386,6 +388,9 @@ func requestParams(r *http.Request, body []byte) (query, params map[string]strin
 	}
 	query = make(map[string]string, len(q))
 	for k, vs := range q {
+		if k == "" {
+			return nil, nil, newAPIError(errInvalidParameterBare)
+		}
 		if len(vs) > 1 {
 			return nil, nil, invalidParam(k)
 		}
@@ -402,6 +407,9 @@ func requestParams(r *http.Request, body []byte) (query, params map[string]strin
 			params[k] = v
 		}
 		for k, vs := range f {
+			if k == "" {
+				return nil, nil, newAPIError(errInvalidParameterBare)
+			}
 			if len(vs) > 1 {
 				return nil, nil, invalidParam(k)
 			}

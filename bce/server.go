@@ -229,6 +229,9 @@ func decodeBody(body []byte, v any) error {
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == "" {
+			return NewAPIError(CodeInappropriateJSON) // the body itself is not an object
+		}
 		if errors.As(err, &typeErr) {
 			return Errorf(CodeInappropriateJSON, "The JSON you provided was well-formed and valid, but not appropriate for this operation: field %s has the wrong type.", typeErr.Field)
 		}

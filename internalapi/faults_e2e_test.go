@@ -235,8 +235,8 @@ func TestAuditQuery(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	e := testenv.Start(t)
 	a := newAdmin(t, e)
-	res := a.apply("accounts:\n  - ecs:\n      - name: m\n        vnc_password: Old123\n")
-	id := res.byName(t, "ecs.instance", "m").ID
+	res := a.apply("accounts:\n  - ecs:\n      - name: metrics-vm\n        vnc_password: Old123\n")
+	id := res.byName(t, "ecs.instance", "metrics-vm").ID
 	a.must(201, "POST", "/_latchkey/faults", map[string]any{"product": "ecs", "resource": id, "effect": "unreachable", "count": 1}, nil)
 	modifyVnc(t, e.ECS(t), id, "New123")
 	modifyVnc(t, e.ECS(t), id, "New123")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/catalog"
 	"github.com/latchkey/latchkey/core"
@@ -83,6 +84,12 @@ func (s *BCC) begin(ctx context.Context, c core.Caller, op string, cl opClass, r
 	return s.gate.check(ctx, c, op, cl, region, id)
 }
 
+// The length bounds of a BCC instance's name and hostname (validateCreate).
+const (
+	bccMaxName                     = 65
+	bccMinHostname, bccMaxHostname = 2, 64
+)
+
 func bccInvalid(op, field, msg string) error {
 	return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonInvalidParameter, Op: bccOp(op), Field: field, Message: msg}
 }
@@ -106,6 +113,16 @@ func (s *BCC) validateCreate(in *core.BCCCreateInput) error {
 	}
 	if in.CPUCount < 1 {
 		return bccInvalid(op, "cpuCount", "cpuCount must be a positive integer.")
+	}
+	// The name and hostname rules of Baidu's BCC create-instance request
+	// (bce-java-sdk com.baidubce.bcc.models.CreateInstanceBySpecRequest):
+	// a name of 1 to 65 characters, a hostname of 2 to 64. Their
+	// character sets are not applied.
+	if utf8.RuneCountInString(in.Name) > bccMaxName {
+		return bccInvalid(op, "name", fmt.Sprintf("name must be at most %d characters.", bccMaxName))
+	}
+	if n := utf8.RuneCountInString(in.Hostname); in.Hostname != "" && (n < bccMinHostname || n > bccMaxHostname) {
+		return bccInvalid(op, "hostname", fmt.Sprintf("hostname must be %d to %d characters.", bccMinHostname, bccMaxHostname))
 	}
 	if in.MemoryGB < 1 {
 		return bccInvalid(op, "memoryCapacityInGB", "memoryCapacityInGB must be a positive integer.")

@@ -127,6 +127,9 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 	if in.InstanceType == "" {
 		return nil, core.Invalid(core.ReasonMissingParameter, "InstanceType")
 	}
+	if err := in.ValidateText(); err != nil {
+		return nil, err
+	}
 	if in.DryRun {
 		return nil, &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
 	}
