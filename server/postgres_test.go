@@ -1,16 +1,11 @@
 package server_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
 	"github.com/latchkey/latchkey/internal/testenv"
-	"github.com/latchkey/latchkey/internal/testutil/pgtest"
-	"github.com/latchkey/latchkey/server"
-	"github.com/latchkey/latchkey/vault"
 )
 
 // TestPostgresReplicas runs two latchkey replicas on one PostgreSQL store
@@ -18,27 +13,11 @@ import (
 // the first's account and writes the same credentials.json, sees its
 // instances, and its console takes the live password the first set.
 func TestPostgresReplicas(t *testing.T) {
-	pgURL := pgtest.Need(t).URL()
-	store := testenv.WithConfig(func(c *server.Config) { c.Store = pgURL })
-
-	a := testenv.Start(t, store)
+	a, b := startReplicas(t)
 	ca := a.ECS(t)
 	id := runInstance(t, ca, "optimized")
 	setVNCPassword(t, ca, id, "Repl1c")
 
-	// A replica needs the master key that sealed the shared secrets.
-	dirB := filepath.Join(t.TempDir(), "data")
-	if err := os.MkdirAll(dirB, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile(filepath.Join(a.DataDir, vault.KeyFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dirB, vault.KeyFileName), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := testenv.Start(t, store, testenv.WithDataDir(dirB))
 	if b.Credentials != a.Credentials {
 		t.Fatal("the second replica's credentials.json differs from the first's")
 	}
