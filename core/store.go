@@ -57,7 +57,38 @@ type Store interface {
 	// Update runs fn in a read-write transaction and commits it when fn
 	// returns nil. Updates are serialized.
 	Update(ctx context.Context, fn func(Tx) error) error
+	Locker
 	Close() error
+}
+
+// Locker orders work that is not a transaction (a console push, a
+// visual service's listeners) across every process that shares the
+// store. Its locks hold no transaction open: work done under one may be
+// slow without holding up anyone else's Updates.
+type Locker interface {
+	// Lock waits until the caller holds the lock called name, and
+	// returns the function that releases it (call it once). At most one
+	// holder in all the processes sharing the store holds a name at a
+	// time; holders of different names do not wait for each other. A
+	// process that dies, or loses its connection to the store, loses its
+	// locks. KindUnavailable when ctx ends first, after Close, or when
+	// the store cannot be reached.
+	Lock(ctx context.Context, name string) (unlock func(), err error)
+	// TryLease takes the lease called name when no live process holds
+	// it, and returns nil (and no error) when another one does, or when
+	// another holder in this process does. The lease is held until
+	// Release or Close, or until the process loses its connection to the
+	// store: then Lost is closed, and another process may take it.
+	TryLease(ctx context.Context, name string) (Lease, error)
+}
+
+// Lease is a lease of Locker.TryLease.
+type Lease interface {
+	// Lost is closed when the lease is no longer held (Release, Close,
+	// or the process's connection to the store ended).
+	Lost() <-chan struct{}
+	// Release gives the lease up; later calls do nothing.
+	Release()
 }
 
 // Tx is one transaction. It carries the time at which it began, so every

@@ -44,6 +44,8 @@ type Store struct {
 	held   map[string]lockMode
 	closed atomic.Bool
 
+	sess session // core.Locker's locks and leases (locks.go)
+
 	// The read pool: at most cap(slots) connections, idle ones in idle.
 	slots  chan struct{}
 	idleMu sync.Mutex
@@ -78,6 +80,7 @@ func Open(ctx context.Context, url string, clock core.Clock, readConns int) (*St
 		return nil, err
 	}
 	s.writer = groupcommit.New(writeConn{s}, maxBatch, newWriteErr)
+	s.startSession()
 	return s, nil
 }
 
@@ -88,12 +91,13 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	serr := s.closeSession()
 	werr := s.writer.Close()
 	s.views.Lock()
 	defer s.views.Unlock()
 	ctx := context.Background()
 	var errs []error
-	errs = append(errs, werr)
+	errs = append(errs, serr, werr)
 	if s.wconn != nil {
 		errs = append(errs, s.wconn.Close(ctx))
 	}

@@ -144,3 +144,60 @@ func TestReplicasListingHoldsItsKind(t *testing.T) {
 		t.Errorf("%d slots taken by %d Updates: two took the same slot", len(docs), n)
 	}
 }
+
+// A name locked by one replica makes the other's Lock wait until it is
+// unlocked; a replica's lease keeps the other from taking it until the
+// holder's session ends (here: its Store closes, as a dying process's
+// connection does).
+func TestReplicasShareLocksAndLeases(t *testing.T) {
+	a, b := twoReplicas(t)
+	ctx := context.Background()
+	unlock, err := a.Lock(ctx, "ecs.instance/i-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := b.Lock(ctx, "ecs.instance/i-2")
+	if err != nil {
+		t.Fatalf("another name on the other replica: %v", err)
+	}
+	other()
+	var released sync.Mutex // held until a unlocks
+	released.Lock()
+	got := make(chan error, 1)
+	go func() {
+		unlockB, err := b.Lock(ctx, "ecs.instance/i-1")
+		if err == nil {
+			if !released.TryLock() {
+				t.Error("the other replica locked a held name before its holder unlocked it")
+			}
+			unlockB()
+		}
+		got <- err
+	}()
+	released.Unlock()
+	unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+
+	la, err := a.TryLease(ctx, "ehpc.visual")
+	if err != nil || la == nil {
+		t.Fatalf("TryLease = %v, %v", la, err)
+	}
+	if lb, err := b.TryLease(ctx, "ehpc.visual"); err != nil || lb != nil {
+		t.Fatalf("the other replica took a held lease: %v, %v", lb, err)
+	}
+	a.Close()
+	<-la.Lost()
+	for {
+		lb, err := b.TryLease(ctx, "ehpc.visual")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lb != nil {
+			lb.Release()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/internal/groupcommit"
+	"github.com/latchkey/latchkey/store/internal/keylock"
 	"github.com/latchkey/latchkey/store/internal/schema"
 )
 
@@ -62,6 +63,9 @@ type Store struct {
 	ctl     control   // transaction control, prepared on conn
 	aborted bool      // SQLite rolled back the open transaction by itself
 	closed  atomic.Bool
+
+	locks  keylock.Set    // core.Locker's locks and leases
+	leases keylock.Leases // the held leases, ended by Close
 
 	// views holds a read lock for each running View; Close takes the
 	// write lock, so it waits for them and no View starts after it.
@@ -152,6 +156,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.leases.EndAll()
 	werr := s.writer.Close()
 	s.views.Lock()
 	defer s.views.Unlock()

@@ -77,6 +77,8 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"Persistence", testPersistence},
 		{"Close", testClose},
+		{"Locks", testLocks},
+		{"Leases", testLeases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
