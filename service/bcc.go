@@ -34,7 +34,6 @@ const (
 type BCC struct {
 	cfg    Config
 	policy core.BCCPasswordPolicy
-	locks  keyedMutex
 	gate   gate
 }
 
@@ -397,7 +396,10 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, op, ref)
@@ -440,7 +442,10 @@ func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, op, ref)
@@ -508,7 +513,10 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 	if err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 
 	allowed := func(inst *core.BCCInstance) error {

@@ -66,7 +66,10 @@ func (s *BCC) SwitchDriver(ctx context.Context, c core.Caller, ref core.BCCRef, 
 	if _, err := s.cfg.driver(driver); err != nil {
 		return core.Invalid(core.ReasonInvalidParameter, "driver")
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		cur, err := s.load(ctx, tx, c, "SwitchDriver", ref)

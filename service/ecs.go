@@ -23,7 +23,6 @@ const restoreTimeout = 10 * time.Second
 type ECS struct {
 	cfg     Config
 	regions *catalog.Alibaba
-	locks   keyedMutex
 	gate    gate
 }
 
@@ -362,11 +361,14 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 	if err := s.prepare(ctx, c, action, ref); err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 
 	var inst *core.Instance
-	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
 		inst, err = s.load(ctx, tx, c, ref)
 		return err
 	})
@@ -443,7 +445,10 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 	if err := s.prepare(ctx, c, "DeleteInstance", ref); err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, ref)
@@ -514,7 +519,10 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 	if err != nil {
 		return err
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 
 	var inst *core.Instance

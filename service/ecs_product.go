@@ -72,10 +72,13 @@ func (s *ECS) SwitchDriver(ctx context.Context, c core.Caller, ref core.Instance
 	if _, err := s.cfg.driver(driver); err != nil {
 		return core.Invalid(core.ReasonInvalidParameter, "driver")
 	}
-	unlock := s.locks.lock(string(ref.InstanceID))
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	var inst *core.Instance
-	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
 		inst, err = s.load(ctx, tx, c, ref)
 		return err
 	})

@@ -326,8 +326,8 @@ func (s *RAM) CreateAccessKey(ctx context.Context, c core.Caller, name core.User
 	return out, err
 }
 
-// DeleteAccessKey implements core.RAM. The key stops working at once on
-// this replica and within the lookup cache's lifetime on others.
+// DeleteAccessKey implements core.RAM. The key stops working on every
+// replica once the deletion commits (Identity reads keys from the store).
 func (s *RAM) DeleteAccessKey(ctx context.Context, c core.Caller, name core.UserName, id core.AccessKeyID) error {
 	name = self(c, name)
 	if err := s.prepare(ctx, c, "DeleteAccessKey", userARN(c.AccountID, string(name))); err != nil {
@@ -336,7 +336,7 @@ func (s *RAM) DeleteAccessKey(ctx context.Context, c core.Caller, name core.User
 	if id == "" {
 		return missing("UserAccessKeyId")
 	}
-	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		if name != "" {
 			if _, err := loadUser(ctx, tx, c.AccountID, name); err != nil {
 				return err
@@ -351,10 +351,6 @@ func (s *RAM) DeleteAccessKey(ctx context.Context, c core.Caller, name core.User
 		}
 		return core.Delete(ctx, tx, k)
 	})
-	if err == nil {
-		s.identity.Forget(id)
-	}
-	return err
 }
 
 // ListAccessKeys implements core.RAM; secrets are never listed.

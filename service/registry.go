@@ -204,9 +204,6 @@ func (r *Registry) Reset(ctx context.Context, keep core.Principal) (int, error) 
 		}
 		return nil
 	})
-	if err == nil {
-		r.identity.ForgetAll()
-	}
 	return removed, err
 }
 
