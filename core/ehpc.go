@@ -321,6 +321,18 @@ type VisualDriver interface {
 	StopVisual(ctx context.Context, node VisualNode) error
 }
 
+// VisualServices gives a login node's visual service as the store holds
+// it. A visual driver whose services run inside latchkey (sim) asks it
+// at every connection and login, so the service checks the password and
+// settings the store holds at that moment, whichever replica changed
+// them. It returns the node's current settings and password, or an error
+// of KindNotFound when the service is not started there (stopped, the
+// cluster not up, the node or cluster gone), or when the store cannot be
+// read.
+type VisualServices interface {
+	LiveVisual(ctx context.Context, cluster ClusterID, node NodeID) (VisualNode, Secret, error)
+}
+
 // EHPCPasswordPolicy is the edition of ModifyVisualServicePasswd's rules,
 // chosen with --ehpc-password-policy (PRODUCT.md §3 E-HPC).
 type EHPCPasswordPolicy string

@@ -151,6 +151,14 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		DefaultDriver:  cfg.visualDefaultDriver(),
 		LoginAddresses: cfg.EHPCLoginAddresses,
 	}, catalog.NewAlibaba())
+	// Visual services inside latchkey (sim) take their passwords and
+	// settings from the store at every connection, and are served by the
+	// one replica that holds their lease (EHPC.FollowVisual).
+	for _, d := range visualDrivers {
+		if s, ok := d.(interface{ ServeFrom(core.VisualServices) }); ok {
+			s.ServeFrom(ehpc)
+		}
+	}
 	ram := service.NewRAM(svc, identity)
 	accounts := service.NewAccounts(svc)
 	registry := service.NewRegistry(svc, identity, accounts, ecs, ehpc, bcc, ram)
@@ -161,6 +169,17 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	if err := registry.Reconcile(faults.Bypass(ctx)); err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
+	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		ehpc.FollowVisual(followCtx)
+	}()
+	a.closers = append(a.closers, func() error {
+		stopFollowing()
+		<-followed
+		return nil
+	})
 
 	if cfg.Demo && first {
 		if err := seedDemo(ctx, registry, ehpc, creds, ehpcPolicy, rand.Reader, &a.banner); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +52,11 @@ type EHPCConfig struct {
 	// AgentTimeout bounds every call to a node's agent; a node that has
 	// not answered by then is an AgentError. Zero means 10 seconds.
 	AgentTimeout time.Duration
+	// FollowEvery is how often the replica serving the local drivers'
+	// listeners reads the store for changes made through other replicas,
+	// and how often the others try to take the listeners over. Zero means
+	// one second.
+	FollowEvery time.Duration
 	// LockTTL bounds the operation lock, so that a replica that died
 	// while holding one does not block its cluster for ever. Zero means
 	// twice AgentTimeout plus 30 seconds.
@@ -65,6 +69,12 @@ type EHPC struct {
 	ecfg    EHPCConfig
 	regions *catalog.Alibaba
 	gate    gate
+
+	// listeners holds the lease Reconcile took, for FollowVisual.
+	listeners struct {
+		mu    sync.Mutex
+		lease core.Lease
+	}
 }
 
 var _ core.EHPC = (*EHPC)(nil)
@@ -87,6 +97,9 @@ func NewEHPC(cfg Config, ecfg EHPCConfig, regions *catalog.Alibaba) *EHPC {
 	ecfg.LoginAddresses = ecfg.LoginAddresses.Masked()
 	if ecfg.AgentTimeout == 0 {
 		ecfg.AgentTimeout = defaultAgentTimeout
+	}
+	if ecfg.FollowEvery <= 0 {
+		ecfg.FollowEvery = defaultFollowEvery
 	}
 	if ecfg.LockTTL == 0 {
 		ecfg.LockTTL = 2*ecfg.AgentTimeout + 30*time.Second
@@ -905,8 +918,16 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 
 // Reconcile brings every visual service to the state the store records.
 // The server calls it at start: drivers keep no state of their own across
-// a restart of latchkey, the store is the truth.
+// a restart of latchkey, the store is the truth. The services of local
+// drivers (sim) start only if this replica takes their lease (see
+// FollowVisual).
 func (s *EHPC) Reconcile(ctx context.Context) error {
+	if lease := s.takeListeners(ctx); lease != nil {
+		s.listeners.mu.Lock()
+		s.listeners.lease = lease
+		s.listeners.mu.Unlock()
+	}
+	locals := s.localDrivers()
 	var all []*core.Cluster
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
 		list, err := core.List[core.Cluster](ctx, tx, core.Query{})
@@ -916,8 +937,7 @@ func (s *EHPC) Reconcile(ctx context.Context) error {
 		now := tx.Now()
 		for _, cl := range list {
 			cl.Advance(now)
-			if !cl.Released(now) && cl.ReleaseAt.IsZero() && cl.Visual.Started &&
-				slices.Contains([]core.ClusterStatus{core.ClusterCreating, core.ClusterRunning, core.ClusterStarting}, cl.Status) {
+			if _, local := locals[cl.Driver]; !local && listening(cl, now) {
 				all = append(all, cl)
 			}
 		}

@@ -5,6 +5,12 @@
 // last set (VNC Authentication, and VeNCrypt Plain under the 2024 policy;
 // see package visual for the trade-off). Failures on purpose are fault
 // rules (package faults), which wrap this driver as every other.
+//
+// Given a core.VisualServices (ServeFrom), the driver takes each node's
+// password, user and CidrIp from it at every connection and login, so
+// the store is the truth and SetVisualPassword has nothing to do; and it
+// listens only while it is active (SetActive): of several replicas
+// sharing a store, the one holding the listeners' lease is.
 package sim
 
 import (
@@ -31,16 +37,19 @@ const (
 	commandStart       = "vncserver"
 )
 
-// Driver is the sim visual driver. Its listeners live in memory: at start
-// the control plane starts every started service again (EHPC.Reconcile).
+// Driver is the sim visual driver. Its listeners live in memory: the
+// control plane starts every started service again at start, and on the
+// replica that takes the listeners over (EHPC.FollowVisual).
 type Driver struct {
 	ctx    context.Context // ends every listener and connection on Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	nodes  map[core.NodeID]*node
-	closed bool
+	mu       sync.Mutex
+	nodes    map[core.NodeID]*node
+	closed   bool
+	src      core.VisualServices // nil: passwords and settings as last given
+	inactive bool                // with src: another replica listens
 
 	// OnAuth, if set, is called with the outcome of every login to a
 	// visual service. It must not block.
@@ -60,6 +69,49 @@ type node struct {
 }
 
 var _ core.VisualDriver = (*Driver)(nil)
+
+// ServeFrom makes src the source of every node's password and settings,
+// and leaves the driver inactive until SetActive(true). Call it before
+// the first StartVisual.
+func (d *Driver) ServeFrom(src core.VisualServices) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.src, d.inactive = src, true
+}
+
+// SetActive makes a driver with a source listen (true), or close every
+// listener and forget every node (false): then StartVisual, StopVisual
+// and SetVisualPassword check their arguments and change nothing, as the
+// active replica serves the nodes. Open connections stay open.
+func (d *Driver) SetActive(active bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.src == nil {
+		return
+	}
+	d.inactive = !active
+	if d.inactive {
+		for id, n := range d.nodes {
+			if n.ln != nil {
+				n.ln.Close()
+			}
+			delete(d.nodes, id)
+		}
+	}
+}
+
+// Serving returns the nodes whose services listen.
+func (d *Driver) Serving() []core.VisualNode {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []core.VisualNode
+	for _, n := range d.nodes {
+		if n.ln != nil {
+			out = append(out, n.target)
+		}
+	}
+	return out
+}
 
 // New returns a driver with no running services. Close stops them all.
 func New() *Driver {
@@ -107,6 +159,9 @@ func (d *Driver) SetVisualPassword(_ context.Context, t core.VisualNode, pw core
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.src != nil {
+		return nil // the source has it
+	}
 	n := d.entry(t)
 	n.pw = pw
 	return nil
@@ -125,6 +180,9 @@ func (d *Driver) StartVisual(ctx context.Context, t core.VisualNode, pw core.Sec
 	defer d.mu.Unlock()
 	if d.closed {
 		return &core.Error{Kind: core.KindUnavailable, Message: "visual driver closed"}
+	}
+	if d.inactive {
+		return nil
 	}
 	n := d.entry(t)
 	n.pw = pw
@@ -196,14 +254,23 @@ func (d *Driver) accept(ln net.Listener, id core.NodeID) {
 		n := d.nodes[id]
 		var cfg rfb.ServerConfig
 		var surface blacklist.Surface
+		var target core.VisualNode
 		allowed := false
 		if n != nil && n.ln == ln {
-			allowed = n.target.CIDR.Contains(remoteAddr(conn))
+			target, allowed = n.target, true
 			cfg = d.serverConfig(id, n)
 			surface = blacklist.Surface{Name: "visual", Product: "ehpc", Resource: string(n.target.ClusterID) + "/" + string(id)}
 		}
+		src := d.src
 		d.mu.Unlock()
-		if !allowed {
+		if allowed && src != nil {
+			// The store's CidrIp, and a service stopped through another
+			// replica refuses at once.
+			live, _, err := src.LiveVisual(d.ctx, target.ClusterID, id)
+			allowed = err == nil
+			target.CIDR = live.CIDR
+		}
+		if !allowed || !target.CIDR.Contains(remoteAddr(conn)) {
 			reset(conn)
 			continue
 		}
@@ -241,10 +308,18 @@ func (d *Driver) serve(conn net.Conn, cfg rfb.ServerConfig, s blacklist.Surface)
 }
 
 // serverConfig is the RFB configuration of a connection to node id. The
-// password is looked up per login, so a change applies to every later
-// connection; d.mu must be held.
+// password is looked up per login (in the source when there is one), so
+// a change applies to every later login; d.mu must be held.
 func (d *Driver) serverConfig(id core.NodeID, n *node) rfb.ServerConfig {
+	src, cluster := d.src, n.target.ClusterID
 	current := func() (core.Secret, string) {
+		if src != nil {
+			live, pw, err := src.LiveVisual(d.ctx, cluster, id)
+			if err != nil {
+				return core.Secret{}, ""
+			}
+			return pw, live.PlainUser
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		cur := d.nodes[id]

@@ -1,0 +1,214 @@
+package service
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
+)
+
+// Visual drivers whose services are listeners inside latchkey (sim) are
+// served by exactly one live replica at a time: the holder of the store
+// lease visualLease (core.Locker). The holder listens on every started
+// login node's address and port, both from the store, so a replica that
+// takes the listeners over serves them where the last one did; every
+// connection and login asks the store for the node's password and
+// settings (LiveVisual), so a change through any replica is live at once.
+// The holder follows what other replicas change (services started,
+// stopped, moved; clusters stopped or deleted) by reading the store every
+// FollowEvery; the others try to take the lease as often, and PostgreSQL
+// frees it when its holder's session ends, so a replica that dies is
+// replaced within about FollowEvery. On SQLite the single process holds
+// it from its start.
+
+// visualLease names the lease of the in-process visual listeners.
+const visualLease = "ehpc.visual-listeners"
+
+// defaultFollowEvery is EHPCConfig.FollowEvery's default.
+const defaultFollowEvery = time.Second
+
+// LocalVisualDriver is a visual driver whose services are listeners
+// inside this process, served only by the replica holding the lease.
+type LocalVisualDriver interface {
+	core.VisualDriver
+	// ServeFrom makes the driver take every node's password and settings
+	// from src at each connection, and leaves it inactive.
+	ServeFrom(src core.VisualServices)
+	// SetActive starts (true) or ends (false) the driver's serving: an
+	// inactive driver accepts calls and changes nothing.
+	SetActive(active bool)
+	// Serving returns the nodes whose services listen.
+	Serving() []core.VisualNode
+}
+
+// localDrivers returns the drivers (without fault rules) whose listeners
+// live in this process.
+func (s *EHPC) localDrivers() map[string]LocalVisualDriver {
+	out := map[string]LocalVisualDriver{}
+	for name, d := range s.ecfg.Probes {
+		if ld, ok := d.(LocalVisualDriver); ok {
+			out[name] = ld
+		}
+	}
+	return out
+}
+
+// listening reports whether the cluster's visual service listens: it is
+// started and the cluster is up or coming up.
+func listening(cl *core.Cluster, now time.Time) bool {
+	return !cl.Released(now) && cl.ReleaseAt.IsZero() && cl.Visual.Started &&
+		slices.Contains([]core.ClusterStatus{core.ClusterCreating, core.ClusterRunning, core.ClusterStarting}, cl.Status)
+}
+
+// LiveVisual implements core.VisualServices from the store.
+func (s *EHPC) LiveVisual(ctx context.Context, cluster core.ClusterID, node core.NodeID) (core.VisualNode, core.Secret, error) {
+	var cl *core.Cluster
+	var now time.Time
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		cl, err = core.Get[core.Cluster](ctx, tx, string(cluster))
+		now = tx.Now()
+		return err
+	})
+	if err != nil {
+		return core.VisualNode{}, core.Secret{}, err
+	}
+	cl.Advance(now)
+	gone := &core.Error{Kind: core.KindNotFound, Message: "the visual service is not started on this node"}
+	if !listening(cl, now) {
+		return core.VisualNode{}, core.Secret{}, gone
+	}
+	for li, i := range cl.LoginNodes() {
+		if cl.Nodes[i].ID != node {
+			continue
+		}
+		pw, err := s.cfg.Sealer.Open(cl.Nodes[i].VisualPassword, core.VisualPasswordContext(cl.ID, node))
+		if err != nil {
+			return core.VisualNode{}, core.Secret{}, err
+		}
+		return s.visualNode(cl, i, li), pw, nil
+	}
+	return core.VisualNode{}, core.Secret{}, gone
+}
+
+// takeListeners tries to take the lease once; when it does, the local
+// drivers become active and serve what the store holds. It returns the
+// lease, or nil when another replica holds it.
+func (s *EHPC) takeListeners(ctx context.Context) core.Lease {
+	lease, err := s.cfg.Store.TryLease(ctx, visualLease)
+	if err != nil {
+		s.cfg.Log.Warn("the visual listeners' lease could not be asked for", "err", err)
+		return nil
+	}
+	if lease == nil {
+		return nil
+	}
+	for _, d := range s.localDrivers() {
+		d.SetActive(true)
+	}
+	s.cfg.Log.Info("this replica serves the sim visual services")
+	s.followStore(ctx)
+	return lease
+}
+
+// dropListeners ends the local drivers' serving after the lease was lost.
+func (s *EHPC) dropListeners() {
+	for _, d := range s.localDrivers() {
+		d.SetActive(false)
+	}
+	s.cfg.Log.Warn("this replica no longer serves the sim visual services (lease lost)")
+}
+
+// FollowVisual runs until ctx ends: while this replica holds the
+// listeners' lease it brings the local drivers' listeners to what the
+// store holds every FollowEvery; while another one holds it, it tries to
+// take it as often. It starts from the lease Reconcile took, if any. At
+// the end the lease is released, so another replica takes over at once.
+func (s *EHPC) FollowVisual(ctx context.Context) {
+	if len(s.localDrivers()) == 0 {
+		return
+	}
+	t := time.NewTicker(s.ecfg.FollowEvery)
+	defer t.Stop()
+	s.listeners.mu.Lock()
+	lease := s.listeners.lease
+	s.listeners.lease = nil
+	s.listeners.mu.Unlock()
+	defer func() {
+		if lease != nil {
+			lease.Release()
+		}
+	}()
+	for {
+		var lost <-chan struct{}
+		if lease != nil {
+			lost = lease.Lost()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-lost:
+			s.dropListeners()
+			lease = nil
+			continue
+		case <-t.C:
+		}
+		if lease == nil {
+			lease = s.takeListeners(ctx)
+			continue
+		}
+		s.followStore(ctx)
+	}
+}
+
+// followStore starts the listeners of every started service of a local
+// driver, and stops those whose service the store no longer has. A
+// cluster under an operation is left alone: the operation's replica
+// changes its nodes and then the store.
+func (s *EHPC) followStore(ctx context.Context) {
+	locals := s.localDrivers()
+	var clusters []*core.Cluster
+	var now time.Time
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		clusters, err = core.List[core.Cluster](ctx, tx, core.Query{Kind: core.ClusterKind})
+		now = tx.Now()
+		return err
+	})
+	if err != nil {
+		s.cfg.Log.Warn("visual services: clusters unreadable", "err", err)
+		return
+	}
+	keep := map[core.NodeID]bool{}
+	for _, cl := range clusters {
+		d := locals[cl.Driver]
+		if d == nil {
+			continue
+		}
+		cl.Advance(now)
+		busy := cl.Busy(now)
+		on := listening(cl, now)
+		for li, i := range cl.LoginNodes() {
+			n := cl.Nodes[i]
+			keep[n.ID] = busy || on
+			if busy || !on {
+				continue
+			}
+			pw, err := s.cfg.Sealer.Open(n.VisualPassword, core.VisualPasswordContext(cl.ID, n.ID))
+			if err == nil {
+				err = d.StartVisual(ctx, s.visualNode(cl, i, li), pw)
+			}
+			if err != nil {
+				s.cfg.Log.Warn("visual service did not start", "cluster", cl.ID, "node", n.ID, "err", err)
+			}
+		}
+	}
+	for _, d := range locals {
+		for _, n := range d.Serving() {
+			if !keep[n.NodeID] {
+				if err := d.StopVisual(ctx, n); err != nil {
+					s.cfg.Log.Warn("visual service did not stop", "cluster", n.ClusterID, "node", n.NodeID, "err", err)
+				}
+			}
+		}
+	}
+}
