@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
@@ -19,6 +22,8 @@ import (
 	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/pgtest"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
+	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/vault"
 )
 
@@ -82,9 +87,79 @@ func console(t *testing.T, dir, id, pw string) error {
 	return err
 }
 
-// Two replica binaries on one PostgreSQL; one is killed with SIGKILL
-// right after a change it acknowledged: the other serves the console with
-// that password at once, refuses the old one, and takes the next change.
+// ehpc runs an E-HPC 2018-04-12 action through the replica serving dir
+// with the official SDK's CommonRequest, and returns the decoded answer.
+func ehpc(t *testing.T, dir, action string, params map[string]string) map[string]any {
+	t.Helper()
+	creds, err := server.ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := server.ReadEndpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := sdk.NewClientWithAccessKey("cn-hangzhou", creds.AccessKeyID, creds.AccessKeySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := requests.NewCommonRequest()
+	req.Method, req.Scheme, req.Domain = "GET", "http", eps.HTTP
+	req.Product, req.Version, req.ApiName = "EHPC", "2018-04-12", action
+	for k, v := range params {
+		req.QueryParams[k] = v
+	}
+	resp, err := c.ProcessCommonRequest(req)
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(resp.GetHttpContentBytes(), &out); err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	return out
+}
+
+// visualPassword sets the visual-service password of cluster through the
+// replica serving dir.
+func visualPassword(t *testing.T, dir, cluster, pw string) {
+	t.Helper()
+	out := ehpc(t, dir, "ModifyVisualServicePasswd", map[string]string{
+		"ClusterId": cluster, "RunasUser": "root", "RunasUserPassword": "Root#Pass1", "Passwd": pw,
+	})
+	if out["Message"] != "Service started." {
+		t.Fatalf("ModifyVisualServicePasswd = %v", out["Message"])
+	}
+}
+
+// awaitVisual polls until pw opens the visual service at addr, for at
+// most a minute (a hang guard for a loaded machine: the takeover's
+// design bound is 15 s, and the test logs what it took), and returns how
+// long it took.
+func awaitVisual(t *testing.T, addr, pw string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := rfbtest.Login(addr, pw)
+		if err == nil {
+			return time.Since(start)
+		}
+		if errors.Is(err, rfb.ErrAuthFailed) {
+			t.Fatalf("visual service %s refused the password the store holds", addr)
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("visual service %s does not answer a minute after the kill: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Two replica binaries on one PostgreSQL; the first, which serves the sim
+// visual listeners, is killed with SIGKILL right after changes it
+// acknowledged: the other serves the console with the last password at
+// once and refuses the old one, takes the visual listeners over on the
+// same addresses with the current password (the old one refused), and
+// takes the next changes.
 func TestReplicaKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -128,11 +203,43 @@ func TestReplicaKilled(t *testing.T) {
 	}
 	modify(ca, "Kil001")
 	modify(ca, "Kil002")
+
+	out := ehpc(t, dirA, "CreateCluster", map[string]string{
+		"Name": "hpc-killed", "ZoneId": "cn-hangzhou-b", "OsTag": "CentOS_7.6_64",
+		"EcsOrder.Manager.Count": "1", "EcsOrder.Manager.InstanceType": "ecs.n1.medium",
+		"EcsOrder.Compute.Count": "1", "EcsOrder.Compute.InstanceType": "ecs.n1.medium",
+		"EcsOrder.Login.Count": "2", "EcsOrder.Login.InstanceType": "ecs.n1.medium",
+		"Password": "Root#Pass1", "RemoteVisEnable": "true", "VpcId": "vpc-test",
+	})
+	cluster, _ := out["ClusterId"].(string)
+	nodes := ehpc(t, dirB, "ListNodes", map[string]string{"ClusterId": cluster, "Role": "Login"})
+	var addrs []string
+	for _, n := range nodes["Nodes"].(map[string]any)["NodeInfo"].([]any) {
+		addrs = append(addrs, net.JoinHostPort(n.(map[string]any)["PublicIpAddress"].(string), "12016"))
+	}
+	visualPassword(t, dirB, cluster, "Vis001")
+	visualPassword(t, dirA, cluster, "Vis002")
+	for _, addr := range addrs {
+		awaitVisual(t, addr, "Vis002")
+	}
+
 	if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	killed := time.Now()
 	<-a.exited
 	a.exited <- nil
+	for _, addr := range addrs {
+		awaitVisual(t, addr, "Vis002")
+	}
+	t.Logf("the surviving replica serves the visual services %v after the kill", time.Since(killed))
+	for _, addr := range addrs {
+		rfbtest.Want(t, "the replaced visual password after the takeover", rfbtest.Login(addr, "Vis001"), false)
+	}
+	visualPassword(t, dirB, cluster, "Vis003")
+	for _, addr := range addrs {
+		rfbtest.Want(t, "a visual change through the surviving replica", rfbtest.Login(addr, "Vis003"), true)
+	}
 
 	if err := console(t, dirB, id, "Kil002"); err != nil {
 		t.Errorf("after the kill, the other replica's console with the last acknowledged password: %v", err)
