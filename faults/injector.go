@@ -43,6 +43,13 @@ type Config struct {
 	// Log receives one record per injected fault (rule id, product,
 	// resource, operation, effect; never a password); nil discards.
 	Log *slog.Logger
+	// Exclusive says that no other process writes to Store (SQLite's
+	// single server): every rule is added through this Injector, so it
+	// may remember that the store holds none. With a shared store
+	// (replicas on PostgreSQL) the rules are read at every call, so that
+	// a rule added through any replica applies everywhere once it is
+	// acknowledged.
+	Exclusive bool
 }
 
 // Injector holds the fault rules and wraps drivers so that the rules take
@@ -54,8 +61,8 @@ type Injector struct {
 
 	// noRulesUntil (Unix nanoseconds) caches "the store holds no rule at
 	// all", the common case, so that drivers do not read the store on
-	// every call. Add clears it at once; a rule added by another replica
-	// sharing the store takes effect within emptyCacheTTL. cacheMu orders
+	// every call; only with Config.Exclusive. Add clears it at once.
+	// cacheMu orders
 	// setting the cache against Add: addGen changes with every Add, and
 	// the cache is only set if no Add happened while the store was read.
 	noRulesUntil atomic.Int64
@@ -91,7 +98,8 @@ func New(cfg Config) *Injector {
 	return &Injector{cfg: cfg, groups: make(map[groupKey]*group)}
 }
 
-// emptyCacheTTL bounds how long a replica trusts that there are no rules.
+// emptyCacheTTL bounds how long an Exclusive Injector trusts that there
+// are no rules.
 const emptyCacheTTL = time.Second
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -199,7 +207,7 @@ func (in *Injector) decide(ctx context.Context, match func(*Rule) bool) (verdict
 	var any bool
 	err := in.cfg.Store.View(ctx, func(tx core.Tx) error {
 		all, err := core.List[Rule](ctx, tx, core.Query{})
-		if err == nil && len(all) == 0 {
+		if err == nil && len(all) == 0 && in.cfg.Exclusive {
 			in.cacheMu.Lock()
 			if in.addGen == gen {
 				in.noRulesUntil.Store(now + int64(emptyCacheTTL))

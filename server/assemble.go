@@ -81,7 +81,10 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		Ledger: blacklist.NewMemory(blacklist.Policy{}), Clock: cfg.Clock,
 		Auditor: audit, Recorder: m, Log: log.With("component", "vnc-blacklist"),
 	})
-	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults")})
+	// Only SQLite's single process may remember that there is no fault
+	// rule: replicas read the rules at every call.
+	_, exclusive := st.(*sqlite.Store)
+	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults"), Exclusive: exclusive})
 	simDriver := sim.New()
 	simDriver.OnAuth = m.ConsoleLogin
 	consoleDrivers := map[string]core.ConsoleDriver{"sim": simDriver}

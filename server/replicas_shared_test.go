@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 
 	"github.com/latchkey/latchkey/console/rfb"
+	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testenv"
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
@@ -155,5 +157,36 @@ func TestReplicasRefuseADeletedKey(t *testing.T) {
 	var se *sdkerrors.ServerError
 	if err := describe(); !errors.As(err, &se) || se.ErrorCode() != "InvalidAccessKeyId.NotFound" {
 		t.Errorf("the deleted key on the other replica: %v, want InvalidAccessKeyId.NotFound", err)
+	}
+}
+
+// A fault rule added through one replica applies to the next call
+// through the other, and its removal too: rules are read from the store
+// at every driver call.
+func TestReplicasShareFaultRules(t *testing.T) {
+	a, b := startReplicas(t)
+	id := runInstance(t, a.ECS(t), "optimized")
+	modify := func() error {
+		req := ecs.CreateModifyInstanceVncPasswdRequest()
+		req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, id, "Flt123"
+		_, err := b.ECS(t).ModifyInstanceVncPasswd(req)
+		return err
+	}
+	if err := modify(); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := a.App().Faults.Add(context.Background(), faults.Rule{Product: faults.ProductECS, Resource: id, Effect: faults.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *sdkerrors.ServerError
+	if err := modify(); !errors.As(err, &se) || se.ErrorCode() != "InstanceNotReady" {
+		t.Errorf("a change through the other replica under an unreachable-console rule: %v, want InstanceNotReady", err)
+	}
+	if err := a.App().Faults.Remove(context.Background(), rule.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := modify(); err != nil {
+		t.Errorf("a change through the other replica after the rule was removed: %v", err)
 	}
 }
