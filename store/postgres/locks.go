@@ -27,7 +27,11 @@ import (
 //
 // While leases are held the Store checks the session every
 // sessionCheckEvery; when the session is found broken every lease ends
-// (Lost is closed), and the next call connects again. A held Lock whose
+// (Lost is closed), and the next call connects again. A holder that
+// vanishes without closing its socket (its host lost, not just its
+// process) is found by the server's TCP keepalives on the session,
+// which sessionKeepalives makes about ten seconds; the holder itself
+// stops at its next failed check, before that. A held Lock whose
 // session broke is not reported: the Update it orders still commits
 // with its own transaction locks.
 const (
@@ -35,6 +39,14 @@ const (
 	lockPollMax       = 50 * time.Millisecond
 	sessionCheckEvery = 2 * time.Second
 )
+
+// sessionKeepalives are the server-side TCP keepalive settings of the
+// session connection (PostgreSQL's tcp_keepalives_*; ignored on a Unix
+// socket): a peer silent for 4 s is probed every 2 s, and dropped after
+// 3 unanswered probes.
+var sessionKeepalives = map[string]string{
+	"tcp_keepalives_idle": "4", "tcp_keepalives_interval": "2", "tcp_keepalives_count": "3",
+}
 
 // session is the Store's session connection.
 type session struct {
@@ -110,7 +122,11 @@ func (s *Store) onSessionLocked(ctx context.Context, fn func(context.Context, *p
 		return errClosed("postgres.Lock")
 	}
 	if s.sess.conn == nil || s.sess.conn.IsClosed() {
-		c, err := pgx.ConnectConfig(ctx, s.cfg.Copy())
+		cfg := s.cfg.Copy()
+		for k, v := range sessionKeepalives {
+			cfg.RuntimeParams[k] = v
+		}
+		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
 			return mapErr("postgres.Lock", err)
 		}
