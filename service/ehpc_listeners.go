@@ -111,7 +111,8 @@ func (s *EHPC) takeListeners(ctx context.Context) core.Lease {
 	return lease
 }
 
-// dropListeners ends the local drivers' serving after the lease was lost.
+// dropListeners ends the local drivers' serving after the lease was lost:
+// another replica may hold it already.
 func (s *EHPC) dropListeners() {
 	for _, d := range s.localDrivers() {
 		d.SetActive(false)
@@ -123,7 +124,8 @@ func (s *EHPC) dropListeners() {
 // listeners' lease it brings the local drivers' listeners to what the
 // store holds every FollowEvery; while another one holds it, it tries to
 // take it as often. It starts from the lease Reconcile took, if any. At
-// the end the lease is released, so another replica takes over at once.
+// the end the listeners close and the lease is released, so another
+// replica takes over at once.
 func (s *EHPC) FollowVisual(ctx context.Context) {
 	if len(s.localDrivers()) == 0 {
 		return
@@ -136,6 +138,9 @@ func (s *EHPC) FollowVisual(ctx context.Context) {
 	s.listeners.mu.Unlock()
 	defer func() {
 		if lease != nil {
+			for _, d := range s.localDrivers() {
+				d.SetActive(false)
+			}
 			lease.Release()
 		}
 	}()

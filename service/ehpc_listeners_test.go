@@ -1,0 +1,101 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/catalog"
+	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
+	"github.com/latchkey/latchkey/service"
+	"github.com/latchkey/latchkey/visual/sim"
+)
+
+// listenerReplica is an E-HPC service over the fixture's store with a sim
+// visual driver of its own served from the store, as each replica of a
+// shared store assembles it.
+type listenerReplica struct {
+	ehpc   *service.EHPC
+	driver *sim.Driver
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+func (f *ehpcFixture) replica(t *testing.T) *listenerReplica {
+	t.Helper()
+	r := &listenerReplica{driver: sim.New(), done: make(chan struct{})}
+	t.Cleanup(func() { r.driver.Close() })
+	ecfg := f.ecfg
+	ecfg.Drivers = map[string]core.VisualDriver{"sim": f.faults.VisualDriver(r.driver)}
+	ecfg.Probes = map[string]core.VisualDriver{"sim": r.driver}
+	ecfg.FollowEvery = 10 * time.Millisecond
+	r.ehpc = service.NewEHPC(f.cfg, ecfg, catalog.NewAlibaba())
+	r.driver.ServeFrom(r.ehpc)
+	if err := r.ehpc.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop = func() { cancel(); <-r.done }
+	go func() {
+		defer close(r.done)
+		r.ehpc.FollowVisual(ctx)
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// awaitLogin polls until pw opens the visual service at addr, with a
+// minute's hang guard.
+func awaitLogin(t *testing.T, addr, pw string) {
+	t.Helper()
+	start := time.Now()
+	for rfbtest.Login(addr, pw) != nil {
+		if time.Since(start) > time.Minute {
+			t.Fatalf("visual service %s does not admit the stored password after a minute", addr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Two services sharing one store: the first holds the listeners' lease,
+// the second's driver listens on nothing. A cluster created and a
+// password changed through the second are live on the first's listeners
+// (the old password refused); when the first stops, the second takes the
+// listeners over on the same addresses with the stored password.
+func TestEHPCVisualListenersFollowTheStore(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	a := f.replica(t)
+	b := f.replica(t)
+	f.ehpc = b.ehpc
+	cl := f.create(t, 2)
+	for li, i := range cl.LoginNodes() {
+		if _, ok := b.driver.Listening(cl.Nodes[i].ID); ok {
+			t.Fatalf("login node %d listens on the replica without the lease", li)
+		}
+	}
+	if _, err := f.modify(cl, "root", rootPassword, "Abc123"); err != nil {
+		t.Fatal(err)
+	}
+	for li := range cl.LoginNodes() {
+		awaitLogin(t, loginAddr(cl, li), "Abc123")
+	}
+	if _, err := f.modify(cl, "root", rootPassword, "Xyz789"); err != nil {
+		t.Fatal(err)
+	}
+	for li := range cl.LoginNodes() {
+		rfbtest.Want(t, "the password changed through the other service", rfbtest.Login(loginAddr(cl, li), "Xyz789"), true)
+		rfbtest.Want(t, "the replaced password", rfbtest.Login(loginAddr(cl, li), "Abc123"), false)
+	}
+
+	a.stop()
+	for li, i := range cl.LoginNodes() {
+		awaitLogin(t, loginAddr(cl, li), "Xyz789")
+		if _, ok := b.driver.Listening(cl.Nodes[i].ID); !ok {
+			t.Errorf("login node %d: the replica that took over does not listen", li)
+		}
+		if _, ok := a.driver.Listening(cl.Nodes[i].ID); ok {
+			t.Errorf("login node %d: the stopped replica still listens", li)
+		}
+	}
+}
