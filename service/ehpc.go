@@ -70,10 +70,12 @@ type EHPC struct {
 	regions *catalog.Alibaba
 	gate    gate
 
-	// listeners holds the lease Reconcile took, for FollowVisual.
+	// listeners holds the lease Reconcile took, for FollowVisual, and
+	// the nodes whose listener failed to start (logged once).
 	listeners struct {
-		mu    sync.Mutex
-		lease core.Lease
+		mu      sync.Mutex
+		lease   core.Lease
+		failing map[core.NodeID]bool
 	}
 }
 

@@ -166,6 +166,25 @@ func (s *EHPC) FollowVisual(ctx context.Context) {
 	}
 }
 
+// noteStart logs a listener that did not start, once until it starts:
+// followStore tries again every FollowEvery.
+func (s *EHPC) noteStart(cluster core.ClusterID, node core.NodeID, err error) {
+	s.listeners.mu.Lock()
+	defer s.listeners.mu.Unlock()
+	if err == nil {
+		delete(s.listeners.failing, node)
+		return
+	}
+	if s.listeners.failing[node] {
+		return
+	}
+	if s.listeners.failing == nil {
+		s.listeners.failing = make(map[core.NodeID]bool)
+	}
+	s.listeners.failing[node] = true
+	s.cfg.Log.Warn("visual service did not start; trying again while the store has it started", "cluster", cluster, "node", node, "err", err)
+}
+
 // followStore starts the listeners of every started service of a local
 // driver, and stops those whose service the store no longer has. A
 // cluster under an operation is left alone: the operation's replica
@@ -202,11 +221,16 @@ func (s *EHPC) followStore(ctx context.Context) {
 			if err == nil {
 				err = d.StartVisual(ctx, s.visualNode(cl, i, li), pw)
 			}
-			if err != nil {
-				s.cfg.Log.Warn("visual service did not start", "cluster", cl.ID, "node", n.ID, "err", err)
-			}
+			s.noteStart(cl.ID, n.ID, err)
 		}
 	}
+	s.listeners.mu.Lock()
+	for id := range s.listeners.failing {
+		if !keep[id] {
+			delete(s.listeners.failing, id)
+		}
+	}
+	s.listeners.mu.Unlock()
 	for _, d := range locals {
 		for _, n := range d.Serving() {
 			if !keep[n.NodeID] {
