@@ -76,9 +76,11 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	// (PRODUCT.md §8), then the metrics that count what the service saw.
 	m := metrics.New()
 	// One blacklist for every VNC surface latchkey answers (PRODUCT.md
-	// §10): the console gateway and the sim visual services.
+	// §10): the console gateway and the sim visual services. It is kept
+	// in the store, so every replica refuses a source blocked through
+	// any of them.
 	guard := blacklist.New(blacklist.Config{
-		Ledger: blacklist.NewMemory(blacklist.Policy{}), Clock: cfg.Clock,
+		Ledger: blacklist.NewStore(st, blacklist.Policy{}), Clock: cfg.Clock,
 		Auditor: audit, Recorder: m, Log: log.With("component", "vnc-blacklist"),
 	})
 	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults")})
