@@ -294,7 +294,9 @@ func TestStoreSweepBoundsTheDocuments(t *testing.T) {
 	st := openSQLite(t)
 	s := blacklist.NewStore(st, blacklist.Policy{Threshold: 1, MaxAddresses: 8, ForgetAfter: time.Hour})
 	l := &ledger{t: t, l: s}
-	v4 := func(i int) netip.Prefix { return blacklist.Source(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})) }
+	v4 := func(i int) netip.Prefix {
+		return blacklist.Source(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
+	}
 	count := func() int {
 		t.Helper()
 		var n int
