@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,10 @@ type Config struct {
 	// DefaultRequestMemory. See requestLimits.
 	RequestReadTimeout time.Duration
 	RequestMemory      int64
+	// FaultSleep is how an injected latency waits (faults.Config.Sleep):
+	// d, or until ctx ends. Nil means a timer; tests set it to hold a
+	// call inside its latency until they release it.
+	FaultSleep func(ctx context.Context, d time.Duration) error
 	// MaxConnections bounds the connections each listener holds open at
 	// once; zero means DefaultMaxConnections. See limitListener.
 	MaxConnections int
