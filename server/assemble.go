@@ -136,6 +136,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		}
 	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
+	// The sim BCC guest's console checks its administrator's VeNCrypt
+	// Plain login against the stored hash (PRODUCT.md §6).
+	simDriver.CheckLoginsWith("bcc", bcc)
 
 	// E-HPC login nodes serve their visual service through the sim
 	// driver on loopback addresses of their own, or through the tigervnc
