@@ -358,3 +358,52 @@ func TestStoreIsSharedByReplicas(t *testing.T) {
 		r.wantRefused(src, t0, t0.Add(blacklist.DefaultTimeout))
 	}
 }
+
+// BenchmarkAttempt measures one login attempt's cost in the blacklist:
+// an Admit and its Settle, for a source that fails now and then and
+// succeeds (a viewer mistyping once in a while).
+func BenchmarkAttempt(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		new  func(b *testing.B) blacklist.Ledger
+	}{
+		{"memory", func(*testing.B) blacklist.Ledger { return blacklist.NewMemory(blacklist.Policy{}) }},
+		{"sqlite", func(b *testing.B) blacklist.Ledger {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "latchkey.db"), core.SystemClock{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return blacklist.NewStore(st, blacklist.Policy{})
+		}},
+		{"postgres", func(b *testing.B) blacklist.Ledger {
+			st, err := postgres.Open(context.Background(), pgtest.Need(b).URL(), core.SystemClock{}, 2)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return blacklist.NewStore(st, blacklist.Policy{})
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l := c.new(b)
+			ctx := context.Background()
+			i := 0
+			for b.Loop() {
+				now := t0.Add(time.Duration(i) * time.Millisecond)
+				a, err := l.Admit(ctx, src, now)
+				if err != nil || !a.OK {
+					b.Fatalf("Admit = %+v, %v", a, err)
+				}
+				v := blacklist.Succeeded
+				if i%3 == 0 {
+					v = blacklist.Failed
+				}
+				if _, err := l.Settle(ctx, src, a.Ticket, now, v); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
