@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,6 +177,32 @@ func TestAttemptsInProgressCount(t *testing.T) {
 	})
 }
 
+// TestConcurrentAttemptsAreBounded: of many attempts opened at once by a
+// source with two failures, three are admitted.
+func TestConcurrentAttemptsAreBounded(t *testing.T) {
+	eachLedger(t, blacklist.Policy{}, func(t *testing.T, l *ledger) {
+		l.fail(src, t0)
+		l.fail(src, t0)
+		var admitted atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				a, err := l.l.Admit(context.Background(), src, t0)
+				if err != nil {
+					t.Error(err)
+				}
+				if a.OK {
+					admitted.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := admitted.Load(); n != blacklist.DefaultThreshold-2 {
+			t.Fatalf("%d of 20 concurrent attempts admitted, want %d", n, blacklist.DefaultThreshold-2)
+		}
+	})
+}
+
 // TestSettledTwiceCountsOnce: settling a ticket that is no longer in
 // progress frees nobody else's place.
 func TestSettledTwiceCountsOnce(t *testing.T) {
@@ -336,7 +364,8 @@ func TestStoreSweepBoundsTheDocuments(t *testing.T) {
 }
 
 // TestStoreIsSharedByReplicas: two Ledgers on one PostgreSQL database, as
-// two replicas have, count the same failures.
+// two replicas have, count the same failures and the same attempts in
+// progress.
 func TestStoreIsSharedByReplicas(t *testing.T) {
 	pg := pgtest.Need(t)
 	var replicas [2]*ledger
@@ -356,6 +385,27 @@ func TestStoreIsSharedByReplicas(t *testing.T) {
 	}
 	for _, r := range replicas {
 		r.wantRefused(src, t0, t0.Add(blacklist.DefaultTimeout))
+	}
+
+	// Attempts in progress count across replicas: of 20 opened at once
+	// through both by a source without failures, 5 are admitted.
+	other := blacklist.Source(netip.MustParseAddr("2001:db8::7"))
+	var admitted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			a, err := replicas[i%2].l.Admit(context.Background(), other, t0)
+			if err != nil {
+				t.Error(err)
+			}
+			if a.OK {
+				admitted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != blacklist.DefaultThreshold {
+		t.Fatalf("%d of 20 concurrent attempts admitted through two replicas, want %d", n, blacklist.DefaultThreshold)
 	}
 }
 
