@@ -12,8 +12,7 @@
 // A source is an IPv4 address (an IPv4-mapped IPv6 address is its IPv4
 // address) or an IPv6 /64 (Source). The counts live in a Ledger: Store
 // keeps them in latchkey's store, so that every replica sharing it
-// refuses a source blocked through any of them; Memory keeps them in one
-// process.
+// refuses a source blocked through any of them.
 //
 // Every surface where latchkey answers the RFB handshake asks a Guard
 // before each attempt and tells it the outcome: the console gateway
@@ -30,11 +29,11 @@
 //     of single ones.
 //   - Xvnc counts by address; a Guard counts an IPv6 client by its /64,
 //     so that rotating addresses within it gains nothing.
-//   - Xvnc remembers every address for ever; a Ledger keeps at most
-//     MaxAddresses (the least recently seen is forgotten first; Store
-//     also forgets a source idle for ForgetAfter, and enforces both when
-//     it sweeps, at most once a minute per process), and a block never
-//     lasts longer than MaxTimeout.
+//   - Xvnc remembers every address for ever; a Store forgets a source
+//     idle for ForgetAfter and keeps at most MaxAddresses (the least
+//     recently seen is forgotten first), both enforced when it sweeps, at
+//     most once a minute per process; a block never lasts longer than
+//     MaxTimeout.
 //
 // A refused attempt is counted (Recorder) and audited (core.Auditor,
 // action "VncLogin", result "TooManySecurityFailures"); an address

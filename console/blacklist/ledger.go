@@ -1,12 +1,10 @@
 package blacklist
 
 import (
-	"container/list"
 	"context"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -47,10 +45,9 @@ type Admission struct {
 }
 
 // Ledger keeps the per-source counts. A source is what Source makes of a
-// client's address: one IPv4 address, or one IPv6 /64. Memory keeps them
-// in this process; Store keeps them in the shared store, so that every
-// replica refuses a source blocked through any of them.
-// Implementations are safe for concurrent use.
+// client's address: one IPv4 address, or one IPv6 /64. Store keeps them
+// in the shared store, so that every replica refuses a source blocked
+// through any of them. Implementations are safe for concurrent use.
 type Ledger interface {
 	// Admit reserves an attempt by src at now, to be ended by one call to
 	// Settle with the Admission's Ticket, or refuses it.
@@ -92,8 +89,7 @@ type Policy struct {
 	// again. It must exceed every surface's authentication deadline.
 	Hold time.Duration
 	// ForgetAfter is how long a source that is neither blocked nor
-	// attempting is remembered after its last attempt (Store; Memory
-	// forgets by MaxAddresses only).
+	// attempting is remembered after its last attempt.
 	ForgetAfter time.Duration
 }
 
@@ -132,7 +128,7 @@ func (p Policy) block(offences int) time.Duration {
 	return min(d, p.MaxTimeout)
 }
 
-// record is one source's state, the same in memory and in the store.
+// record is one source's state, as the store holds it.
 // Failures counts up to the threshold and stays there while the source is
 // in its blocked phase; Offences is how many blocks it has had since its
 // last success, which sets the length of the next.
@@ -207,77 +203,4 @@ func (r *record) settle(p Policy, ticket uint64, now time.Time, v Verdict) (time
 func (r *record) stale(now time.Time, forgetAfter time.Duration) bool {
 	r.prune(now)
 	return len(r.Pending) == 0 && !now.Before(r.BlockedUntil) && now.Sub(r.Seen) >= forgetAfter
-}
-
-// Memory is the in-process Ledger. Its memory is bounded: at most
-// MaxAddresses entries of a few dozen bytes each, the least recently seen
-// forgotten first.
-type Memory struct {
-	policy Policy
-
-	mu   sync.Mutex
-	srcs map[netip.Prefix]*list.Element // of *entry
-	lru  list.List                      // most recently touched first
-}
-
-type entry struct {
-	src netip.Prefix
-	rec record
-}
-
-var _ Ledger = (*Memory)(nil)
-
-// NewMemory returns an empty in-process Ledger.
-func NewMemory(p Policy) *Memory {
-	return &Memory{policy: p.withDefaults(), srcs: make(map[netip.Prefix]*list.Element)}
-}
-
-// Admit implements Ledger.
-func (m *Memory) Admit(_ context.Context, src netip.Prefix, now time.Time) (Admission, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.touch(src).rec.admit(m.policy, now), nil
-}
-
-// Settle implements Ledger.
-func (m *Memory) Settle(_ context.Context, src netip.Prefix, ticket uint64, now time.Time, v Verdict) (time.Time, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.touch(src) // a new entry when this one was forgotten meanwhile
-	until, forget := e.rec.settle(m.policy, ticket, now, v)
-	if forget {
-		m.forget(src)
-	}
-	return until, nil
-}
-
-// touch returns src's entry, created if need be, as the most recently
-// used; m.mu is held. Creating one beyond MaxAddresses forgets the least
-// recently used.
-func (m *Memory) touch(src netip.Prefix) *entry {
-	if el, ok := m.srcs[src]; ok {
-		m.lru.MoveToFront(el)
-		return el.Value.(*entry)
-	}
-	if m.lru.Len() >= m.policy.MaxAddresses {
-		m.forget(m.lru.Back().Value.(*entry).src)
-	}
-	e := &entry{src: src}
-	m.srcs[src] = m.lru.PushFront(e)
-	return e
-}
-
-// forget drops src's entry; m.mu is held.
-func (m *Memory) forget(src netip.Prefix) {
-	if el, ok := m.srcs[src]; ok {
-		m.lru.Remove(el)
-		delete(m.srcs, src)
-	}
-}
-
-// Len reports how many sources m remembers.
-func (m *Memory) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lru.Len()
 }

@@ -21,14 +21,13 @@ var (
 	src = blacklist.Source(netip.MustParseAddr("192.0.2.7"))
 )
 
-// ledgers are the Ledgers every behaviour test runs against: in memory,
-// and in the SQLite store.
+// ledgers are the stores every behaviour test runs against; PostgreSQL
+// is TestStoreIsSharedByReplicas's.
 var ledgers = []struct {
 	name string
-	new  func(t *testing.T, p blacklist.Policy) blacklist.Ledger
+	open func(t *testing.T) core.Store
 }{
-	{"memory", func(t *testing.T, p blacklist.Policy) blacklist.Ledger { return blacklist.NewMemory(p) }},
-	{"sqlite", func(t *testing.T, p blacklist.Policy) blacklist.Ledger { return blacklist.NewStore(openSQLite(t), p) }},
+	{"sqlite", openSQLite},
 }
 
 func openSQLite(t *testing.T) core.Store {
@@ -43,7 +42,7 @@ func openSQLite(t *testing.T) core.Store {
 
 func eachLedger(t *testing.T, p blacklist.Policy, f func(t *testing.T, l *ledger)) {
 	for _, c := range ledgers {
-		t.Run(c.name, func(t *testing.T) { f(t, &ledger{t: t, l: c.new(t, p)}) })
+		t.Run(c.name, func(t *testing.T) { f(t, &ledger{t: t, l: blacklist.NewStore(c.open(t), p)}) })
 	}
 }
 
@@ -289,32 +288,6 @@ func TestSourceKeys(t *testing.T) {
 	}
 }
 
-// TestMemoryIsBounded: however many sources fail, at most MaxAddresses
-// are remembered, the least recently seen forgotten first.
-func TestMemoryIsBounded(t *testing.T) {
-	m := blacklist.NewMemory(blacklist.Policy{MaxAddresses: 64})
-	l := &ledger{t: t, l: m}
-	v6 := func(i int) netip.Prefix {
-		return blacklist.Source(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, byte(i >> 8), byte(i), 15: 1}))
-	}
-	for i := range 10000 {
-		l.fail(v6(i), t0)
-		if m.Len() > 64 {
-			t.Fatalf("%d sources remembered, want at most 64", m.Len())
-		}
-	}
-	// The source touched last is still there; the first is forgotten.
-	for range blacklist.DefaultThreshold - 2 {
-		l.fail(v6(9999), t0)
-	}
-	if until := l.fail(v6(9999), t0); until.IsZero() {
-		t.Fatal("the most recent source lost its failures")
-	}
-	if until := l.fail(v6(0), t0); !until.IsZero() {
-		t.Fatal("the oldest source kept its failures")
-	}
-}
-
 // TestStoreSweepBoundsTheDocuments: a sweep forgets the sources that are
 // stale, then the least recently seen beyond MaxAddresses, and keeps the
 // blocked ones and those in progress.
@@ -417,7 +390,6 @@ func BenchmarkAttempt(b *testing.B) {
 		name string
 		new  func(b *testing.B) blacklist.Ledger
 	}{
-		{"memory", func(*testing.B) blacklist.Ledger { return blacklist.NewMemory(blacklist.Policy{}) }},
 		{"sqlite", func(b *testing.B) blacklist.Ledger {
 			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "latchkey.db"), core.SystemClock{})
 			if err != nil {
