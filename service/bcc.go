@@ -558,7 +558,7 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 // best effort and in memory only: the password is stored as a hash alone
 // (PRODUCT.md §6), so after a restart of latchkey VNC Authentication on
 // such a console waits for the next changePass, while VeNCrypt Plain
-// (CheckConsoleLogin, against the stored hash) keeps working. The guest's
+// (CheckConsoleLogin, against the stored hash) works throughout. The guest's
 // password, the effect the call promises, is already stored.
 func (s *BCC) pushConsole(ctx context.Context, inst *core.BCCInstance, pw core.Secret) {
 	d, ok := s.cfg.Drivers[inst.Driver]

@@ -22,8 +22,8 @@ import (
 //
 // A product that keeps only a hash of its guests' administrator password
 // registers a core.ConsoleLogins (CheckLoginsWith): its consoles then
-// offer VeNCrypt Plain first, whose username and whole password it
-// judges, besides VNC Authentication against the password last given.
+// offer VeNCrypt Plain, whose username and whole password it judges,
+// after VNC Authentication against the password last given.
 type Driver struct {
 	mu        sync.Mutex
 	passwords map[key]core.Secret
@@ -113,7 +113,7 @@ func (d *Driver) password(ctx context.Context, t core.ConsoleTarget) (string, er
 
 // OpenConsole implements core.ConsoleDriver: it returns one end of an
 // in-memory pipe whose other end is served by an RFB server offering VNC
-// Authentication against the console's live password, and first VeNCrypt
+// Authentication against the console's live password, and then VeNCrypt
 // Plain when the product has a core.ConsoleLogins. The server stops when
 // either end closes.
 func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn, error) {
@@ -126,7 +126,10 @@ func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn
 		Screen:      func() *image.RGBA { return screen },
 	}
 	if chk := d.loginsOf(t.Product); chk != nil {
-		cfg.Security = []rfb.SecurityType{rfb.SecurityVeNCrypt, rfb.SecurityVNCAuth}
+		// VNC Authentication first: noVNC and TigerVNC's vncviewer take
+		// the server's first type they speak, and with their defaults
+		// neither logs in with VeNCrypt Plain.
+		cfg.Security = []rfb.SecurityType{rfb.SecurityVNCAuth, rfb.SecurityVeNCrypt}
 		cfg.CheckPlain = func(ctx context.Context, user, pass string) bool {
 			ok, err := chk.CheckConsoleLogin(ctx, t, user, core.NewSecret(pass))
 			return err == nil && ok
