@@ -18,7 +18,8 @@ import (
 // through bce-sdk-go's changePass opens its console (VeNCrypt Plain, as
 // root or administrator, through the gateway) after a restart of
 // latchkey on the same data directory, and the previous one does not;
-// the gateway counts those failures for the blacklist.
+// the gateway counts those failures for the blacklist. VNC
+// Authentication takes the password only until the restart.
 func TestBCCGuestLoginAfterRestart(t *testing.T) {
 	e := testenv.Start(t)
 	res, err := e.BCC(t).CreateInstance(&api.CreateInstanceArgs{
@@ -31,8 +32,6 @@ func TestBCCGuestLoginAfterRestart(t *testing.T) {
 	if _, err := e.BCC(t).ChangeInstancePass(id, &api.ChangeInstancePassArgs{AdminPass: "N3w!pass9"}); err != nil {
 		t.Fatalf("ChangeInstancePass: %v", err)
 	}
-	e.Restart(t)
-
 	login := func(user, pw string) error {
 		t.Helper()
 		vnc, err := e.BCC(t).GetInstanceVNC(id)
@@ -46,12 +45,24 @@ func TestBCCGuestLoginAfterRestart(t *testing.T) {
 			t.Fatalf("open the console: %v", err)
 		}
 		defer conn.Close()
-		c, err := rfb.LoginPlain(ctx, conn, user, pw)
+		var c *rfb.ClientConn
+		if user == "" {
+			c, err = rfb.Login(ctx, conn, pw)
+		} else {
+			c, err = rfb.LoginPlain(ctx, conn, user, pw)
+		}
 		if err == nil {
 			c.Close()
 		}
 		return err
 	}
+	// Before the restart VNC Authentication takes the password it was
+	// given at changePass.
+	if err := login("", "N3w!pass9"); err != nil {
+		t.Fatalf("VNC Authentication before the restart: %v", err)
+	}
+	e.Restart(t)
+
 	for _, user := range []string{"root", "administrator"} {
 		if err := login(user, "N3w!pass9"); err != nil {
 			t.Errorf("%s with the password set before the restart: %v", user, err)
@@ -62,12 +73,15 @@ func TestBCCGuestLoginAfterRestart(t *testing.T) {
 			t.Errorf("%s with a password that is not the administrator's: %v, want refused", c.user, err)
 		}
 	}
-	// The gateway follows VeNCrypt Plain to its verdict: with two more
-	// failures the source has failed five times, and is refused.
-	for range 2 {
-		if err := login("root", "Wr0ng!pass"); !errors.Is(err, rfb.ErrAuthFailed) {
-			t.Fatalf("a wrong password: %v, want refused", err)
-		}
+	// VNC Authentication needs the password itself, never stored: after
+	// the restart it waits for the next changePass.
+	if err := login("", "N3w!pass9"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Errorf("VNC Authentication after the restart: %v, want refused", err)
+	}
+	// The gateway follows VeNCrypt Plain to its verdict: with one more
+	// failure the source has failed five times, and is refused.
+	if err := login("root", "Wr0ng!pass"); !errors.Is(err, rfb.ErrAuthFailed) {
+		t.Fatalf("a wrong password: %v, want refused", err)
 	}
 	if err := login("root", "N3w!pass9"); !errors.Is(err, rfb.ErrRefused) || !strings.Contains(err.Error(), rfb.ReasonTooManyFailures) {
 		t.Fatalf("after five failed Plain logins: %v, want %q", err, rfb.ReasonTooManyFailures)
