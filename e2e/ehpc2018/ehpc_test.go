@@ -86,24 +86,6 @@ func removeFault(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
 	}
 }
 
-// waitHit waits until fault rule r has hit a call.
-func waitHit(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
-	t.Helper()
-	for range 1000 {
-		var out struct{ Rules []faults.Rule }
-		if err := s.Admin("GET", "faults", nil, &out); err != nil {
-			t.Fatal(err)
-		}
-		for _, got := range out.Rules {
-			if got.ID == r.ID && got.Hits > 0 {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("fault rule %s hit no call in 10 seconds", r.ID)
-}
-
 // slow delays every call to the login nodes by d.
 func slow(d time.Duration) faults.Rule {
 	return faults.Rule{Effect: faults.Latency, Latency: faults.Duration(d)}
@@ -303,7 +285,8 @@ func wantError(t *testing.T, what string, err error, status int, code, message s
 }
 
 func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
-	s := latchkeytest.Start(t)
+	g := newGate()
+	s := startGated(t, g)
 	c := rootClient(t, s)
 	id := createCluster(t, c, 2)
 	modify := func() error {
@@ -369,18 +352,19 @@ func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
 	_, err = c.ModifyVisualServicePasswd(modifyRequest("ehpc-hz-NoSuchClstr", "root", rootPassword, newPassword))
 	wantError(t, "unknown cluster", err, 404, "ClusterNotFound", "The specified instance does not exist.", false)
 
-	// 403 ConflictOpt: another operation holds the cluster. It does once
-	// its fault rule is hit: the rule acts on the login nodes, which an
-	// operation reaches only with the cluster's lock held.
-	delay := addFault(t, s, id, slow(2*time.Second))
+	// 403 ConflictOpt: another operation holds the cluster. It does while
+	// the gate holds it in its latency: the rule acts on the login nodes,
+	// which an operation reaches only with the cluster's lock held.
+	delay := addFault(t, s, id, slow(time.Second))
 	done := make(chan error, 1)
 	busy := rootClient(t, s)
 	go func() {
 		_, err := busy.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, oldPassword))
 		done <- err
 	}()
-	waitHit(t, s, delay)
+	<-g.entered
 	wantError(t, "concurrent", modify(), 403, "ConflictOpt", "A conflicting operation is running. Please try again later.", false)
+	close(g.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
