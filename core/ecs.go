@@ -157,6 +157,15 @@ type ConsolePasswords interface {
 	LivePassword(ctx context.Context, t ConsoleTarget) (Secret, error)
 }
 
+// ConsoleLogins judges a login on a console as the guest's administrator,
+// for a product that keeps only a hash of that password (BCC, PRODUCT.md
+// §6): a console driver that simulates the guest (sim) offers VeNCrypt
+// Plain, whose username and whole password reach it, and asks. It returns
+// an error when the store cannot be read.
+type ConsoleLogins interface {
+	CheckConsoleLogin(ctx context.Context, t ConsoleTarget, user string, pw Secret) (bool, error)
+}
+
 // ConsoleTarget tells a driver which console to address and what its
 // screen should show.
 type ConsoleTarget struct {

@@ -131,6 +131,9 @@ func (c Config) withDefaults() Config {
 	if c.RequestMemory == 0 {
 		c.RequestMemory = DefaultRequestMemory
 	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
 	return c
 }
 

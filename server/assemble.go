@@ -76,15 +76,17 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	// (PRODUCT.md §8), then the metrics that count what the service saw.
 	m := metrics.New()
 	// One blacklist for every VNC surface latchkey answers (PRODUCT.md
-	// §10): the console gateway and the sim visual services.
+	// §10): the console gateway and the sim visual services. It is kept
+	// in the store, so every replica refuses a source blocked through
+	// any of them.
 	guard := blacklist.New(blacklist.Config{
-		Ledger: blacklist.NewMemory(blacklist.Policy{}), Clock: cfg.Clock,
+		Ledger: blacklist.NewStore(st, blacklist.Policy{}), Clock: cfg.Clock,
 		Auditor: audit, Recorder: m, Log: log.With("component", "vnc-blacklist"),
 	})
 	// Only SQLite's single process may remember that there is no fault
 	// rule: replicas read the rules at every call.
 	_, exclusive := st.(*sqlite.Store)
-	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Observer: m, Log: log.With("component", "faults"), Exclusive: exclusive})
+	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Sleep: cfg.FaultSleep, Observer: m, Log: log.With("component", "faults"), Exclusive: exclusive})
 	simDriver := sim.New()
 	simDriver.OnAuth = m.ConsoleLogin
 	consoleDrivers := map[string]core.ConsoleDriver{"sim": simDriver}
@@ -137,6 +139,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		}
 	}
 	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
+	// The sim BCC guest's console checks its administrator's VeNCrypt
+	// Plain login against the stored hash (PRODUCT.md §6).
+	simDriver.CheckLoginsWith("bcc", bcc)
 
 	// E-HPC login nodes serve their visual service through the sim
 	// driver on loopback addresses of their own, or through the tigervnc

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,13 @@ type Config struct {
 	// DefaultRequestMemory. See requestLimits.
 	RequestReadTimeout time.Duration
 	RequestMemory      int64
+	// FaultSleep is how an injected latency waits (faults.Config.Sleep):
+	// d, or until ctx ends. Nil means a timer; tests set it to hold a
+	// call inside its latency until they release it.
+	FaultSleep func(ctx context.Context, d time.Duration) error
+	// MaxConnections bounds the connections each listener holds open at
+	// once; zero means DefaultMaxConnections. See limitListener.
+	MaxConnections int
 }
 
 // Defaults returns the configuration of a `latchkey serve` given no flags
@@ -130,6 +138,7 @@ func Defaults() Config {
 		VisualDriver:       VisualDriverSim,
 		BCCPasswordPolicy:  DefaultBCCPasswordPolicy,
 		BCERegion:          DefaultBCERegion,
+		MaxConnections:     DefaultMaxConnections,
 	}
 }
 
@@ -138,6 +147,9 @@ func Defaults() Config {
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.MaxConnections < 0 {
+		return fmt.Errorf("--max-connections %d: must not be negative", c.MaxConnections)
 	}
 	if c.PublicAddress != "" {
 		if _, _, err := net.SplitHostPort(c.PublicAddress); err != nil {

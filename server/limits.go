@@ -3,11 +3,27 @@ package server
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/netutil"
 )
+
+// limitListener bounds the connections ln's server holds open to n, so
+// that the goroutines, buffers and TLS state of connections are bounded
+// whatever clients do: the accept loop takes a connection only while
+// fewer than n are open; beyond that, new connections wait in the
+// kernel's accept backlog, costing the process nothing, until one closes.
+// Every connection counts while it is open: one waiting for its headers
+// (readHeaderTimeout), for a place in the body budget
+// (RequestReadTimeout), idle between requests (the servers' IdleTimeout)
+// or carrying a console session.
+func limitListener(ln net.Listener, n int) net.Listener {
+	return netutil.LimitListener(ln, n)
+}
 
 // Request bounds (PRODUCT.md §10).
 const (
@@ -17,6 +33,9 @@ const (
 	// DefaultRequestMemory is how many bytes of request bodies may be in
 	// the hands of handlers at once.
 	DefaultRequestMemory = 32 << 20
+	// DefaultMaxConnections is how many connections each listener holds
+	// open at once.
+	DefaultMaxConnections = 1024
 
 	// readHeaderTimeout bounds reading a request's headers (and a TLS
 	// handshake).

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -137,5 +139,90 @@ func TestRequestStillInLineAtItsDeadlineIsDropped(t *testing.T) {
 	}
 	if handled.Load() != 0 {
 		t.Fatal("a request in line past its deadline reached its handler")
+	}
+}
+
+// countingListener records, each time its Accept is entered, how many of
+// the connections it accepted are still open.
+type countingListener struct {
+	net.Listener
+	open    atomic.Int64
+	mu      sync.Mutex
+	entered []int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	l.entered = append(l.entered, l.open.Load())
+	l.mu.Unlock()
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.open.Add(1)
+	return &countedConn{Conn: c, open: &l.open}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
+}
+
+// TestConnectionCap: behind limitListener a server takes no connection
+// while it holds its limit open, however many wait; the one waiting is
+// taken and served once an open one closes.
+func TestConnectionCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := &countingListener{Listener: ln}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+	go srv.Serve(limitListener(inner, 2))
+	defer srv.Close()
+
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: latchkey\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		return c, bufio.NewReader(c)
+	}
+	answered := func(r *bufio.Reader) {
+		t.Helper()
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		resp.Body.Close()
+	}
+	a, ra := dial() // both kept alive
+	answered(ra)
+	_, rb := dial()
+	answered(rb)
+	_, rc := dial() // waits for a place
+	a.Close()
+	answered(rc)
+
+	inner.mu.Lock()
+	defer inner.mu.Unlock()
+	if len(inner.entered) < 3 {
+		t.Fatalf("Accept entered %d times, want at least 3", len(inner.entered))
+	}
+	for i, open := range inner.entered {
+		if open >= 2 {
+			t.Fatalf("Accept entered (call %d) with %d connections open; the limit is 2", i+1, open)
+		}
 	}
 }

@@ -131,6 +131,25 @@ func TestReplicasConcurrentChanges(t *testing.T) {
 	}
 }
 
+// The VNC blacklist is in the shared store: after five failed console
+// logins through one replica, the sixth attempt through the other is
+// refused as Xvnc refuses a blacklisted address, even with the right
+// password.
+func TestReplicasShareTheVNCBlacklist(t *testing.T) {
+	a, b := startReplicas(t)
+	id := runInstance(t, a.ECS(t), "optimized")
+	setVNCPassword(t, a.ECS(t), id, "Blk123")
+	for i := range 5 {
+		if err := consoleLogin(t, a, a.ECS(t), id, "Wrong1"); !errors.Is(err, rfb.ErrAuthFailed) {
+			t.Fatalf("wrong password %d through replica A: %v, want refused", i+1, err)
+		}
+	}
+	err := consoleLogin(t, b, b.ECS(t), id, "Blk123")
+	if !errors.Is(err, rfb.ErrRefused) || !strings.Contains(err.Error(), rfb.ReasonTooManyFailures) {
+		t.Fatalf("sixth attempt through replica B: %v, want %q", err, rfb.ReasonTooManyFailures)
+	}
+}
+
 // A signed request that one replica accepted is refused when replayed on
 // the other: the nonce is in the shared store.
 func TestReplicasRefuseAReplay(t *testing.T) {

@@ -73,6 +73,10 @@ func (a *App) Serve(ctx context.Context, httpsLn, httpLn net.Listener) error {
 	}
 	cfg, log := a.cfg, a.cfg.Log
 	eps := cfg.Endpoints
+	httpsLn = limitListener(httpsLn, cfg.MaxConnections)
+	if httpLn != nil {
+		httpLn = limitListener(httpLn, cfg.MaxConnections)
+	}
 
 	// baseCtx outlives Shutdown's drain and is cancelled after it, so
 	// long-lived hijacked connections (console WebSockets) end too.

@@ -560,13 +560,14 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 }
 
 // pushConsole lets a simulated guest's console (driver "sim") accept the
-// new administrator password, as logging in on a real guest's console
-// would. Only the sim driver: a driver in front of a real guest must never
-// receive the administrator password as a VNC password. It is best effort
-// and in memory only: the password is stored as a hash alone (PRODUCT.md
-// §6), so after a restart of latchkey such a console waits for the next
-// changePass. The guest's password, the effect the call promises, is
-// already stored.
+// new administrator password with VNC Authentication, which needs the
+// password itself. Only the sim driver: a driver in front of a real guest
+// must never receive the administrator password as a VNC password. It is
+// best effort and in memory only: the password is stored as a hash alone
+// (PRODUCT.md §6), so after a restart of latchkey VNC Authentication on
+// such a console waits for the next changePass, while VeNCrypt Plain
+// (CheckConsoleLogin, against the stored hash) works throughout. The guest's
+// password, the effect the call promises, is already stored.
 func (s *BCC) pushConsole(ctx context.Context, inst *core.BCCInstance, pw core.Secret) {
 	d, ok := s.cfg.Drivers[inst.Driver]
 	if !ok || inst.Driver != "sim" {
@@ -575,6 +576,27 @@ func (s *BCC) pushConsole(ctx context.Context, inst *core.BCCInstance, pw core.S
 	if err := d.SetConsolePassword(ctx, inst.ConsoleTarget(), pw); err != nil {
 		s.cfg.Log.Warn("console did not take the administrator password", "instance", inst.ID, "err", err)
 	}
+}
+
+// AdminUsers are the usernames a simulated guest's console takes for its
+// administrator: root on Linux images, administrator on Windows ones.
+var AdminUsers = []string{"root", "administrator"}
+
+var _ core.ConsoleLogins = (*BCC)(nil)
+
+// CheckConsoleLogin implements core.ConsoleLogins: user is one of
+// AdminUsers and pw matches the instance's stored administrator password
+// hash, so the login works after a restart of latchkey and through every
+// replica.
+func (s *BCC) CheckConsoleLogin(ctx context.Context, t core.ConsoleTarget, user string, pw core.Secret) (bool, error) {
+	if !slices.Contains(AdminUsers, user) {
+		return false, nil
+	}
+	ok, err := s.CheckAdminPassword(ctx, "", core.BCCInstanceID(t.ID), pw)
+	if core.KindOf(err) == core.KindNotFound {
+		return false, nil
+	}
+	return ok, err
 }
 
 // CheckAdminPassword implements core.BCC.

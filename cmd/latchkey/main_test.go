@@ -454,3 +454,14 @@ func TestShutdownDrainsInFlightRequest(t *testing.T) {
 		t.Errorf("run = %v after a drained shutdown, want nil", err)
 	}
 }
+
+func TestServeRefusesNegativeMaxConnections(t *testing.T) {
+	for _, args := range [][]string{{"--max-connections", "-1"}, {"--max-connections", "many"}} {
+		dir := filepath.Join(t.TempDir(), "data")
+		err := run(t.Context(), append([]string{"latchkey", "serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, io.Discard)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), "max-connections") {
+			t.Errorf("%v: run = %v, want a usage error naming --max-connections", args, err)
+		}
+	}
+}

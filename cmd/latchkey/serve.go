@@ -39,6 +39,7 @@ func serveEnv() []struct{ flag, env string } {
 		{"visual-agents", "LATCHKEY_VISUAL_AGENTS"},
 		{"log-level", "LATCHKEY_LOG_LEVEL"},
 		{"pprof", "LATCHKEY_PPROF"},
+		{"max-connections", "LATCHKEY_MAX_CONNECTIONS"},
 	}
 }
 
@@ -107,6 +108,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.VisualDriver, "visual-driver", cfg.VisualDriver, "visual `driver` of new E-HPC clusters: sim (latchkey's own VNC listeners) or tigervnc (latchkey agent on each login node, running Xvnc; needs --visual-agents)")
 	fs.StringVar(&cfg.VisualAgents, "visual-agents", "", "agents `file` (YAML) of the tigervnc visual driver: the agent URL, token file and CA file of each login node address")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's runtime profiles at /_latchkey/debug/pprof/ (admin token; for go tool pprof) and record mutex and block profiles")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", cfg.MaxConnections, "`count` of connections each listener holds open at once; more wait in the kernel's accept backlog until one closes")
 	fs.StringVar(&logLevel, "log-level", logLevel, "log `level`: debug, info, warn or error (logs go to stderr and never hold a secret)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -1,13 +1,18 @@
-// Package blacklist refuses VNC logins from a source address that failed
-// too often, as TigerVNC's Xvnc does with its UseBlacklist,
+// Package blacklist refuses VNC logins from a source that failed too
+// often, as TigerVNC's Xvnc does with its UseBlacklist,
 // BlacklistThreshold (5) and BlacklistTimeout (10 s) parameters
-// (PRODUCT.md §10): once an address has failed to authenticate Threshold
+// (PRODUCT.md §10): once a source has failed to authenticate Threshold
 // times, its next attempts are refused for Timeout; when the block is over
-// the address may try once more, and a failure then blocks it again for
+// the source may try once more, and a failure then blocks it again for
 // twice as long as the block before. A successful login forgets the
-// address. A refused client is told as Xvnc tells it: an RFB 3.3
+// source. A refused client is told as Xvnc tells it: an RFB 3.3
 // connection failure whose reason is "Too many security failures"
 // (rfb.Refuse).
+//
+// A source is an IPv4 address (an IPv4-mapped IPv6 address is its IPv4
+// address) or an IPv6 /64 (Source). The counts live in a Ledger: Store
+// keeps them in latchkey's store, so that every replica sharing it
+// refuses a source blocked through any of them.
 //
 // Every surface where latchkey answers the RFB handshake asks a Guard
 // before each attempt and tells it the outcome: the console gateway
@@ -22,9 +27,13 @@
 //     progress still count against the threshold, so that many
 //     connections opened at once cannot try more passwords than a series
 //     of single ones.
-//   - Xvnc remembers every address for ever; a Guard keeps at most
-//     MaxAddresses (the least recently seen is forgotten first), and a
-//     block never lasts longer than MaxTimeout.
+//   - Xvnc counts by address; a Guard counts an IPv6 client by its /64,
+//     so that rotating addresses within it gains nothing.
+//   - Xvnc remembers every address for ever; a Store forgets a source
+//     idle for ForgetAfter and keeps at most MaxAddresses (the least
+//     recently seen is forgotten first), both enforced when it sweeps, at
+//     most once a minute per process; a block never lasts longer than
+//     MaxTimeout.
 //
 // A refused attempt is counted (Recorder) and audited (core.Auditor,
 // action "VncLogin", result "TooManySecurityFailures"); an address

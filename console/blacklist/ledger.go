@@ -1,9 +1,10 @@
 package blacklist
 
 import (
-	"container/list"
+	"context"
+	"math/rand/v2"
 	"net/netip"
-	"sync"
+	"slices"
 	"time"
 )
 
@@ -14,6 +15,8 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultMaxTimeout   = 24 * time.Hour
 	DefaultMaxAddresses = 16384
+	DefaultHold         = 2 * time.Minute
+	DefaultForgetAfter  = 24 * time.Hour
 )
 
 // Verdict is how an admitted attempt ended.
@@ -30,33 +33,64 @@ const (
 	Succeeded
 )
 
-// Ledger keeps the per-address counts. Memory keeps them in this process,
-// so replicas behind one load balancer each count on their own and a
-// client spreading its attempts over N replicas gets N times the tries;
-// a Ledger in the shared store, like E-HPC's RunasUser lockout (PRODUCT.md
-// §6), would close that gap, which is why this is an interface.
-// Implementations are safe for concurrent use.
+// Admission is a Ledger's answer to Admit.
+type Admission struct {
+	// OK: the attempt may go on; Ticket is what Settle needs to end it.
+	OK     bool
+	Ticket uint64
+	// BlockedUntil is the end of the block that refused the attempt; the
+	// zero time when it was refused because the source already has as
+	// many attempts in progress as its failures leave it.
+	BlockedUntil time.Time
+}
+
+// Ledger keeps the per-source counts. A source is what Source makes of a
+// client's address: one IPv4 address, or one IPv6 /64. Store keeps them
+// in the shared store, so that every replica refuses a source blocked
+// through any of them. Implementations are safe for concurrent use.
 type Ledger interface {
-	// Admit reserves an attempt by addr at now, to be ended by one call to
-	// Settle, or refuses it. A refusal returns the end of the block, or the
-	// zero time when addr is not blocked but already has as many attempts
-	// in progress as its failures leave it.
-	Admit(addr netip.Addr, now time.Time) (ok bool, blockedUntil time.Time)
+	// Admit reserves an attempt by src at now, to be ended by one call to
+	// Settle with the Admission's Ticket, or refuses it.
+	Admit(ctx context.Context, src netip.Prefix, now time.Time) (Admission, error)
 	// Settle ends an attempt Admit reserved. When this failure blocks
-	// addr it returns the end of the block, otherwise the zero time.
-	Settle(addr netip.Addr, now time.Time, v Verdict) (blockedUntil time.Time)
+	// src it returns the end of the block, otherwise the zero time.
+	Settle(ctx context.Context, src netip.Prefix, ticket uint64, now time.Time, v Verdict) (blockedUntil time.Time, err error)
+}
+
+// Source is the key under which addr's attempts are counted: the address
+// itself (/32) for IPv4, an IPv4-mapped IPv6 address counting as its IPv4
+// address, and the /64 for IPv6, the smallest network a host is given, so
+// that a client rotating its addresses within its /64 stays one source.
+// An invalid addr gives the invalid Prefix.
+func Source(addr netip.Addr) netip.Prefix {
+	addr = addr.Unmap().WithZone("")
+	switch {
+	case addr.Is4():
+		return netip.PrefixFrom(addr, 32)
+	case addr.Is6():
+		p, _ := addr.Prefix(64)
+		return p
+	}
+	return netip.Prefix{}
 }
 
 // Policy is a Ledger's thresholds; zero fields take the defaults.
 type Policy struct {
-	// Threshold is how many failed authentications block an address.
+	// Threshold is how many failed authentications block a source.
 	Threshold int
 	// Timeout is how long the first block lasts; each later one lasts
 	// twice as long as the one before, at most MaxTimeout.
 	Timeout    time.Duration
 	MaxTimeout time.Duration
-	// MaxAddresses bounds how many addresses are remembered.
+	// MaxAddresses bounds how many sources are remembered.
 	MaxAddresses int
+	// Hold is how long an admitted attempt counts as in progress when it
+	// is never settled (its process died): after Hold its place is free
+	// again. It must exceed every surface's authentication deadline.
+	Hold time.Duration
+	// ForgetAfter is how long a source that is neither blocked nor
+	// attempting is remembered after its last attempt.
+	ForgetAfter time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -73,123 +107,100 @@ func (p Policy) withDefaults() Policy {
 	if p.MaxAddresses <= 0 {
 		p.MaxAddresses = DefaultMaxAddresses
 	}
+	if p.Hold <= 0 {
+		p.Hold = DefaultHold
+	}
+	if p.ForgetAfter <= 0 {
+		p.ForgetAfter = DefaultForgetAfter
+	}
 	return p
 }
 
-// Memory is the in-process Ledger. Its memory is bounded: at most
-// MaxAddresses entries of a few dozen bytes each.
-type Memory struct {
-	policy Policy
-
-	mu    sync.Mutex
-	addrs map[netip.Addr]*list.Element // of *entry
-	lru   list.List                    // most recently touched first
+// block is how long a source's block lasts after offences earlier ones.
+func (p Policy) block(offences int) time.Duration {
+	d := p.Timeout
+	for range offences {
+		if d >= p.MaxTimeout {
+			break
+		}
+		d *= 2
+	}
+	return min(d, p.MaxTimeout)
 }
 
-// entry is one address's state. failures counts up to the threshold and
-// stays there while the address is in its blocked phase; next is the
-// length of the block its next failure starts.
-type entry struct {
-	addr         netip.Addr
-	failures     int
-	inProgress   int
-	blockedUntil time.Time
-	next         time.Duration
+// record is one source's state, as the store holds it.
+// Failures counts up to the threshold and stays there while the source is
+// in its blocked phase; Offences is how many blocks it has had since its
+// last success, which sets the length of the next.
+type record struct {
+	Failures     int       `json:"failures"`
+	Offences     int       `json:"offences,omitempty"`
+	BlockedUntil time.Time `json:"blocked_until,omitzero"`
+	Pending      []pending `json:"pending,omitempty"`
+	Seen         time.Time `json:"seen"`
 }
 
-var _ Ledger = (*Memory)(nil)
-
-// NewMemory returns an empty in-process Ledger.
-func NewMemory(p Policy) *Memory {
-	return &Memory{policy: p.withDefaults(), addrs: make(map[netip.Addr]*list.Element)}
+// pending is an attempt in progress, until it is settled or Until passes.
+type pending struct {
+	Ticket uint64    `json:"ticket"`
+	Until  time.Time `json:"until"`
 }
 
-// Admit implements Ledger. Below the threshold an address may have as
-// many attempts in progress as it has failures left; once it has reached
-// the threshold, one at a time, between blocks.
-func (m *Memory) Admit(addr netip.Addr, now time.Time) (bool, time.Time) {
-	addr = addr.Unmap()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.touch(addr)
-	if now.Before(e.blockedUntil) {
-		return false, e.blockedUntil
-	}
-	allowed := m.policy.Threshold - e.failures
-	if allowed < 1 {
-		allowed = 1 // the retry a finished block allows
-	}
-	if e.inProgress >= allowed {
-		return false, time.Time{}
-	}
-	e.inProgress++
-	return true, time.Time{}
+// prune drops the attempts in progress whose hold is over.
+func (r *record) prune(now time.Time) {
+	r.Pending = slices.DeleteFunc(r.Pending, func(p pending) bool { return !now.Before(p.Until) })
 }
 
-// Settle implements Ledger.
-func (m *Memory) Settle(addr netip.Addr, now time.Time, v Verdict) time.Time {
-	addr = addr.Unmap()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.touch(addr) // a new entry when this one was forgotten meanwhile
-	if e.inProgress > 0 {
-		e.inProgress--
+// admit decides an attempt at now. Below the threshold a source may have
+// as many attempts in progress as it has failures left; once it has
+// reached the threshold, one at a time, between blocks.
+func (r *record) admit(p Policy, now time.Time) Admission {
+	r.prune(now)
+	r.Seen = now
+	if now.Before(r.BlockedUntil) {
+		return Admission{BlockedUntil: r.BlockedUntil}
 	}
+	allowed := max(p.Threshold-r.Failures, 1) // 1: the retry a finished block allows
+	if len(r.Pending) >= allowed {
+		return Admission{}
+	}
+	t := rand.Uint64() | 1 // never 0, the ticket of nothing
+	r.Pending = append(r.Pending, pending{Ticket: t, Until: now.Add(p.Hold)})
+	return Admission{OK: true, Ticket: t}
+}
+
+// settle ends the attempt ticket with v. It returns the end of the block
+// a failure started, and whether the source is to be forgotten.
+func (r *record) settle(p Policy, ticket uint64, now time.Time, v Verdict) (time.Time, bool) {
+	r.Pending = slices.DeleteFunc(r.Pending, func(x pending) bool { return x.Ticket == ticket })
+	r.prune(now)
+	r.Seen = now
 	switch v {
 	case Succeeded:
-		m.forget(addr)
-		return time.Time{}
+		return time.Time{}, true
 	case Failed:
-		if now.Before(e.blockedUntil) {
+		if now.Before(r.BlockedUntil) {
 			// Admitted before the block began, which the limit on
-			// attempts in progress allows only when the address was
-			// forgotten meanwhile.
-			return time.Time{}
+			// attempts in progress allows only when the source was
+			// forgotten meanwhile or its hold ran out.
+			return time.Time{}, false
 		}
-		if e.failures < m.policy.Threshold {
-			e.failures++
-			if e.failures < m.policy.Threshold {
-				return time.Time{}
+		if r.Failures < p.Threshold {
+			r.Failures++
+			if r.Failures < p.Threshold {
+				return time.Time{}, false
 			}
-			e.next = m.policy.Timeout
 		}
-		e.blockedUntil = now.Add(e.next)
-		e.next = min(2*e.next, m.policy.MaxTimeout)
-		return e.blockedUntil
+		r.BlockedUntil = now.Add(p.block(r.Offences))
+		r.Offences++
+		return r.BlockedUntil, false
 	}
-	if e.failures == 0 && e.inProgress == 0 {
-		m.forget(addr)
-	}
-	return time.Time{}
+	return time.Time{}, r.Failures == 0 && len(r.Pending) == 0
 }
 
-// touch returns addr's entry, created if need be, as the most recently
-// used; m.mu is held. Creating one beyond MaxAddresses forgets the least
-// recently used.
-func (m *Memory) touch(addr netip.Addr) *entry {
-	if el, ok := m.addrs[addr]; ok {
-		m.lru.MoveToFront(el)
-		return el.Value.(*entry)
-	}
-	if m.lru.Len() >= m.policy.MaxAddresses {
-		m.forget(m.lru.Back().Value.(*entry).addr)
-	}
-	e := &entry{addr: addr}
-	m.addrs[addr] = m.lru.PushFront(e)
-	return e
-}
-
-// forget drops addr's entry; m.mu is held.
-func (m *Memory) forget(addr netip.Addr) {
-	if el, ok := m.addrs[addr]; ok {
-		m.lru.Remove(el)
-		delete(m.addrs, addr)
-	}
-}
-
-// Len reports how many addresses m remembers.
-func (m *Memory) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lru.Len()
+// stale reports whether a source may be forgotten at now: nothing in
+// progress, no block running, and no attempt for forgetAfter.
+func (r *record) stale(now time.Time, forgetAfter time.Duration) bool {
+	r.prune(now)
+	return len(r.Pending) == 0 && !now.Before(r.BlockedUntil) && now.Sub(r.Seen) >= forgetAfter
 }

@@ -55,7 +55,9 @@ type Handler struct {
 //   - the WebSocket (subprotocol "binary" when offered, as noVNC and
 //     websockify clients do) carries RFB to the console. The gateway
 //     follows the handshake to learn whether the login succeeded, for the
-//     Guard, then relays the session. Only VNC Authentication is relayed.
+//     Guard (VNC Authentication and VeNCrypt Plain, see rfb.RelayAuth),
+//     then relays the session. A handshake it cannot follow is relayed
+//     untouched, uncounted.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.originAllowed(r) {
 		http.Error(w, "console WebSocket refused: the request's Origin is not this server", http.StatusForbidden)
@@ -107,8 +109,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attempt.Settle(blacklist.Succeeded)
 	case errors.Is(err, rfb.ErrAuthFailed):
 		attempt.Settle(blacklist.Failed)
+	default:
+		// Refused, broken, or a handshake the relay cannot follow
+		// (ErrNotFollowed): no verdict to count.
+		attempt.Settle(blacklist.Abandoned)
 	}
-	if !timer.Stop() || err != nil {
+	if !timer.Stop() || err != nil && !errors.Is(err, rfb.ErrNotFollowed) {
 		return
 	}
 	pipe(conn, console)

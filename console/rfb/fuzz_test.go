@@ -3,6 +3,7 @@ package rfb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"io"
 	"net"
@@ -196,6 +197,50 @@ func FuzzServeHandshake(f *testing.F) {
 				bytes.Contains(stream, []byte(fuzzPlainUser+fuzzPlainPass))
 			if !right {
 				t.Fatal("a client without the password logged in")
+			}
+		}
+	})
+}
+
+// fuzzEnd is one side of a relayed handshake: what it sends is fixed,
+// what it receives is kept.
+type fuzzEnd struct {
+	r   *bytes.Reader
+	got bytes.Buffer
+}
+
+func (e *fuzzEnd) Read(p []byte) (int, error)  { return e.r.Read(p) }
+func (e *fuzzEnd) Write(p []byte) (int, error) { return e.got.Write(p) }
+
+// FuzzRelayAuth checks RelayAuth on arbitrary server and client streams:
+// it returns, never panics, and relays byte for byte: what each side
+// receives is a prefix of what the other sent, and, when it reports
+// ErrNotFollowed (after which the caller relays the rest as is), all that
+// it read. The seeds are a VeNCrypt Plain and a VNC Authentication
+// handshake.
+func FuzzRelayAuth(f *testing.F) {
+	u32 := func(v uint32) []byte { return appendU32(nil, v) }
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	v38 := []byte("RFB 003.008\n")
+	f.Add(cat(v38, []byte{2, 19, 2}, []byte{0, 2}, []byte{0, 1}, u32(256), u32(0)),
+		cat(v38, []byte{19}, []byte{0, 2}, u32(256), u32(4), u32(5), []byte("rootpass1")))
+	f.Add(cat(v38, []byte{1, 2}, fixedChallenge, u32(1), appendString(nil, reasonAuthFailed)),
+		cat(v38, []byte{2}, challengeResponse(fuzzPassword, fixedChallenge)))
+	f.Add(cat([]byte("RFB 003.003\n"), u32(2), fixedChallenge, u32(0)),
+		cat([]byte("RFB 003.003\n"), challengeResponse(fuzzPassword, fixedChallenge)))
+	f.Fuzz(func(t *testing.T, fromServer, fromClient []byte) {
+		server := &fuzzEnd{r: bytes.NewReader(fromServer)}
+		client := &fuzzEnd{r: bytes.NewReader(fromClient)}
+		err := RelayAuth(client, server)
+		if !bytes.HasPrefix(fromServer, client.got.Bytes()) {
+			t.Fatal("the client received bytes the server did not send")
+		}
+		if !bytes.HasPrefix(fromClient, server.got.Bytes()) {
+			t.Fatal("the server received bytes the client did not send")
+		}
+		if errors.Is(err, ErrNotFollowed) {
+			if client.got.Len() != len(fromServer)-server.r.Len() || server.got.Len() != len(fromClient)-client.r.Len() {
+				t.Fatal("ErrNotFollowed with bytes read but not relayed")
 			}
 		}
 	})

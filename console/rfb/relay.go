@@ -2,6 +2,7 @@ package rfb
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -39,18 +40,29 @@ func Refuse(conn net.Conn, reason string) error {
 	return nil
 }
 
+// ErrNotFollowed reports that RelayAuth met a handshake it cannot follow
+// to its outcome: a security type other than VNC Authentication and
+// VeNCrypt, a VeNCrypt version other than 0.2, or a VeNCrypt subtype
+// other than Plain (those that start TLS, say). Everything RelayAuth read
+// until then has been relayed whole, so the caller may go on relaying
+// both directions untouched; it just cannot learn whether the login
+// succeeded.
+var ErrNotFollowed = errors.New("rfb: relay: handshake not followed")
+
 // RelayAuth relays the RFB handshake between a client and a server,
 // byte for byte, up to and including the server's SecurityResult, and
 // returns what the server decided: nil when the client logged in, an
 // error matching ErrAuthFailed (an *AuthError with the server's reason)
 // when the credentials were refused, one matching ErrRefused when the
-// server refused the connection before asking for any. Anything else is
-// an I/O error, a *ProtocolError, or a security type other than VNC
-// Authentication, whose exchange RelayAuth does not follow: it cannot
-// tell that exchange's outcome, so it relays no further. Only on nil
-// should the caller go on relaying the session; otherwise it closes both
-// sides. The verdict is known once the server has sent SecurityResult,
-// even if the client has gone by then.
+// server refused the connection before asking for any. It follows VNC
+// Authentication, and VeNCrypt 0.2 with its Plain subtype (username and
+// password in the clear, which it relays without keeping). On a handshake
+// it cannot follow it returns an error matching ErrNotFollowed, after
+// which the caller may relay the rest untouched. Anything else is an I/O
+// error or a *ProtocolError. The caller goes on relaying the session on
+// nil or ErrNotFollowed only; otherwise it closes both sides. The verdict
+// is known once the server has sent SecurityResult, even if the client
+// has gone by then.
 //
 // RelayAuth reads exactly the bytes of each handshake message, so nothing
 // beyond the handshake is consumed from either side. It sets no
@@ -75,17 +87,19 @@ func RelayAuth(client, server io.ReadWriter) error {
 	}
 	v := min(serverVersion, clientVersion)
 
+	var t SecurityType
 	if v == version33 {
 		b, err := r.fromServer(4)
 		if err != nil {
 			return err
 		}
-		switch t := binary.BigEndian.Uint32(b); t {
+		switch n := binary.BigEndian.Uint32(b); n {
 		case securityInvalid:
 			return r.refusal()
 		case uint32(SecurityVNCAuth):
+			t = SecurityVNCAuth
 		default:
-			return fmt.Errorf("rfb: relay: server chose security type %d, which the relay does not follow", t)
+			return fmt.Errorf("%w: the server chose security type %d", ErrNotFollowed, n)
 		}
 	} else {
 		n, err := r.fromServer(1)
@@ -102,35 +116,102 @@ func RelayAuth(client, server io.ReadWriter) error {
 		if err != nil {
 			return err
 		}
-		if SecurityType(c[0]) != SecurityVNCAuth {
-			return fmt.Errorf("rfb: relay: client chose security type %d, which the relay does not follow", c[0])
-		}
+		t = SecurityType(c[0])
 	}
 
-	if _, err := r.fromServer(16); err != nil { // challenge
+	switch t {
+	case SecurityVNCAuth:
+		if _, err := r.fromServer(16); err != nil { // challenge
+			return err
+		}
+		if _, err := r.fromClient(16); err != nil { // response
+			return err
+		}
+	case SecurityVeNCrypt:
+		if err := r.plain(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: the client chose security type %d", ErrNotFollowed, t)
+	}
+	return r.result(v)
+}
+
+// plain relays VeNCrypt's version negotiation, its subtype choice and, for
+// Plain, the credentials, streamed through without being kept.
+func (r relay) plain() error {
+	if _, err := r.fromServer(2); err != nil { // the server's version
 		return err
 	}
-	if _, err := r.fromClient(16); err != nil { // response
+	cv, err := r.fromClient(2)
+	if err != nil {
 		return err
 	}
-	res, err := readN(server, 4)
+	if cv[0] != 0 || cv[1] != 2 {
+		return fmt.Errorf("%w: VeNCrypt version %d.%d", ErrNotFollowed, cv[0], cv[1])
+	}
+	ack, err := r.fromServer(1)
+	if err != nil {
+		return err
+	}
+	if ack[0] != 0 {
+		return fmt.Errorf("%w: the server refused VeNCrypt 0.2", ErrRefused)
+	}
+	n, err := r.fromServer(1)
+	if err != nil {
+		return err
+	}
+	if n[0] == 0 {
+		return fmt.Errorf("%w: the server offers no VeNCrypt subtype", ErrRefused)
+	}
+	if _, err := r.fromServer(4 * int(n[0])); err != nil {
+		return err
+	}
+	sub, err := r.fromClient(4)
+	if err != nil {
+		return err
+	}
+	if st := binary.BigEndian.Uint32(sub); st != vencryptPlain {
+		return fmt.Errorf("%w: the client chose VeNCrypt subtype %d", ErrNotFollowed, st)
+	}
+	lens, err := r.fromClient(8)
+	if err != nil {
+		return err
+	}
+	ulen, plen := binary.BigEndian.Uint32(lens), binary.BigEndian.Uint32(lens[4:])
+	if ulen > maxPlainField || plen > maxPlainField {
+		return protocolErrorf("VeNCrypt Plain credentials too long")
+	}
+	if _, err := io.CopyN(r.server, r.client, int64(ulen+plen)); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// result relays the server's SecurityResult (and, in RFB 3.8, the reason
+// of a failure) and returns the verdict.
+func (r relay) result(v version) error {
+	res, err := readN(r.server, 4)
 	if err != nil {
 		return err
 	}
 	if binary.BigEndian.Uint32(res) == 0 {
-		_, err := client.Write(res)
+		_, err := r.client.Write(res)
 		return err
 	}
 	// Refused: the verdict stands whatever happens to the reason or to
 	// the client.
 	fail := &AuthError{}
 	if v == version38 {
-		if reason, err := readString(server, maxReason); err == nil {
+		if reason, err := readString(r.server, maxReason); err == nil {
 			fail.Reason = reason
 			res = appendString(res, reason)
 		}
 	}
-	_, _ = client.Write(res)
+	_, _ = r.client.Write(res)
 	return fail
 }
 

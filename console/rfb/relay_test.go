@@ -14,8 +14,8 @@ import (
 
 // relayed opens a client connection that reaches the server dial opens
 // through RelayAuth, and returns it with the channel on which RelayAuth's
-// result arrives. After a nil result the session is relayed on, as the
-// gateway does.
+// result arrives. After a nil or ErrNotFollowed result the session is
+// relayed on, as the gateway does.
 func relayed(t *testing.T, dial func() net.Conn) (net.Conn, <-chan error) {
 	t.Helper()
 	client, relaySide := net.Pipe()
@@ -26,7 +26,7 @@ func relayed(t *testing.T, dial func() net.Conn) (net.Conn, <-chan error) {
 		defer server.Close()
 		err := RelayAuth(relaySide, server)
 		res <- err
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrNotFollowed) {
 			return
 		}
 		done := make(chan struct{}, 2)
@@ -164,23 +164,82 @@ func TestRelayAuthPassesRefusals(t *testing.T) {
 	}
 }
 
-// TestRelayAuthFollowsOnlyVNCAuth: a client choosing a security type
-// whose outcome the relay cannot see is not relayed further.
-func TestRelayAuthFollowsOnlyVNCAuth(t *testing.T) {
+// TestRelayAuthFollowsVeNCryptPlain: a VeNCrypt Plain login reaches the
+// server's verdict through the relay, which reports it.
+func TestRelayAuthFollowsVeNCryptPlain(t *testing.T) {
+	for _, tr := range transports() {
+		t.Run(tr.name, func(t *testing.T) {
+			var p passwords
+			p.set("Relay123")
+			p.plainU, p.plainP = "root", "Full-Length-Pass1"
+			cfg := p.config()
+			cfg.Security = []SecurityType{SecurityVeNCrypt, SecurityVNCAuth}
+			dial, _ := tr.start(t, cfg)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+
+			conn, res := relayed(t, dial)
+			c, err := LoginPlain(ctx, conn, "root", "Full-Length-Pass1")
+			if err != nil {
+				t.Fatalf("right credentials through the relay: %v", err)
+			}
+			if err := <-res; err != nil {
+				t.Fatalf("RelayAuth after a Plain login = %v, want nil", err)
+			}
+			if _, err := c.Snapshot(ctx); err != nil {
+				t.Fatalf("snapshot through the relay: %v", err)
+			}
+			c.Close()
+
+			for _, creds := range [][2]string{{"root", "Full-Length-Pass2"}, {"admin", "Full-Length-Pass1"}} {
+				conn, res = relayed(t, dial)
+				_, err = LoginPlain(ctx, conn, creds[0], creds[1])
+				var ae *AuthError
+				if !errors.As(err, &ae) || ae.Reason != reasonAuthFailed {
+					t.Fatalf("wrong credentials through the relay: client got %v, want the server's reason", err)
+				}
+				if err := <-res; !errors.As(err, &ae) || ae.Reason != reasonAuthFailed {
+					t.Fatalf("RelayAuth after wrong credentials = %v, want an *AuthError with the server's reason", err)
+				}
+			}
+		})
+	}
+}
+
+// TestRelayAuthPassesWhatItCannotFollow: a VeNCrypt version the relay
+// does not know is reported as ErrNotFollowed, and what follows passes
+// through untouched: here the server's refusal of that version.
+func TestRelayAuthPassesWhatItCannotFollow(t *testing.T) {
 	var p passwords
-	p.set("Relay123")
 	p.plainU, p.plainP = "root", "Full-Length-Pass1"
 	cfg := p.config()
-	cfg.Security = []SecurityType{SecurityVeNCrypt, SecurityVNCAuth}
+	cfg.Security = []SecurityType{SecurityVeNCrypt}
 	dial, _ := startPipe(t, cfg)
 	conn, res := relayed(t, dial)
-	go LoginPlain(t.Context(), conn, "root", "Full-Length-Pass1")
-	err := <-res
-	if err == nil || errors.Is(err, ErrAuthFailed) || errors.Is(err, ErrRefused) {
-		t.Fatalf("RelayAuth with VeNCrypt chosen = %v, want an error that is neither a verdict nor a refusal", err)
+	go func() {
+		if _, err := io.ReadFull(conn, make([]byte, 12)); err != nil {
+			return
+		}
+		// RFB 3.8, VeNCrypt, then VeNCrypt 0.1 after the server's 0.2.
+		conn.Write([]byte("RFB 003.008\n"))
+		if _, err := io.ReadFull(conn, make([]byte, 2)); err != nil { // one type: 19
+			return
+		}
+		conn.Write([]byte{byte(SecurityVeNCrypt)})
+		if _, err := io.ReadFull(conn, make([]byte, 2)); err != nil { // 0.2
+			return
+		}
+		conn.Write([]byte{0, 1})
+	}()
+	if err := <-res; !errors.Is(err, ErrNotFollowed) {
+		t.Fatalf("RelayAuth with VeNCrypt 0.1 = %v, want ErrNotFollowed", err)
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(conn, b); err != nil || b[0] != 0xff {
+		t.Fatalf("the server's answer through the relay = %x, %v; want its refusal 0xff", b, err)
 	}
 	if p.ok.Load() != 0 {
-		t.Fatal("the VeNCrypt login reached the server's verdict through the relay")
+		t.Fatal("a login succeeded")
 	}
 }
 

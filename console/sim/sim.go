@@ -19,10 +19,16 @@ import (
 // live everywhere once it is stored, with nothing to push or reconcile.
 // Other products' consoles keep the password they were last given, in
 // memory.
+//
+// A product that keeps only a hash of its guests' administrator password
+// registers a core.ConsoleLogins (CheckLoginsWith): its consoles then
+// offer VeNCrypt Plain, whose username and whole password it judges,
+// after VNC Authentication against the password last given.
 type Driver struct {
 	mu        sync.Mutex
 	passwords map[key]core.Secret
 	sources   map[string]core.ConsolePasswords
+	logins    map[string]core.ConsoleLogins
 
 	// OnAuth, if set, is called with the outcome of every console login.
 	OnAuth func(product string, ok bool)
@@ -34,6 +40,20 @@ func (d *Driver) ServeFrom(product string, src core.ConsolePasswords) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.sources[product] = src
+}
+
+// CheckLoginsWith makes chk the judge of VeNCrypt Plain logins on
+// product's consoles. Call it before the driver serves consoles.
+func (d *Driver) CheckLoginsWith(product string, chk core.ConsoleLogins) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.logins[product] = chk
+}
+
+func (d *Driver) loginsOf(product string) core.ConsoleLogins {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.logins[product]
 }
 
 func (d *Driver) source(product string) core.ConsolePasswords {
@@ -48,7 +68,11 @@ var _ core.ConsoleDriver = (*Driver)(nil)
 
 // New returns a driver with no consoles.
 func New() *Driver {
-	return &Driver{passwords: make(map[key]core.Secret), sources: make(map[string]core.ConsolePasswords)}
+	return &Driver{
+		passwords: make(map[key]core.Secret),
+		sources:   make(map[string]core.ConsolePasswords),
+		logins:    make(map[string]core.ConsoleLogins),
+	}
 }
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is
@@ -89,8 +113,9 @@ func (d *Driver) password(ctx context.Context, t core.ConsoleTarget) (string, er
 
 // OpenConsole implements core.ConsoleDriver: it returns one end of an
 // in-memory pipe whose other end is served by an RFB server offering VNC
-// Authentication against the console's live password. The server stops
-// when either end closes.
+// Authentication against the console's live password, and then VeNCrypt
+// Plain when the product has a core.ConsoleLogins. The server stops when
+// either end closes.
 func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn, error) {
 	client, server := net.Pipe()
 	screen := Screen(t)
@@ -99,6 +124,16 @@ func (d *Driver) OpenConsole(_ context.Context, t core.ConsoleTarget) (core.Conn
 		Security:    []rfb.SecurityType{rfb.SecurityVNCAuth},
 		VNCPassword: func(ctx context.Context) (string, error) { return d.password(ctx, t) },
 		Screen:      func() *image.RGBA { return screen },
+	}
+	if chk := d.loginsOf(t.Product); chk != nil {
+		// VNC Authentication first: noVNC and TigerVNC's vncviewer take
+		// the server's first type they speak, and with their defaults
+		// neither logs in with VeNCrypt Plain.
+		cfg.Security = []rfb.SecurityType{rfb.SecurityVNCAuth, rfb.SecurityVeNCrypt}
+		cfg.CheckPlain = func(ctx context.Context, user, pass string) bool {
+			ok, err := chk.CheckConsoleLogin(ctx, t, user, core.NewSecret(pass))
+			return err == nil && ok
+		}
 	}
 	if d.OnAuth != nil {
 		cfg.OnAuth = func(ok bool) { d.OnAuth(t.Product, ok) }

@@ -15,6 +15,7 @@
 package ehpc2018
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -34,6 +35,7 @@ import (
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testutil/rfbtest"
 	"github.com/latchkey/latchkey/latchkeytest"
+	"github.com/latchkey/latchkey/server"
 )
 
 // region is the region the clients are configured for.
@@ -50,7 +52,9 @@ const (
 // the way a user would: only the endpoint differs from the real cloud.
 func client(t *testing.T, s *latchkeytest.Server, ak, secret string) *ehpc.Client {
 	t.Helper()
-	c, err := ehpc.NewClientWithOptions(region, sdk.NewConfig(), credentials.NewAccessKeyCredential(ak, secret))
+	// A generous timeout: under load a call may wait long for its turn,
+	// and no test measures time.
+	c, err := ehpc.NewClientWithOptions(region, sdk.NewConfig().WithTimeout(2*time.Minute), credentials.NewAccessKeyCredential(ak, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,24 +84,6 @@ func removeFault(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
 	if err := s.Admin("DELETE", "faults/"+r.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// waitHit waits until fault rule r has hit a call.
-func waitHit(t *testing.T, s *latchkeytest.Server, r faults.Rule) {
-	t.Helper()
-	for range 1000 {
-		var out struct{ Rules []faults.Rule }
-		if err := s.Admin("GET", "faults", nil, &out); err != nil {
-			t.Fatal(err)
-		}
-		for _, got := range out.Rules {
-			if got.ID == r.ID && got.Hits > 0 {
-				return
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("fault rule %s hit no call in 10 seconds", r.ID)
 }
 
 // slow delays every call to the login nodes by d.
@@ -299,7 +285,8 @@ func wantError(t *testing.T, what string, err error, status int, code, message s
 }
 
 func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
-	s := latchkeytest.Start(t)
+	g := newGate()
+	s := startGated(t, g)
 	c := rootClient(t, s)
 	id := createCluster(t, c, 2)
 	modify := func() error {
@@ -365,18 +352,19 @@ func TestTypedModifyVisualServicePasswdEveryError(t *testing.T) {
 	_, err = c.ModifyVisualServicePasswd(modifyRequest("ehpc-hz-NoSuchClstr", "root", rootPassword, newPassword))
 	wantError(t, "unknown cluster", err, 404, "ClusterNotFound", "The specified instance does not exist.", false)
 
-	// 403 ConflictOpt: another operation holds the cluster. It does once
-	// its fault rule is hit: the rule acts on the login nodes, which an
-	// operation reaches only with the cluster's lock held.
-	delay := addFault(t, s, id, slow(2*time.Second))
+	// 403 ConflictOpt: another operation holds the cluster. It does while
+	// the gate holds it in its latency: the rule acts on the login nodes,
+	// which an operation reaches only with the cluster's lock held.
+	delay := addFault(t, s, id, slow(time.Second))
 	done := make(chan error, 1)
 	busy := rootClient(t, s)
 	go func() {
 		_, err := busy.ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, oldPassword))
 		done <- err
 	}()
-	waitHit(t, s, delay)
+	<-g.entered
 	wantError(t, "concurrent", modify(), 403, "ConflictOpt", "A conflicting operation is running. Please try again later.", false)
+	close(g.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -470,53 +458,90 @@ func TestVisualServiceFullLength2024(t *testing.T) {
 	rfbtest.Want(t, "Plain as alice01", rfbtest.LoginPlain(addr, "alice01", "Second#Visual9"), true)
 }
 
+// gate holds every injected latency of a server until the test releases
+// it, whatever the latency's length (server.Config.FaultSleep): a call
+// held there is inside its cluster's operation. entered receives once per
+// call that reaches its latency.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func newGate() *gate {
+	return &gate{entered: make(chan struct{}, 64), release: make(chan struct{})}
+}
+
+func (g *gate) sleep(ctx context.Context, _ time.Duration) error {
+	select {
+	case g.entered <- struct{}{}:
+	default: // nobody counts any more
+	}
+	select {
+	case <-g.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startGated starts a server whose injected latencies g holds.
+func startGated(t *testing.T, g *gate) *latchkeytest.Server {
+	return latchkeytest.Start(t, latchkeytest.WithConfig(func(c *server.Config) { c.FaultSleep = g.sleep }))
+}
+
+// TestConcurrentCallsOnOneCluster: while one ModifyVisualServicePasswd
+// is in progress on a cluster, every other call on it is refused with
+// ConflictOpt, and the one in progress then succeeds.
 func TestConcurrentCallsOnOneCluster(t *testing.T) {
-	s := latchkeytest.Start(t)
+	g := newGate()
+	s := startGated(t, g)
 	const n = 8
 	clients := make([]*ehpc.Client, n)
 	for i := range clients {
 		clients[i] = rootClient(t, s) // SDKv1 clients are not safe for concurrent use
 	}
 	id := createCluster(t, clients[0], 1)
-	// Long enough for every call to reach the cluster's lock while the
-	// first one holds it, password checks (argon2id) included.
-	delay := addFault(t, s, id, slow(3*time.Second))
+	delay := addFault(t, s, id, slow(time.Second)) // held by the gate
+	first := make(chan error, 1)
+	go func() {
+		_, err := clients[0].ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, "Pass00"))
+		first <- err
+	}()
+	<-g.entered // the first call holds the cluster's operation
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	for i := 1; i < n; i++ {
 		wg.Go(func() {
 			_, errs[i] = clients[i].ModifyVisualServicePasswd(modifyRequest(id, "root", rootPassword, fmt.Sprintf("Pass%02d", i)))
 		})
 	}
 	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			if winner >= 0 {
-				t.Fatalf("calls %d and %d both succeeded", winner, i)
-			}
-			winner = i
-			continue
-		}
-		wantError(t, fmt.Sprintf("call %d", i), err, 403, "ConflictOpt", "A conflicting operation is running. Please try again later.", false)
+	close(g.release)
+	if err := <-first; err != nil {
+		t.Fatalf("the call in progress: %v", err)
 	}
-	if winner < 0 {
-		t.Fatal("no call succeeded")
+	for i := 1; i < n; i++ {
+		wantError(t, fmt.Sprintf("call %d", i), errs[i], 403, "ConflictOpt", "A conflicting operation is running. Please try again later.", false)
 	}
 	removeFault(t, s, delay)
 	addr := net.JoinHostPort(loginAddrs(t, clients[0], id)[0], "12016")
-	rfbtest.Want(t, "the winner's password", rfbtest.Login(addr, fmt.Sprintf("Pass%02d", winner)), true)
+	rfbtest.Want(t, "the first call's password", rfbtest.Login(addr, "Pass00"), true)
+	rfbtest.Want(t, "a refused call's password", rfbtest.Login(addr, "Pass01"), false)
 }
 
+// TestConcurrentCallsOnDifferentClusters: calls on different clusters
+// neither conflict nor wait for each other: every one is inside its
+// cluster's operation at once before any is let go.
 func TestConcurrentCallsOnDifferentClusters(t *testing.T) {
-	s := latchkeytest.Start(t)
-	const n, delay = 4, 2 * time.Second
+	g := newGate()
+	s := startGated(t, g)
+	const n = 4
 	clients := make([]*ehpc.Client, n)
 	ids := make([]string, n)
 	for i := range n {
 		clients[i] = rootClient(t, s)
 		ids[i] = createCluster(t, clients[i], 1)
-		addFault(t, s, ids[i], slow(delay))
+		addFault(t, s, ids[i], slow(time.Second))
 	}
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -525,10 +550,11 @@ func TestConcurrentCallsOnDifferentClusters(t *testing.T) {
 			_, errs[i] = clients[i].ModifyVisualServicePasswd(modifyRequest(ids[i], "root", rootPassword, newPassword))
 		})
 	}
+	for range n {
+		<-g.entered
+	}
+	close(g.release)
 	wg.Wait()
-	// No call met another cluster's operation (ConflictOpt); that they
-	// also run at the same time is the service's test
-	// (TestConcurrentModifyDifferentClusters), without timing.
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("cluster %d: %v", i, err)

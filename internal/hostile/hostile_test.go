@@ -27,6 +27,8 @@ import (
 	sdkhttp "github.com/baidubce/bce-sdk-go/http"
 	"github.com/coder/websocket"
 
+	"github.com/latchkey/latchkey/console/blacklist"
+	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testenv"
 )
 
@@ -316,11 +318,36 @@ func (s *suite) resources(t *testing.T) []map[string]any {
 	}
 	var kept []map[string]any
 	for _, r := range out.Resources {
-		if r["kind"] != "signature.nonce" {
+		// Nonces, and the VNC blacklist's records of attempts in
+		// progress, come and go with requests; noFailures checks the
+		// blacklist.
+		if r["kind"] != "signature.nonce" && r["kind"] != string(blacklist.Kind) {
 			kept = append(kept, r)
 		}
 	}
 	return kept
+}
+
+// noFailures fails t if the VNC blacklist holds a failed login or a block:
+// no hostile case is a login.
+func (s *suite) noFailures(t *testing.T) {
+	t.Helper()
+	err := s.e.App().Store.View(context.Background(), func(tx core.Tx) error {
+		docs, err := tx.ListDocs(context.Background(), core.Query{Kind: blacklist.Kind})
+		for _, d := range docs {
+			var rec struct {
+				Failures     int
+				BlockedUntil string `json:"blocked_until"`
+			}
+			if err := json.Unmarshal(d.Body, &rec); err != nil || rec.Failures != 0 || rec.BlockedUntil != "" {
+				t.Errorf("the VNC blacklist holds %s: %s", d.Key, d.Body)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestHostileRequests(t *testing.T) {
@@ -355,6 +382,7 @@ func TestHostileRequests(t *testing.T) {
 	if logs := s.e.Logs(); strings.Contains(logs, "panic") || strings.Contains(logs, "goroutine ") {
 		t.Error("the server logged a panic")
 	}
+	s.noFailures(t)
 	if after := s.resources(t); !reflect.DeepEqual(before, after) {
 		t.Errorf("the fleet changed:\n%v\nbecame\n%v", before, after)
 	}
@@ -605,7 +633,61 @@ func (s *suite) cases() []hostileCase {
 	} {
 		add("console raw "+r.method+" "+r.target, r.target, func() (answer, error) { return s.raw(true, r.method, r.target, nil, nil) })
 	}
+
+	// Broken RFB handshakes through the gateway to a BCC console, which
+	// offers VeNCrypt Plain and VNC Authentication: none is a login.
+	u32 := func(v uint32) string { return string([]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) }
+	const v38 = "RFB 003.008\n"
+	for _, h := range []struct{ name, script string }{
+		{"VeNCrypt 0.1", v38 + "\x13\x00\x01"},
+		{"VeNCrypt 9.9", v38 + "\x13\x09\x09"},
+		{"VeNCrypt subtype X509Plain", v38 + "\x13\x00\x02" + u32(262)},
+		{"VeNCrypt subtype 0", v38 + "\x13\x00\x02" + u32(0)},
+		{"Plain lengths 4 GiB", v38 + "\x13\x00\x02" + u32(256) + u32(0xffffffff) + u32(0xffffffff)},
+		{"Plain lengths over the bound", v38 + "\x13\x00\x02" + u32(256) + u32(4) + u32(4097) + "root"},
+		{"Plain truncated", v38 + "\x13\x00\x02" + u32(256) + u32(4) + u32(400) + "root" + "abc"},
+		{"security type not offered", v38 + "\x07"},
+		{"security type 0", v38 + "\x00"},
+		{"RFB 3.3 then garbage", "RFB 003.003\n\x01\x02\x03"},
+		{"RFB 4.0", "RFB 004.000\n"},
+		{"not RFB", "GET / HTTP/1.1\r\n"},
+		{"nothing", ""},
+	} {
+		add("BCC console RFB "+h.name, h.script, func() (answer, error) { return s.rfbScript(h.script) })
+	}
 	return cs
+}
+
+// rfbScript opens the console of the suite's BCC instance through the
+// gateway with a fresh ticket, reads the console's ProtocolVersion, sends
+// script and hangs up.
+func (s *suite) rfbScript(script string) (answer, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app := s.e.App()
+	tok, err := app.BCC.GetInstanceVNC(ctx, app.RootCaller(), core.BCCRef{RegionID: "bj", InstanceID: core.BCCInstanceID(s.bccInstance)})
+	if err != nil {
+		return answer{}, err
+	}
+	ws, resp, err := websocket.Dial(ctx, app.ConsoleURL(tok.Token), &websocket.DialOptions{HTTPClient: s.e.HTTPClient()})
+	if err != nil {
+		if resp == nil {
+			return answer{}, err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return answer{resp.StatusCode, string(b)}, nil
+	}
+	conn := websocket.NetConn(ctx, ws, websocket.MessageBinary)
+	defer conn.Close()
+	if _, err := io.ReadFull(conn, make([]byte, 12)); err != nil {
+		return answer{}, err
+	}
+	if script != "" {
+		if _, err := conn.Write([]byte(script)); err != nil {
+			return answer{}, err
+		}
+	}
+	return answer{http.StatusSwitchingProtocols, ""}, nil
 }
 
 // websocket opens the VNC gateway as a browser would, with a ticket that
