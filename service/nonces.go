@@ -28,6 +28,8 @@ type Nonces struct {
 	// saw expires: no sweep before then has anything to delete. It only
 	// delays deleting expired nonces, which Use ignores anyway.
 	notBefore atomic.Int64
+	// sweeping is set while UseIn's background sweep runs.
+	sweeping atomic.Bool
 }
 
 var _ core.Nonces = (*Nonces)(nil)
@@ -51,34 +53,62 @@ func (n *nonce) Key() string           { return string(n.AccessKeyID) + "/" + n.
 func (*nonce) Owner() core.AccountID   { return "" }
 func (*nonce) Location() core.RegionID { return "" }
 
-// Use implements core.Nonces.
+// Use implements core.Nonces: one Update of its own; a sweep that is due
+// runs after it, on the caller's goroutine.
 func (s *Nonces) Use(ctx context.Context, key core.AccessKeyID, value string, now, expires time.Time) (bool, error) {
-	rec := &nonce{AccessKeyID: key, Nonce: value, Expires: expires}
-	sweep := s.n.Add(1)%sweepEvery == 0 && now.UnixNano() >= s.notBefore.Load()
+	sweep := s.due(now)
 	fresh := false
-	err := s.store.Update(ctx, func(tx core.Tx) error {
-		prev, err := core.Get[nonce](ctx, tx, rec.Key())
-		switch {
-		case err == nil && now.Before(prev.Expires):
-			fresh = false
-			return nil
-		case err != nil && core.KindOf(err) != core.KindNotFound:
-			return err
-		}
-		fresh = true
-		if prev != nil {
-			// An expired record of the same nonce: forget it first, so
-			// the new one takes its place in time order.
-			if err := core.Delete(ctx, tx, prev); err != nil {
-				return err
-			}
-		}
-		return core.Put(ctx, tx, rec)
+	err := s.store.Update(ctx, func(tx core.Tx) (err error) {
+		fresh, err = record(ctx, tx, &nonce{AccessKeyID: key, Nonce: value, Expires: expires}, now)
+		return err
 	})
 	if err == nil && sweep {
 		s.sweep(ctx, now)
 	}
 	return fresh, err
+}
+
+// UseIn implements core.Nonces. A sweep that is due runs on a goroutine of
+// its own, at most one at a time, so that the change's Update stays as
+// small as the change: it lists the kind, which in PostgreSQL would lock
+// every nonce of the batch's transaction.
+func (s *Nonces) UseIn(ctx context.Context, tx core.Tx, key core.AccessKeyID, value string, now, expires time.Time) (bool, error) {
+	fresh, err := record(ctx, tx, &nonce{AccessKeyID: key, Nonce: value, Expires: expires}, now)
+	if err == nil && fresh && s.due(now) && s.sweeping.CompareAndSwap(false, true) {
+		go func() {
+			defer s.sweeping.Store(false)
+			s.sweep(context.WithoutCancel(ctx), now)
+		}()
+	}
+	return fresh, err
+}
+
+// due counts a recorded nonce and reports whether a sweep should follow.
+func (s *Nonces) due(now time.Time) bool {
+	return s.n.Add(1)%sweepEvery == 0 && now.UnixNano() >= s.notBefore.Load()
+}
+
+// record stores rec in tx and reports true, or reports false when the
+// same nonce is recorded and has not expired at now.
+func record(ctx context.Context, tx core.Tx, rec *nonce, now time.Time) (bool, error) {
+	prev, err := core.Get[nonce](ctx, tx, rec.Key())
+	switch {
+	case err == nil && now.Before(prev.Expires):
+		return false, nil
+	case err != nil && core.KindOf(err) != core.KindNotFound:
+		return false, err
+	}
+	if prev != nil {
+		// An expired record of the same nonce: forget it first, so the
+		// new one takes its place in time order.
+		if err := core.Delete(ctx, tx, prev); err != nil {
+			return false, err
+		}
+	}
+	if err := core.Put(ctx, tx, rec); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // sweep deletes up to sweepBatch expired nonces, oldest first: the store

@@ -44,12 +44,16 @@ func (d *Driver) source(product string) core.ConsolePasswords {
 
 type key struct{ product, id string }
 
-var _ core.ConsoleDriver = (*Driver)(nil)
+var _ core.PullingConsoleDriver = (*Driver)(nil)
 
 // New returns a driver with no consoles.
 func New() *Driver {
 	return &Driver{passwords: make(map[key]core.Secret), sources: make(map[string]core.ConsolePasswords)}
 }
+
+// PullsPasswords implements core.PullingConsoleDriver: product's consoles
+// ask its password source, when it has one.
+func (d *Driver) PullsPasswords(product string) bool { return d.source(product) != nil }
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is
 // always reachable; empty passwords are refused (an empty VNC password
