@@ -150,10 +150,12 @@ type ConsoleDriver interface {
 // PullingConsoleDriver is a ConsoleDriver whose consoles of some
 // products need nothing pushed: they ask their ConsolePasswords whenever
 // they must know the password, so storing a password makes it live and
-// SetConsolePassword would do nothing. A service may then skip it.
+// SetConsolePassword would do nothing. A service may then skip it. A
+// driver that wraps another reports false when the call would do more
+// than nothing (a fault rule that may act on it).
 type PullingConsoleDriver interface {
 	ConsoleDriver
-	PullsPasswords(product string) bool
+	PullsPasswords(ctx context.Context, product string) bool
 }
 
 // ConsolePasswords gives the live password the store holds for a

@@ -183,6 +183,19 @@ type verdict struct {
 	fail  *Rule // nil: the call goes through
 }
 
+// quiet reports whether there is no fault rule at all: from the cache
+// decide keeps, or by one read of the rules (which charges none and
+// refreshes the cache). A rule that cannot be read counts as one.
+func (in *Injector) quiet(ctx context.Context) bool {
+	if in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load() {
+		return true
+	}
+	if _, err := in.decide(ctx, func(*Rule) bool { return false }); err != nil {
+		return false
+	}
+	return in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load()
+}
+
 // decide applies the rules selected by match to one call: latency rules
 // that fire add their delay, and the first failure rule that fires (in
 // creation order) becomes the verdict's failure. Every rule that fires is

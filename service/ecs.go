@@ -542,7 +542,7 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 				return incorrectStatus()
 			}
 			if cur.IoOptimized {
-				if pushed == nil && s.mustPush(cur) {
+				if pushed == nil && s.mustPush(ctx, cur) {
 					push = cur
 					return errPushFirst
 				}
@@ -590,13 +590,13 @@ func vncParams(ref core.InstanceRef, pw core.Secret) error {
 // mustPush reports whether inst's console must be given a new password
 // (SetConsolePassword) for it to be live: not when its driver asks the
 // store (core.PullingConsoleDriver).
-func (s *ECS) mustPush(inst *core.Instance) bool {
+func (s *ECS) mustPush(ctx context.Context, inst *core.Instance) bool {
 	d, err := s.cfg.driver(inst.Driver)
 	if err != nil {
 		return true // setConsole reports the error
 	}
 	p, ok := d.(core.PullingConsoleDriver)
-	return !ok || !p.PullsPasswords(inst.ConsoleTarget().Product)
+	return !ok || !p.PullsPasswords(ctx, inst.ConsoleTarget().Product)
 }
 
 // setConsole pushes pw to the instance's console, mapping any driver

@@ -53,7 +53,9 @@ func New() *Driver {
 
 // PullsPasswords implements core.PullingConsoleDriver: product's consoles
 // ask its password source, when it has one.
-func (d *Driver) PullsPasswords(product string) bool { return d.source(product) != nil }
+func (d *Driver) PullsPasswords(_ context.Context, product string) bool {
+	return d.source(product) != nil
+}
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is
 // always reachable; empty passwords are refused (an empty VNC password
