@@ -151,8 +151,9 @@ type ConsoleDriver interface {
 // products need nothing pushed: they ask their ConsolePasswords whenever
 // they must know the password, so storing a password makes it live and
 // SetConsolePassword would do nothing. A service may then skip it. A
-// driver that wraps another reports false when the call would do more
-// than nothing (a fault rule that may act on it).
+// driver that wraps another reports false when the call may do more than
+// nothing (a fault rule may act on it). PullsPasswords does no I/O: a
+// service may ask it inside an Update.
 type PullingConsoleDriver interface {
 	ConsoleDriver
 	PullsPasswords(ctx context.Context, product string) bool

@@ -41,11 +41,12 @@ func (in *Injector) ConsoleDrivers(ds map[string]core.ConsoleDriver) map[string]
 func (d *ConsoleDriver) Unwrap() core.ConsoleDriver { return d.inner }
 
 // PullsPasswords implements core.PullingConsoleDriver: the wrapped
-// driver's answer while there is no fault rule at all; with rules,
-// SetConsolePassword must be called for them to act.
+// driver's answer while the injector knows there is no fault rule at all;
+// otherwise SetConsolePassword must be called for the rules to act (and
+// that call refreshes what the injector knows).
 func (d *ConsoleDriver) PullsPasswords(ctx context.Context, product string) bool {
 	p, ok := d.inner.(core.PullingConsoleDriver)
-	return ok && p.PullsPasswords(ctx, product) && d.in.quiet(ctx)
+	return ok && p.PullsPasswords(ctx, product) && d.in.quiet()
 }
 
 // SetConsolePassword implements core.ConsoleDriver.

@@ -183,16 +183,11 @@ type verdict struct {
 	fail  *Rule // nil: the call goes through
 }
 
-// quiet reports whether there is no fault rule at all: from the cache
-// decide keeps, or by one read of the rules (which charges none and
-// refreshes the cache). A rule that cannot be read counts as one.
-func (in *Injector) quiet(ctx context.Context) bool {
-	if in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load() {
-		return true
-	}
-	if _, err := in.decide(ctx, func(*Rule) bool { return false }); err != nil {
-		return false
-	}
+// quiet reports whether there is no fault rule at all, as decide last
+// found and caches for emptyCacheTTL. It reads nothing (a caller may hold
+// the store's writer): after the cache expires it answers false until the
+// next call that passes the rules refreshes it.
+func (in *Injector) quiet() bool {
 	return in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load()
 }
 
