@@ -33,7 +33,7 @@ func (s *server) ecsProduct() *product {
 			// Issuing a console ticket grants access to a console: it is
 			// audited like a change.
 			"DescribeInstanceVncUrl":  {handle: s.ecsDescribeInstanceVncURL, mutating: true},
-			"ModifyInstanceVncPasswd": {handle: s.ecsModifyInstanceVncPasswd, mutating: true},
+			"ModifyInstanceVncPasswd": {handle: s.ecsModifyInstanceVncPasswd, mutating: true, nonceInChange: true},
 		},
 	}
 }

@@ -121,6 +121,10 @@ type action struct {
 	handle func(ctx context.Context, r *Request) (any, error)
 	// mutating actions are audited.
 	mutating bool
+	// nonceInChange actions record the request's nonce in the Update of
+	// their change (core.NonceIntent): their service calls core.UseNonce
+	// first in it, before anything with an effect.
+	nonceInChange bool
 	// resource names what the call addressed, for the audit record; resp
 	// is the handler's value, nil when it failed. Nil means InstanceId.
 	resource func(r *Request, resp any) string
@@ -213,7 +217,11 @@ type call struct {
 //  5. the signature matches (SignatureDoesNotMatch);
 //  6. the nonce is at most maxNonce characters (InvalidParameter: the
 //     official SDKs send 32–36) and fresh (SignatureNonceUsed); only now is
-//     it recorded, in the store (ServiceUnavailable if that fails);
+//     it recorded, in the store (ServiceUnavailable if that fails). An
+//     action marked nonceInChange records it in the Update of its change
+//     instead, first, so a replay is refused before anything happens; when
+//     the call makes no change the nonce is recorded after it, and a replay
+//     is then answered SignatureNonceUsed whatever the call answered;
 //  7. no security token (InvalidSecurityToken.Malformed: latchkey issues
 //     none);
 //  8. the handler reads its parameters' syntax (InvalidParameter for an
@@ -293,12 +301,12 @@ func (s *server) serve(r *http.Request, c *call) (value any, err error) {
 	if len(sr.nonce) > maxNonce {
 		return nil, invalidParam(pSignatureNonce)
 	}
-	fresh, err := s.d.Nonces.Use(r.Context(), sr.accessKeyID, sr.nonce, now, now.Add(nonceMemory))
-	if err != nil {
-		return nil, &apiError{code: errServiceUnavailable, cause: err}
-	}
-	if !fresh {
-		return nil, newAPIError(errSignatureNonceUsed)
+	var nonce *core.NonceIntent
+	if act.nonceInChange && !sr.securityToken {
+		// The service records the nonce in the Update of the change.
+		nonce = &core.NonceIntent{Nonces: s.d.Nonces, AccessKeyID: sr.accessKeyID, Nonce: sr.nonce, Now: now, Expires: now.Add(nonceMemory)}
+	} else if aerr := s.useNonce(r.Context(), sr.accessKeyID, sr.nonce, now, false); aerr != nil {
+		return nil, aerr
 	}
 	if sr.securityToken {
 		return nil, newAPIError(errSecurityTokenMalformed)
@@ -322,7 +330,41 @@ func (s *server) serve(r *http.Request, c *call) (value any, err error) {
 		c.intent = &core.AuditIntent{Event: s.auditEvent(c, c.req.Params["InstanceId"], "")}
 		ctx = core.WithAuditIntent(ctx, c.intent)
 	}
-	return act.handle(ctx, c.req)
+	if nonce == nil {
+		return act.handle(ctx, c.req)
+	}
+	value, err = act.handle(core.WithNonceIntent(ctx, nonce), c.req)
+	if err == nil && nonce.Recorded() {
+		return value, nil
+	}
+	if !nonce.Replayed() {
+		// The call ended before its change's Update committed, or made
+		// no change: the nonce is recorded now, before the answer.
+		aerr := s.useNonce(r.Context(), sr.accessKeyID, sr.nonce, now, nonce.Recorded())
+		if aerr == nil {
+			return value, err
+		}
+		if aerr.code != errSignatureNonceUsed {
+			return nil, aerr
+		}
+	}
+	// A replay reached nothing: it is not audited, like one refused before the call.
+	c.req, c.intent = nil, nil
+	return nil, newAPIError(errSignatureNonceUsed)
+}
+
+// useNonce records the nonce of a request (Nonces.Use). A nonce already
+// recorded is SignatureNonceUsed, unless tried: the call's own Update
+// recorded it and may have committed.
+func (s *server) useNonce(ctx context.Context, key core.AccessKeyID, nonce string, now time.Time, tried bool) *apiError {
+	fresh, err := s.d.Nonces.Use(ctx, key, nonce, now, now.Add(nonceMemory))
+	switch {
+	case err != nil:
+		return &apiError{code: errServiceUnavailable, cause: err}
+	case !fresh && !tried:
+		return newAPIError(errSignatureNonceUsed)
+	}
+	return nil
 }
 
 // authenticate runs checks 1 and 2: it parses the request with the

@@ -147,6 +147,18 @@ type ConsoleDriver interface {
 	OpenConsole(ctx context.Context, target ConsoleTarget) (Conn, error)
 }
 
+// PullingConsoleDriver is a ConsoleDriver whose consoles of some
+// products need nothing pushed: they ask their ConsolePasswords whenever
+// they must know the password, so storing a password makes it live and
+// SetConsolePassword would do nothing. A service may then skip it. A
+// driver that wraps another reports false when the call may do more than
+// nothing (a fault rule may act on it). PullsPasswords does no I/O: a
+// service may ask it inside an Update.
+type PullingConsoleDriver interface {
+	ConsoleDriver
+	PullsPasswords(ctx context.Context, product string) bool
+}
+
 // ConsolePasswords gives the live password the store holds for a
 // console. A driver that is given one asks it whenever it must know the
 // password (sim: at every login; qemu: when a console opens), so every

@@ -110,6 +110,17 @@ type Tx interface {
 	AppendAudit(ctx context.Context, ev AuditEvent) error
 	// QueryAudit returns the events the filter selects, oldest first.
 	QueryAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+
+	// RecordNonce records a signature nonce of key until expires and
+	// reports true, or reports false when the nonce is recorded with an
+	// expiry after now (then nothing changes). One statement: nonces are
+	// rows of their own, not documents, since every signed request
+	// records one. Concurrent Updates recording the same nonce are
+	// ordered; one of them reports true.
+	RecordNonce(ctx context.Context, key AccessKeyID, nonce string, now, expires time.Time) (bool, error)
+	// SweepNonces deletes up to limit nonces that expired at now, the
+	// oldest first, and returns how many it deleted.
+	SweepNonces(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // resourcePtr constrains a pointer to a Resource struct type.

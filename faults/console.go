@@ -17,8 +17,8 @@ type ConsoleDriver struct {
 }
 
 var (
-	_ core.ConsoleDriver       = (*ConsoleDriver)(nil)
-	_ core.GuestPasswordSetter = (*ConsoleDriver)(nil)
+	_ core.PullingConsoleDriver = (*ConsoleDriver)(nil)
+	_ core.GuestPasswordSetter  = (*ConsoleDriver)(nil)
 )
 
 // ConsoleDriver wraps d. The product of each call is its target's Product
@@ -39,6 +39,15 @@ func (in *Injector) ConsoleDrivers(ds map[string]core.ConsoleDriver) map[string]
 
 // Unwrap returns the wrapped driver.
 func (d *ConsoleDriver) Unwrap() core.ConsoleDriver { return d.inner }
+
+// PullsPasswords implements core.PullingConsoleDriver: the wrapped
+// driver's answer while the injector knows there is no fault rule at all;
+// otherwise SetConsolePassword must be called for the rules to act (and
+// that call refreshes what the injector knows).
+func (d *ConsoleDriver) PullsPasswords(ctx context.Context, product string) bool {
+	p, ok := d.inner.(core.PullingConsoleDriver)
+	return ok && p.PullsPasswords(ctx, product) && d.in.quiet()
+}
 
 // SetConsolePassword implements core.ConsoleDriver.
 func (d *ConsoleDriver) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, pw core.Secret) error {

@@ -191,6 +191,14 @@ type verdict struct {
 	fail  *Rule // nil: the call goes through
 }
 
+// quiet reports whether there is no fault rule at all, as decide last
+// found and caches for emptyCacheTTL. It reads nothing (a caller may hold
+// the store's writer): after the cache expires it answers false until the
+// next call that passes the rules refreshes it.
+func (in *Injector) quiet() bool {
+	return in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load()
+}
+
 // decide applies the rules selected by match to one call: latency rules
 // that fire add their delay, and the first failure rule that fires (in
 // creation order) becomes the verdict's failure. Every rule that fires is

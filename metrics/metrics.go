@@ -146,6 +146,26 @@ func New() *Metrics {
 	return m
 }
 
+// CommitStats is a store that counts its group commits.
+type CommitStats interface {
+	CommitStats() (commits, updates int64)
+}
+
+// ObserveCommits exports st's group commits: batch transactions committed
+// and the Updates they carried, whose ratio is the average batch.
+func (m *Metrics) ObserveCommits(st CommitStats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "latchkey_store_commits_total",
+			Help: "Transactions the store committed; each carries one or more Updates (group commit).",
+		}, func() float64 { c, _ := st.CommitStats(); return float64(c) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "latchkey_store_committed_updates_total",
+			Help: "Updates the store's committed transactions carried; divided by latchkey_store_commits_total, the average batch.",
+		}, func() float64 { _, u := st.CommitStats(); return float64(u) }),
+	)
+}
+
 // Registry returns the registry, for registering more collectors and for
 // tests that gather.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

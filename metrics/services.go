@@ -81,8 +81,8 @@ type CountedDriver struct {
 }
 
 var (
-	_ core.ConsoleDriver       = (*CountedDriver)(nil)
-	_ core.GuestPasswordSetter = (*CountedDriver)(nil)
+	_ core.PullingConsoleDriver = (*CountedDriver)(nil)
+	_ core.GuestPasswordSetter  = (*CountedDriver)(nil)
 )
 
 // SetConsolePassword implements core.ConsoleDriver.
@@ -106,6 +106,13 @@ func (d *CountedDriver) SetGuestPassword(ctx context.Context, t core.ConsoleTarg
 		return g.SetGuestPassword(ctx, t, user, pw)
 	}
 	return nil
+}
+
+// PullsPasswords implements core.PullingConsoleDriver: counting adds
+// nothing to SetConsolePassword, so it is the wrapped driver's answer.
+func (d *CountedDriver) PullsPasswords(ctx context.Context, product string) bool {
+	p, ok := d.inner.(core.PullingConsoleDriver)
+	return ok && p.PullsPasswords(ctx, product)
 }
 
 // Unwrap returns the wrapped driver.

@@ -75,6 +75,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	// Console drivers are wrapped from the inside out: fault rules first
 	// (PRODUCT.md §8), then the metrics that count what the service saw.
 	m := metrics.New()
+	if cs, ok := st.(metrics.CommitStats); ok {
+		m.ObserveCommits(cs)
+	}
 	// One blacklist for every VNC surface latchkey answers (PRODUCT.md
 	// §10): the console gateway and the sim visual services. It is kept
 	// in the store, so every replica refuses a source blocked through

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -501,71 +502,116 @@ func (s *ECS) DescribeInstanceVncURL(ctx context.Context, c core.Caller, ref cor
 	return tok, err
 }
 
-// ModifyInstanceVncPasswd implements core.ECS (PRODUCT.md §3).
+// ModifyInstanceVncPasswd implements core.ECS (PRODUCT.md §3). After RAM
+// authorization, everything happens in one Update: the request's nonce
+// is recorded (core.UseNonce), the account's state read, the instance
+// loaded and changed, and the audit event appended, so the change costs
+// one transaction and its share of one commit. The errors keep the
+// gate's order: account state and region before the parameters.
 func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref core.InstanceRef, pw core.Secret) error {
-	if err := s.prepare(ctx, c, "ModifyInstanceVncPasswd", ref); err != nil {
+	const op = "ModifyInstanceVncPasswd"
+	if err := s.gate.authorize(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
+	var sealed []byte
+	perr := vncParams(ref, pw)
+	if perr == nil {
+		var err error
+		if sealed, err = s.cfg.Sealer.Seal(pw, core.VNCSealContext(ref.InstanceID)); err != nil {
+			return err
+		}
+	}
+
+	// update makes the change. An I/O optimized console takes the
+	// password before anything is stored, so if it must be pushed and
+	// pushed is nil, update stops (returning errPushFirst and the
+	// instance) for the caller to push and call it again.
+	update := func(pushed *core.Instance) (push *core.Instance, err error) {
+		err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+			if err := core.UseNonce(ctx, tx); err != nil {
+				return err
+			}
+			if err := s.gate.admit(ctx, tx, c.AccountID, op, opChange, ref.RegionID); err != nil {
+				return err
+			}
+			if perr != nil {
+				return perr
+			}
+			cur, err := s.load(ctx, tx, c, ref)
+			if err != nil {
+				return err
+			}
+			if cur.Status != core.StatusRunning && cur.Status != core.StatusStopped {
+				return incorrectStatus()
+			}
+			if cur.IoOptimized {
+				if pushed == nil && s.mustPush(ctx, cur) {
+					push = cur
+					return errPushFirst
+				}
+				cur.VNCPassword, cur.PendingVNCPassword = sealed, nil
+			} else {
+				cur.PendingVNCPassword = sealed
+			}
+			// The call's audit event commits with the change (core.AuditIntent).
+			if err := core.RecordChange(ctx, tx); err != nil {
+				return err
+			}
+			return core.Put(ctx, tx, cur)
+		})
+		return push, err
+	}
+	push, err := update(nil)
+	if push == nil {
+		return err
+	}
+	// A console that takes pushed passwords is ordered with every other
+	// change of the instance, through any replica, by the instance's store
+	// lock (lockResource), held across the push and the Update that
+	// records it. Under the lock the instance is read again.
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if push, err = update(nil); push == nil {
+		return err
+	}
+	// If the console cannot take the password, nothing has changed.
+	if err := s.setConsole(ctx, push, pw); err != nil {
+		return err
+	}
+	if _, err = update(push); err != nil {
+		s.restoreConsole(ctx, push)
+	}
+	return err
+}
+
+// errPushFirst stops a ModifyInstanceVncPasswd Update whose console must
+// take the password before the change is stored.
+var errPushFirst = errors.New("the console takes the password first")
+
+// vncParams checks ModifyInstanceVncPasswd's parameters.
+func vncParams(ref core.InstanceRef, pw core.Secret) error {
 	if ref.InstanceID == "" {
 		return core.Invalid(core.ReasonMissingParameter, "InstanceId")
 	}
 	if pw.IsZero() {
 		return core.Invalid(core.ReasonMissingParameter, "VncPassword")
 	}
-	if err := core.ValidateVNCPassword(pw); err != nil {
-		return err
-	}
-	sealed, err := s.cfg.Sealer.Seal(pw, core.VNCSealContext(ref.InstanceID))
-	if err != nil {
-		return err
-	}
-	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, string(ref.InstanceID))
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	return core.ValidateVNCPassword(pw)
+}
 
-	var inst *core.Instance
-	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		inst, err = s.load(ctx, tx, c, ref)
-		return err
-	})
+// mustPush reports whether inst's console must be given a new password
+// (SetConsolePassword) for it to be live: not when its driver asks the
+// store (core.PullingConsoleDriver).
+func (s *ECS) mustPush(ctx context.Context, inst *core.Instance) bool {
+	d, err := s.cfg.driver(inst.Driver)
 	if err != nil {
-		return err
+		return true // setConsole reports the error
 	}
-	if inst.Status != core.StatusRunning && inst.Status != core.StatusStopped {
-		return incorrectStatus()
-	}
-	// An I/O optimized console takes the password before anything is
-	// stored; if it cannot, nothing has changed.
-	if inst.IoOptimized {
-		if err := s.setConsole(ctx, inst, pw); err != nil {
-			return err
-		}
-	}
-	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		cur, err := s.load(ctx, tx, c, ref)
-		if err != nil {
-			return err
-		}
-		if cur.Status != core.StatusRunning && cur.Status != core.StatusStopped {
-			return incorrectStatus()
-		}
-		if cur.IoOptimized {
-			cur.VNCPassword, cur.PendingVNCPassword = sealed, nil
-		} else {
-			cur.PendingVNCPassword = sealed
-		}
-		// The call's audit event commits with the change (core.AuditIntent).
-		if err := core.RecordChange(ctx, tx); err != nil {
-			return err
-		}
-		return core.Put(ctx, tx, cur)
-	})
-	if err != nil && inst.IoOptimized {
-		s.restoreConsole(ctx, inst)
-	}
-	return err
+	p, ok := d.(core.PullingConsoleDriver)
+	return !ok || !p.PullsPasswords(ctx, inst.ConsoleTarget().Product)
 }
 
 // setConsole pushes pw to the instance's console, mapping any driver

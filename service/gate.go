@@ -40,39 +40,40 @@ type gate struct {
 
 // check runs the preamble for operation op of class cl.
 func (g *gate) check(ctx context.Context, c core.Caller, op string, cl opClass, region core.RegionID, id string) error {
-	if err := g.cfg.Authorizer.Authorize(ctx, c, string(g.service)+":"+op, g.resource(region, c.AccountID, id)); err != nil {
+	if err := g.authorize(ctx, c, op, region, id); err != nil {
 		return err
 	}
-	if err := g.account(ctx, c.AccountID, op, cl); err != nil {
+	return g.cfg.Store.View(ctx, func(tx core.Tx) error { return g.admit(ctx, tx, c.AccountID, op, cl, region) })
+}
+
+// authorize is the preamble's first step, RAM authorization of op on
+// the resource id in region. An operation that runs the rest in its own
+// transaction (admit) calls it before that transaction.
+func (g *gate) authorize(ctx context.Context, c core.Caller, op string, region core.RegionID, id string) error {
+	return g.cfg.Authorizer.Authorize(ctx, c, string(g.service)+":"+op, g.resource(region, c.AccountID, id))
+}
+
+// admit is the rest of the preamble, read in tx: the account's state,
+// then the region. An account the store does not know has the defaults:
+// everything enabled, no debt. Services are checked before debt (seed
+// 004 lists NotEnabled before InDebt).
+func (g *gate) admit(ctx context.Context, tx core.Tx, id core.AccountID, op string, cl opClass, region core.RegionID) error {
+	a, err := core.Get[core.Account](ctx, tx, string(id))
+	if err != nil && core.KindOf(err) != core.KindNotFound {
 		return err
+	}
+	if a != nil {
+		if !a.Enabled(g.service) {
+			return g.disabled(op)
+		}
+		if a.InDebt && g.inDebt != nil {
+			if err := g.inDebt(op, cl); err != nil {
+				return err
+			}
+		}
 	}
 	if g.region != nil {
 		return g.region(op, region)
-	}
-	return nil
-}
-
-// account applies the account's state. An account the store does not
-// know has the defaults: everything enabled, no debt. Services are
-// checked before debt (seed 004 lists NotEnabled before InDebt).
-func (g *gate) account(ctx context.Context, id core.AccountID, op string, cl opClass) error {
-	var a *core.Account
-	err := g.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		a, err = core.Get[core.Account](ctx, tx, string(id))
-		if core.KindOf(err) == core.KindNotFound {
-			a, err = nil, nil
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return err
-	case a == nil:
-		return nil
-	case !a.Enabled(g.service):
-		return g.disabled(op)
-	case a.InDebt && g.inDebt != nil:
-		return g.inDebt(op, cl)
 	}
 	return nil
 }

@@ -17,17 +17,14 @@ const (
 	sweepBatch = 512
 )
 
-// Nonces implements core.Nonces over the store: a nonce is a document,
-// so every replica sharing the store sees it and it survives restarts.
-// Recording one is a write, group-committed with the other writes of the
-// moment (README, "Replay protection").
+// Nonces implements core.Nonces over the store (core.Tx RecordNonce): every
+// replica sharing the store sees a recorded nonce and it survives
+// restarts. Recording one is a write, in the Update of the call's change
+// or group-committed with the other writes of the moment (README,
+// "Replay protection").
 type Nonces struct {
 	store core.Store
 	n     atomic.Uint64
-	// notBefore (Unix nanoseconds) is when the oldest nonce the last sweep
-	// saw expires: no sweep before then has anything to delete. It only
-	// delays deleting expired nonces, which Use ignores anyway.
-	notBefore atomic.Int64
 }
 
 var _ core.Nonces = (*Nonces)(nil)
@@ -35,95 +32,25 @@ var _ core.Nonces = (*Nonces)(nil)
 // NewNonces returns the nonce registry over st.
 func NewNonces(st core.Store) *Nonces { return &Nonces{store: st} }
 
-// nonce is a recorded signature nonce.
-type nonce struct {
-	AccessKeyID core.AccessKeyID
-	Nonce       string
-	Expires     time.Time
-}
-
-const nonceKind core.ResourceKind = "signature.nonce"
-
-func (*nonce) Kind() core.ResourceKind { return nonceKind }
-
-// Key joins the access key and the nonce; an access key id has no "/".
-func (n *nonce) Key() string           { return string(n.AccessKeyID) + "/" + n.Nonce }
-func (*nonce) Owner() core.AccountID   { return "" }
-func (*nonce) Location() core.RegionID { return "" }
-
-// Use implements core.Nonces.
-func (s *Nonces) Use(ctx context.Context, key core.AccessKeyID, value string, now, expires time.Time) (bool, error) {
-	rec := &nonce{AccessKeyID: key, Nonce: value, Expires: expires}
-	sweep := s.n.Add(1)%sweepEvery == 0 && now.UnixNano() >= s.notBefore.Load()
-	fresh := false
-	err := s.store.Update(ctx, func(tx core.Tx) error {
-		prev, err := core.Get[nonce](ctx, tx, rec.Key())
-		switch {
-		case err == nil && now.Before(prev.Expires):
-			fresh = false
-			return nil
-		case err != nil && core.KindOf(err) != core.KindNotFound:
-			return err
-		}
-		fresh = true
-		if prev != nil {
-			// An expired record of the same nonce: forget it first, so
-			// the new one takes its place in time order.
-			if err := core.Delete(ctx, tx, prev); err != nil {
-				return err
-			}
-		}
-		return core.Put(ctx, tx, rec)
+// Use implements core.Nonces with an Update of its own.
+func (s *Nonces) Use(ctx context.Context, key core.AccessKeyID, value string, now, expires time.Time) (fresh bool, err error) {
+	err = s.store.Update(ctx, func(tx core.Tx) (err error) {
+		fresh, err = s.UseIn(ctx, tx, key, value, now, expires)
+		return err
 	})
-	if err == nil && sweep {
-		s.sweep(ctx, now)
-	}
 	return fresh, err
 }
 
-// sweep deletes up to sweepBatch expired nonces, oldest first: the store
-// lists documents in insertion order, which is the order of their expiry
-// up to the timestamp window's slack. The listing is a View, so the
-// sweep holds no lock on the kind while it decides; each nonce is read
-// again before it goes, so one used anew meanwhile stays. A failed sweep
-// is left to the next one.
-func (s *Nonces) sweep(ctx context.Context, now time.Time) {
-	var old []*nonce
-	err := s.store.View(ctx, func(tx core.Tx) (err error) {
-		old, err = core.List[nonce](ctx, tx, core.Query{Limit: sweepBatch})
-		return err
-	})
-	if err != nil {
-		return
+// UseIn implements core.Nonces.
+func (s *Nonces) UseIn(ctx context.Context, tx core.Tx, key core.AccessKeyID, value string, now, expires time.Time) (bool, error) {
+	fresh, err := tx.RecordNonce(ctx, key, value, now, expires)
+	if err != nil || !fresh {
+		return false, err
 	}
-	expired := 0
-	for _, n := range old {
-		if now.Before(n.Expires) {
-			s.notBefore.Store(n.Expires.UnixNano())
-			break
+	if s.n.Add(1)%sweepEvery == 0 {
+		if _, err := tx.SweepNonces(ctx, now, sweepBatch); err != nil {
+			return false, err
 		}
-		expired++
 	}
-	if expired == 0 {
-		return
-	}
-	_ = s.store.Update(ctx, func(tx core.Tx) error {
-		for _, n := range old {
-			if now.Before(n.Expires) {
-				continue
-			}
-			// Read again: the nonce may have been used anew since.
-			cur, err := core.Get[nonce](ctx, tx, n.Key())
-			if core.KindOf(err) == core.KindNotFound || err == nil && now.Before(cur.Expires) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := core.Delete(ctx, tx, cur); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return true, nil
 }

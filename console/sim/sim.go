@@ -64,7 +64,7 @@ func (d *Driver) source(product string) core.ConsolePasswords {
 
 type key struct{ product, id string }
 
-var _ core.ConsoleDriver = (*Driver)(nil)
+var _ core.PullingConsoleDriver = (*Driver)(nil)
 
 // New returns a driver with no consoles.
 func New() *Driver {
@@ -73,6 +73,12 @@ func New() *Driver {
 		sources:   make(map[string]core.ConsolePasswords),
 		logins:    make(map[string]core.ConsoleLogins),
 	}
+}
+
+// PullsPasswords implements core.PullingConsoleDriver: product's consoles
+// ask its password source, when it has one.
+func (d *Driver) PullsPasswords(_ context.Context, product string) bool {
+	return d.source(product) != nil
 }
 
 // SetConsolePassword implements core.ConsoleDriver. The sim console is

@@ -308,8 +308,8 @@ func (s *suite) raw(tls bool, method, target string, header http.Header, body []
 	return answer{resp.StatusCode, string(b)}, err
 }
 
-// resources is the fleet as the internal API lists it, without the
-// signature nonces, which every accepted signature adds.
+// resources is the fleet as the internal API lists it (signature nonces
+// are not resources: accepted signatures add none).
 func (s *suite) resources(t *testing.T) []map[string]any {
 	t.Helper()
 	var out struct{ Resources []map[string]any }
@@ -318,10 +318,9 @@ func (s *suite) resources(t *testing.T) []map[string]any {
 	}
 	var kept []map[string]any
 	for _, r := range out.Resources {
-		// Nonces, and the VNC blacklist's records of attempts in
-		// progress, come and go with requests; noFailures checks the
-		// blacklist.
-		if r["kind"] != "signature.nonce" && r["kind"] != string(blacklist.Kind) {
+		// The VNC blacklist's records of attempts in progress come and
+		// go with requests; noFailures checks the blacklist.
+		if r["kind"] != string(blacklist.Kind) {
 			kept = append(kept, r)
 		}
 	}

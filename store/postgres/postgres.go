@@ -84,6 +84,12 @@ func Open(ctx context.Context, url string, clock core.Clock, readConns int) (*St
 	return s, nil
 }
 
+// CommitStats returns how many batch transactions committed and how many
+// Updates they carried, since Open (metrics: the average group commit).
+func (s *Store) CommitStats() (commits, updates int64) {
+	return s.writer.Commits(), s.writer.Updates()
+}
+
 // Close waits for the Update holding the writer, commits the open batch,
 // waits for running Views and closes every connection. Later calls fail
 // with KindUnavailable.

@@ -322,3 +322,38 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 	}
 	return out, nil
 }
+
+// RecordNonce implements core.Tx: one upsert that changes a row only when
+// the nonce is new or expired at now. A concurrent insert of the same
+// nonce waits on the primary key for the other transaction's end.
+func (t *tx) RecordNonce(ctx context.Context, key core.AccessKeyID, nonce string, now, expires time.Time) (bool, error) {
+	const op = "postgres.RecordNonce"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return false, err
+	}
+	tag, err := t.exec(ctx, `INSERT INTO nonces (access_key, nonce, expires) VALUES ($1, $2, $3)
+		ON CONFLICT (access_key, nonce) DO UPDATE SET expires = EXCLUDED.expires WHERE nonces.expires <= $4`,
+		string(key), nonce, expires.UnixNano(), now.UnixNano())
+	if err != nil {
+		return false, t.fail(op, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SweepNonces implements core.Tx. Rows another transaction is recording
+// anew are skipped, not waited for.
+func (t *tx) SweepNonces(ctx context.Context, now time.Time, limit int) (int, error) {
+	const op = "postgres.SweepNonces"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := t.exec(ctx, `DELETE FROM nonces WHERE (access_key, nonce) IN
+		(SELECT access_key, nonce FROM nonces WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		now.UnixNano(), limit)
+	if err != nil {
+		return 0, t.fail(op, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -216,8 +217,8 @@ func TestMigrationsRecorded(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if strings.Join(versions, ",") != "0001_init" {
-		t.Errorf("schema_migrations = %v, want [0001_init]", versions)
+	if strings.Join(versions, ",") != "0001_init,0003_nonces" {
+		t.Errorf("schema_migrations = %v, want [0001_init 0003_nonces]", versions)
 	}
 	if err := s.Update(ctx, func(core.Tx) error {
 		_, err := s.conn.ExecContext(ctx, "INSERT INTO schema_migrations VALUES ('9999_future', 0)")
@@ -328,5 +329,45 @@ func TestOpenRejectsBadPath(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing", "x.db"), core.SystemClock{}); err == nil {
 		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+// A database whose nonces an older latchkey stored as documents gets them
+// as rows by migration 0003: they keep refusing their replays until they
+// expire (to the millisecond: SQLite's unixepoch keeps no more).
+func TestMigrationMovesNonceDocuments(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	expires := time.Date(2026, 12, 1, 0, 30, 0, 123456789, time.UTC)
+	body := `{"AccessKeyID":"LTAIold","Nonce":"n-1","Expires":"` + expires.Format(time.RFC3339Nano) + `"}`
+	for _, q := range []string{
+		"DROP TABLE nonces",
+		"DELETE FROM schema_migrations WHERE version = '0003_nonces'",
+		"INSERT INTO docs (kind, key, account, region, seq, body) VALUES ('signature.nonce', 'LTAIold/n-1', '', '', 1000, CAST('" + body + "' AS BLOB))",
+	} {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err := Open(ctx, path, core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(ctx, func(tx core.Tx) error {
+		if fresh, err := tx.RecordNonce(ctx, "LTAIold", "n-1", expires.Add(-time.Millisecond), expires.Add(time.Hour)); err != nil || fresh {
+			t.Errorf("the migrated nonce just before its expiry = %v, %v; want refused", fresh, err)
+		}
+		if fresh, err := tx.RecordNonce(ctx, "LTAIold", "n-1", expires.Add(time.Millisecond), expires.Add(time.Hour)); err != nil || !fresh {
+			t.Errorf("the migrated nonce after its expiry = %v, %v; want recorded", fresh, err)
+		}
+		if _, err := tx.GetDoc(ctx, "signature.nonce", "LTAIold/n-1"); core.KindOf(err) != core.KindNotFound {
+			t.Errorf("the nonce document is still there: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,14 +16,21 @@ const (
 	sqlUpsertDoc = `INSERT INTO docs (kind, key, account, region, seq, body)
 		VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM docs), ?5)
 		ON CONFLICT (kind, key) DO UPDATE SET account = excluded.account, region = excluded.region, body = excluded.body`
-	sqlDeleteDoc   = `DELETE FROM docs WHERE kind = ?1 AND key = ?2`
-	sqlSeqOf       = `SELECT seq FROM docs WHERE kind = ?1 AND key = ?2`
+	sqlDeleteDoc = `DELETE FROM docs WHERE kind = ?1 AND key = ?2`
+	sqlSeqOf     = `SELECT seq FROM docs WHERE kind = ?1 AND key = ?2`
+	// sqlRecordNonce inserts a nonce, or renews one that expired at ?4;
+	// it changes no row when the nonce is live.
+	sqlRecordNonce = `INSERT INTO nonces (access_key, nonce, expires) VALUES (?1, ?2, ?3)
+		ON CONFLICT (access_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?4`
+	sqlSweepNonces = `DELETE FROM nonces WHERE (access_key, nonce) IN
+		(SELECT access_key, nonce FROM nonces WHERE expires <= ?1 ORDER BY expires LIMIT ?2)`
 	sqlAppendAudit = `INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
 		product, action, resource, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 type stmts struct {
 	getDoc, updateBody, upsertDoc, deleteDoc, seqOf, appendAudit *sql.Stmt
+	recordNonce, sweepNonces                                     *sql.Stmt
 }
 
 // preparer is *sql.DB or *sql.Conn.
@@ -39,11 +46,13 @@ func (st *stmts) prepare(ctx context.Context, p preparer) error {
 		&st.deleteDoc:   sqlDeleteDoc,
 		&st.seqOf:       sqlSeqOf,
 		&st.appendAudit: sqlAppendAudit,
+		&st.recordNonce: sqlRecordNonce,
+		&st.sweepNonces: sqlSweepNonces,
 	})
 }
 
 func (st *stmts) close() {
-	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteDoc, st.seqOf, st.appendAudit)
+	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteDoc, st.seqOf, st.appendAudit, st.recordNonce, st.sweepNonces)
 }
 
 // control holds the transaction control statements of the writer. Each fn

@@ -218,3 +218,37 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 	}
 	return out, nil
 }
+
+// RecordNonce implements core.Tx: one upsert that changes a row only when
+// the nonce is new or expired at now.
+func (t *tx) RecordNonce(ctx context.Context, key core.AccessKeyID, nonce string, now, expires time.Time) (bool, error) {
+	const op = "sqlite.RecordNonce"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return false, err
+	}
+	res, err := t.s.ws.recordNonce.ExecContext(ctx, string(key), nonce, expires.UnixNano(), now.UnixNano())
+	if err != nil {
+		return false, mapErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, mapErr(op, err)
+	}
+	return n == 1, nil
+}
+
+// SweepNonces implements core.Tx.
+func (t *tx) SweepNonces(ctx context.Context, now time.Time, limit int) (int, error) {
+	const op = "sqlite.SweepNonces"
+	ctx, err := t.enter(ctx, op, true)
+	if err != nil {
+		return 0, err
+	}
+	res, err := t.s.ws.sweepNonces.ExecContext(ctx, now.UnixNano(), limit)
+	if err != nil {
+		return 0, mapErr(op, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(op, err)
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		fn   func(t *testing.T, open Opener)
 	}{
 		{"GetMissing", testGetMissing},
+		{"Nonces", testNonces},
 		{"PutGet", testPutGet},
 		{"PutInvalid", testPutInvalid},
 		{"ReplaceKeepsOrder", testReplaceKeepsOrder},
@@ -1043,5 +1044,73 @@ func testClose(t *testing.T, open Opener) {
 	wantKind(t, s.View(ctx, func(tx core.Tx) error { return nil }), core.KindUnavailable, "View after Close")
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// RecordNonce records a nonce once until it expires, again after;
+// SweepNonces deletes the expired ones, oldest first, up to its limit; a
+// rolled-back Update keeps none; recorded nonces survive a reopen.
+func testNonces(t *testing.T, open Opener) {
+	s := open(t)
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	record := func(s core.Store, nonce string, now time.Time) (fresh bool) {
+		t.Helper()
+		update(t, s, func(ctx context.Context, tx core.Tx) (err error) {
+			fresh, err = tx.RecordNonce(ctx, "LTAIk", nonce, now, now.Add(time.Minute))
+			return err
+		})
+		return fresh
+	}
+	if !record(s, "a", t0) || record(s, "a", t0.Add(59*time.Second)) || !record(s, "a", t0.Add(time.Minute)) {
+		t.Fatal("a nonce is recorded once, refused within its minute, recorded again after")
+	}
+	update(t, s, func(ctx context.Context, tx core.Tx) error {
+		if fresh, err := tx.RecordNonce(ctx, "LTAIother", "a", t0, t0.Add(time.Minute)); err != nil || !fresh {
+			t.Errorf("the same nonce of another access key = %v, %v; want recorded", fresh, err)
+		}
+		return nil
+	})
+	rollback := errors.New("rolled back")
+	err := s.Update(context.Background(), func(tx core.Tx) error {
+		if _, err := tx.RecordNonce(context.Background(), "LTAIk", "dropped", t0, t0.Add(time.Minute)); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if err != rollback {
+		t.Fatalf("Update = %v, want %v", err, rollback)
+	}
+	if !record(s, "dropped", t0) {
+		t.Error("a nonce recorded by a rolled-back Update is refused")
+	}
+	for i := range 3 {
+		record(s, fmt.Sprint("old-", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	sweep := func(s core.Store, now time.Time, limit int) (n int) {
+		t.Helper()
+		update(t, s, func(ctx context.Context, tx core.Tx) (err error) {
+			n, err = tx.SweepNonces(ctx, now, limit)
+			return err
+		})
+		return n
+	}
+	// At t0+61s, LTAIother/a, dropped and old-0 expired at t0+60s,
+	// old-1 at t0+61s; old-2 and LTAIk/a are live.
+	if n := sweep(s, t0.Add(61*time.Second), 3); n != 3 {
+		t.Errorf("sweep with limit 3 deleted %d", n)
+	}
+	s.Close()
+	s = open(t)
+	if record(s, "old-1", t0.Add(60500*time.Millisecond)) {
+		t.Error("the sweep did not take the oldest first, or a nonce was forgotten across a reopen")
+	}
+	if record(s, "old-2", t0.Add(61*time.Second)) {
+		t.Error("a live nonce was swept")
+	}
+	if n := sweep(s, t0.Add(61*time.Second), 100); n != 1 {
+		t.Errorf("the second sweep deleted %d, want old-1", n)
+	}
+	if !record(s, "old-0", t0.Add(61*time.Second)) {
+		t.Error("an expired, swept nonce is refused")
 	}
 }

@@ -52,6 +52,7 @@ type Writer struct {
 	// will settle it.
 	waiting atomic.Int32
 	commits atomic.Int64
+	updates atomic.Int64 // the successful fns of the committed batches
 
 	mu     sync.Mutex
 	batch  *batch
@@ -197,6 +198,7 @@ func (w *Writer) commitLocked() {
 		b.err = err
 	} else {
 		w.commits.Add(1)
+		w.updates.Add(int64(b.members))
 	}
 	close(b.done)
 }
@@ -236,5 +238,9 @@ func (w *Writer) Close() error {
 // Waiting returns how many Updates wait for the writer (for tests).
 func (w *Writer) Waiting() int { return int(w.waiting.Load()) }
 
-// Commits returns how many batches committed (for tests and benchmarks).
+// Commits returns how many batches committed.
 func (w *Writer) Commits() int64 { return w.commits.Load() }
+
+// Updates returns how many Updates the committed batches carried: with
+// Commits, the average batch size.
+func (w *Writer) Updates() int64 { return w.updates.Load() }

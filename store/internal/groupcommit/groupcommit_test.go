@@ -71,8 +71,8 @@ func TestOneCommitPerQueue(t *testing.T) {
 		strings.Count(got, "release") != 3 || !strings.HasSuffix(got, "commit") {
 		t.Errorf("ops = %s", got)
 	}
-	if w.Commits() != 1 {
-		t.Errorf("Commits() = %d", w.Commits())
+	if w.Commits() != 1 || w.Updates() != 3 {
+		t.Errorf("Commits() = %d, Updates() = %d; want one commit of the 3 that succeeded", w.Commits(), w.Updates())
 	}
 }
 
