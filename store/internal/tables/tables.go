@@ -7,6 +7,7 @@ package tables
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,15 +48,45 @@ func (s *selectStmt) sql(head, order string, limit int) (string, []any) {
 	return b.String(), s.args
 }
 
+// Dialect is what the SQL stores' statements differ in.
+type Dialect struct {
+	Ph Placeholder
+	// Glob returns the condition that col matches the parameter marker
+	// p, and GlobPattern the parameter value for a core.LabelMatch
+	// pattern, in which '*' matches any run of characters and every
+	// other character only itself.
+	Glob        func(col, p string) string
+	GlobPattern func(pattern string) string
+	// NoLimit is what LIMIT takes to mean no limit ("-1", "ALL").
+	NoLimit string
+}
+
 // CheckDocs reports, as a *core.Error of KindInvalid for op, what makes q
-// unusable before any lookup: a negative Limit, or an After without a
-// Kind (keys are unique only within a kind).
+// unusable before any lookup: negative bounds, too many keys, an empty
+// label match, or an After, Keys or Labels without a Kind (keys are
+// unique only within a kind).
 func CheckDocs(op string, q core.Query) error {
-	if q.Limit < 0 {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	bad := func(field, msg string) error {
+		return &core.Error{Kind: core.KindInvalid, Op: op, Field: field, Message: msg}
 	}
-	if q.After != "" && q.Kind == "" {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
+	switch {
+	case q.Limit < 0:
+		return bad("Limit", "negative limit")
+	case q.Offset < 0:
+		return bad("Offset", "negative offset")
+	case q.AfterSeq < 0:
+		return bad("AfterSeq", "negative position")
+	case q.After != "" && q.Kind == "":
+		return bad("After", "After needs a Kind")
+	case (len(q.Keys) > 0 || len(q.Labels) > 0) && q.Kind == "":
+		return bad("Kind", "Keys and Labels need a Kind")
+	case len(q.Keys) > core.MaxQueryKeys:
+		return bad("Keys", "too many keys")
+	}
+	for _, m := range q.Labels {
+		if m.Name == "" || len(m.Values) == 0 || (m.Glob && len(m.Values) != 1) {
+			return bad("Labels", "a label match needs a name and values (one pattern with Glob)")
+		}
 	}
 	return nil
 }
@@ -66,26 +97,165 @@ func UnknownAfter(op string) error {
 	return &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
 }
 
-// SelectDocs returns the statement that selects kind, key, account,
-// region and body of the documents q selects, in insertion order (seq),
-// and its arguments. An empty Kind, Account or Region selects every one;
-// after is the seq of the document q.After names, and is used only when
-// q.After is set. q must have passed CheckDocs.
-func SelectDocs(ph Placeholder, q core.Query, after int64) (string, []any) {
-	s := selectStmt{ph: ph}
-	if q.Kind != "" {
-		s.and("kind =", string(q.Kind))
+// DocColumns are the columns SelectDocs selects, in its order.
+const DocColumns = "d.kind, d.key, d.account, d.region, d.seq, d.body"
+
+// SelectDocs returns the statement that selects DocColumns of the
+// documents q selects at now, in insertion order (seq), and its
+// arguments; after is the seq of the document q.After names (0 when
+// unset). With Keys the statement reads those keys' rows (the primary
+// key); otherwise with Labels it reads the first label's index range
+// (doc_labels_value) and checks the other labels by seq; otherwise it
+// reads the docs index of its kind, account and region. q must have
+// passed CheckDocs.
+func SelectDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
+	s, from := docsWhere(dl, q, after, now)
+	var b strings.Builder
+	b.WriteString("SELECT " + DocColumns + " FROM " + from)
+	if len(s.where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(s.where, " AND "))
 	}
-	if q.Account != "" {
-		s.and("account =", string(q.Account))
+	b.WriteString(" ORDER BY d.seq")
+	if q.Limit > 0 || q.Offset > 0 {
+		limit := dl.NoLimit
+		if q.Limit > 0 {
+			s.args = append(s.args, q.Limit)
+			limit = dl.Ph(len(s.args))
+		}
+		b.WriteString(" LIMIT " + limit)
 	}
-	if q.Region != "" {
-		s.and("region =", string(q.Region))
+	if q.Offset > 0 {
+		s.args = append(s.args, q.Offset)
+		b.WriteString(" OFFSET " + dl.Ph(len(s.args)))
 	}
-	if q.After != "" {
-		s.and("seq >", after)
+	return b.String(), s.args
+}
+
+// CountDocs returns the statement that counts what SelectDocs would
+// select without Offset and Limit, reading the same index.
+func CountDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
+	s, from := docsWhere(dl, q, after, now)
+	sql := "SELECT COUNT(*) FROM " + from
+	if len(s.where) > 0 {
+		sql += " WHERE " + strings.Join(s.where, " AND ")
 	}
-	return s.sql("SELECT kind, key, account, region, body FROM docs", "seq", q.Limit)
+	return sql, s.args
+}
+
+// docsWhere returns the conditions and the FROM clause of q.
+func docsWhere(dl Dialect, q core.Query, after int64, now time.Time) (selectStmt, string) {
+	s := selectStmt{ph: dl.Ph}
+	from := "docs d"
+	labels := q.Labels
+	// The first label drives the query when no keys do: its index range
+	// is read in seq order, and each row is joined to its document.
+	// CROSS JOIN keeps SQLite from reading the documents first.
+	if len(q.Keys) == 0 && len(labels) > 0 {
+		from = "doc_labels l0 CROSS JOIN docs d"
+		s.where = append(s.where, "d.seq = l0.seq")
+		s.and("l0.kind =", string(q.Kind))
+		if q.Account != "" {
+			s.and("l0.account =", string(q.Account))
+		}
+		if q.Region != "" {
+			s.and("l0.region =", string(q.Region))
+		}
+		s.labelTerms(dl, "l0", labels[0], now)
+		if after > 0 || q.AfterSeq > 0 {
+			s.and("l0.seq >", max(after, q.AfterSeq))
+		}
+		labels = labels[1:]
+	} else {
+		if q.Kind != "" {
+			s.and("d.kind =", string(q.Kind))
+		}
+		if q.Account != "" {
+			s.and("d.account =", string(q.Account))
+		}
+		if q.Region != "" {
+			s.and("d.region =", string(q.Region))
+		}
+		if len(q.Keys) > 0 {
+			s.in("d.key", q.Keys)
+		}
+		if after > 0 || q.AfterSeq > 0 {
+			s.and("d.seq >", max(after, q.AfterSeq))
+		}
+	}
+	if q.Unlabeled {
+		s.where = append(s.where, "d.labels IS NULL")
+	}
+	for i, m := range labels {
+		sub := selectStmt{ph: dl.Ph, args: s.args}
+		alias := "l" + strconv.Itoa(i+1)
+		sub.where = append(sub.where, alias+".seq = d.seq")
+		sub.labelTerms(dl, alias, m, now)
+		s.args = sub.args
+		s.where = append(s.where, "EXISTS (SELECT 1 FROM doc_labels "+alias+" WHERE "+strings.Join(sub.where, " AND ")+")")
+	}
+	return s, from
+}
+
+// labelTerms adds the conditions that the label row alias matches m at
+// now.
+func (s *selectStmt) labelTerms(dl Dialect, alias string, m core.LabelMatch, now time.Time) {
+	s.and(alias+".name =", m.Name)
+	switch {
+	case m.Glob:
+		s.args = append(s.args, dl.GlobPattern(m.Values[0]))
+		s.where = append(s.where, dl.Glob(alias+".value", s.ph(len(s.args))))
+	case len(m.Values) == 1:
+		s.and(alias+".value =", m.Values[0])
+	default:
+		s.in(alias+".value", m.Values)
+	}
+	ns := clampNanos(now)
+	s.and(alias+".from_ns <=", ns)
+	s.and(alias+".until_ns >", ns)
+}
+
+// in adds the condition that col is one of values.
+func (s *selectStmt) in(col string, values []string) {
+	marks := make([]string, len(values))
+	for i, v := range values {
+		s.args = append(s.args, v)
+		marks[i] = s.ph(len(s.args))
+	}
+	s.where = append(s.where, col+" IN ("+strings.Join(marks, ", ")+")")
+}
+
+// LabelRows are a document's labels as the columns of doc_labels: name,
+// value, and the Unix nanoseconds of from (inclusive) and until
+// (exclusive), open ends saturated.
+type LabelRows struct {
+	Names, Values []string
+	From, Until   []int64
+}
+
+// Labels returns the rows of labels, and their encoding in the docs
+// table's labels column: equal encodings mean equal rows, so a write that
+// keeps them need not rewrite doc_labels. A document without labels
+// encodes as "", which is not NULL (see core.Query.Unlabeled).
+func Labels(labels []core.Label) (LabelRows, string) {
+	var r LabelRows
+	var b strings.Builder
+	for _, l := range labels {
+		from, until := int64(minNanos), int64(maxNanos)
+		if !l.From.IsZero() {
+			from = clampNanos(l.From)
+		}
+		if !l.Until.IsZero() {
+			until = clampNanos(l.Until)
+		}
+		if from >= until {
+			continue
+		}
+		r.Names, r.Values = append(r.Names, l.Name), append(r.Values, l.Value)
+		r.From, r.Until = append(r.From, from), append(r.Until, until)
+		b.WriteString(strconv.Quote(l.Name) + "=" + strconv.Quote(l.Value) + "@" +
+			strconv.FormatInt(from, 36) + "-" + strconv.FormatInt(until, 36) + ";")
+	}
+	return r, b.String()
 }
 
 // CheckAudit reports a negative Limit as a *core.Error of KindInvalid for
