@@ -1,6 +1,10 @@
 package service
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
 
 // maxPageNumber is the largest PageNumber the Alibaba APIs accept: the
 // parameter is an Integer (int32) in their references. A larger one is
@@ -16,4 +20,24 @@ func pageBounds(total, number, size int) (lo, hi int) {
 	}
 	lo = (number - 1) * size
 	return lo, min(lo+size, total)
+}
+
+// encodeCursor and decodeCursor give a listing's position (core.Doc.Seq)
+// as an opaque token of 16 lowercase hexadecimal digits: the NextToken and
+// Marker of the listings that page by cursor. A cursor stays valid when
+// its resource is deleted: the listing goes on after its place.
+func encodeCursor(seq int64) string { return fmt.Sprintf("%016x", seq) }
+
+// decodeCursor reports false for anything encodeCursor does not make.
+func decodeCursor(token string) (int64, bool) {
+	if len(token) != 16 {
+		return 0, false
+	}
+	for _, r := range token {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return 0, false
+		}
+	}
+	seq, err := strconv.ParseInt(token, 16, 64)
+	return seq, err == nil && seq > 0
 }
