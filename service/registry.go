@@ -261,13 +261,19 @@ func badTarget(target string, kind core.ResourceKind) error {
 		Message: fmt.Sprintf("target %q does not apply to a %s", target, kind)}
 }
 
-// settleKind settles every resource of kind T (see Product.Settle);
-// resources that gone reports as no longer existing are deleted.
+// pendingQuery selects the resources with a change still to come
+// (core.LabelPending): settling and counting read only those.
+var pendingQuery = core.Query{Labels: []core.LabelMatch{{Name: core.LabelPending, Values: []string{"1"}}}}
+
+// settleKind settles every resource of kind T with a change to come (see
+// Product.Settle); resources that gone reports as no longer existing are
+// deleted. A resource whose changes are all due already reads the same
+// settled or not, and is left as it is.
 func settleKind[T any, P interface {
 	*T
 	core.Scheduled
 }](ctx context.Context, tx core.Tx, gone func(P, time.Time) bool) (int, error) {
-	list, err := core.List[T, P](ctx, tx, core.Query{})
+	list, err := core.List[T, P](ctx, tx, pendingQuery)
 	if err != nil {
 		return 0, err
 	}
@@ -290,22 +296,13 @@ func settleKind[T any, P interface {
 	return n, nil
 }
 
-// pendingKind counts the resources of kind T with a change to come.
+// pendingKind counts the resources of kind T with a change to come,
+// reading none of them.
 func pendingKind[T any, P interface {
 	*T
 	core.Scheduled
 }](ctx context.Context, tx core.Tx) (int, error) {
-	list, err := core.List[T, P](ctx, tx, core.Query{})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, v := range list {
-		if P(v).Unsettled(tx.Now()) {
-			n++
-		}
-	}
-	return n, nil
+	return core.Count[T, P](ctx, tx, pendingQuery)
 }
 
 // describeKind decodes a document of kind T, lets status advance it to
