@@ -153,3 +153,8 @@ func (s *BCC) applyInstance(ap *Apply, account core.AccountID, f fleet.BCC) erro
 	ap.Record(x)
 	return nil
 }
+
+// Labels implements labeler.
+func (*BCC) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.BCCInstance](d)
+}

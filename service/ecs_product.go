@@ -256,3 +256,8 @@ func (s *ECS) LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secr
 	}
 	return s.cfg.Sealer.Open(sealed, core.VNCSealContext(core.InstanceID(t.ID)))
 }
+
+// Labels implements labeler.
+func (*ECS) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.Instance](d)
+}

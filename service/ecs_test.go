@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"net"
@@ -620,5 +621,40 @@ func TestDescribeInstancesNames(t *testing.T) {
 	p := f.describe(t, core.DescribeInstancesInput{Name: "web*", InstanceIDs: []core.InstanceID{ids[4], ids[2], ids[0]}, PageSize: 1, PageNumber: 2})
 	if !slices.Equal(pageIDs(p), ids[2:3]) || p.TotalCount != 2 || p.NextToken != "" {
 		t.Errorf("names and ids, page 2 of size 1: %v (total %d, next %q), want %v", pageIDs(p), p.TotalCount, p.NextToken, ids[2:3])
+	}
+}
+
+// TestRelabelAfterUpgrade puts the store in the state migration
+// 0002_labels leaves a database of an older latchkey in (documents
+// without labels: labels NULL, no label rows), and checks that listings
+// miss the instances until Registry.Relabel, and find them after it with
+// their state unchanged.
+func TestRelabelAfterUpgrade(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	ids := []core.InstanceID{f.run(t, true), f.run(t, false)}
+	db, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, "UPDATE docs SET labels = NULL; DELETE FROM doc_labels")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.describe(t, core.DescribeInstancesInput{}); p.TotalCount != 0 {
+		t.Fatalf("before relabeling: %d instances listed, want 0 (the store was not put back to its old state)", p.TotalCount)
+	}
+	reg := service.NewRegistry(f.cfg, nil, nil, f.ecs)
+	n, err := reg.Relabel(ctx)
+	if err != nil || n < len(ids) {
+		t.Fatalf("Relabel = %d, %v; want at least the %d instances", n, err, len(ids))
+	}
+	p := f.describe(t, core.DescribeInstancesInput{Status: core.StatusRunning})
+	if !slices.Equal(pageIDs(p), ids) || p.TotalCount != 2 {
+		t.Fatalf("after relabeling: %v (total %d), want %v", pageIDs(p), p.TotalCount, ids)
+	}
+	if n, err := reg.Relabel(ctx); err != nil || n != 0 {
+		t.Fatalf("second Relabel = %d, %v; want 0", n, err)
 	}
 }

@@ -329,3 +329,8 @@ func (*EHPC) FindPart(ctx context.Context, tx core.Tx, id string) (core.Doc, boo
 	}
 	return core.Doc{}, false, nil
 }
+
+// Labels implements labeler.
+func (*EHPC) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.Cluster](d)
+}

@@ -369,3 +369,63 @@ func (r *Registry) Find(ctx context.Context, tx core.Tx, id string, extra ...cor
 	}
 	return core.Doc{}, &core.Error{Kind: core.KindNotFound, Message: "no resource " + quote(id)}
 }
+
+// labeler is a product whose documents carry labels (core.Labeled):
+// Labels decodes one of its documents and returns them.
+type labeler interface {
+	Labels(d core.Doc) ([]core.Label, error)
+}
+
+// labelsOf returns the labels of a document of kind T.
+func labelsOf[T any, P interface {
+	*T
+	core.Labeled
+}](d core.Doc) ([]core.Label, error) {
+	v, err := decodeDoc[T, P](d)
+	if err != nil {
+		return nil, err
+	}
+	return P(v).Labels(), nil
+}
+
+// relabelBatch bounds the documents one transaction of Relabel puts.
+const relabelBatch = 500
+
+// Relabel puts again, with their labels, the documents a latchkey older
+// than labels stored (core.Query.Unlabeled), so that label queries find
+// them, and returns how many it put. It reads an index of those
+// documents alone: once they are labeled, it costs one empty lookup. The
+// server calls it at start, before it is ready, as the last step of an
+// upgrade.
+func (r *Registry) Relabel(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := r.cfg.Store.Update(ctx, func(tx core.Tx) error {
+			n = 0
+			docs, err := tx.ListDocs(ctx, core.Query{Unlabeled: true, Limit: relabelBatch})
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				d.Labels = nil
+				if p, ok := r.Owner(d.Kind); ok {
+					if l, ok := p.(labeler); ok {
+						if d.Labels, err = l.Labels(d); err != nil {
+							return err
+						}
+					}
+				}
+				if err := tx.PutDoc(ctx, d); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil || n < relabelBatch {
+			return total, err
+		}
+	}
+}
