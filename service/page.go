@@ -1,9 +1,13 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/core"
 )
 
 // maxPageNumber is the largest PageNumber the Alibaba APIs accept: the
@@ -40,4 +44,34 @@ func decodeCursor(token string) (int64, bool) {
 	}
 	seq, err := strconv.ParseInt(token, 16, 64)
 	return seq, err == nil && seq > 0
+}
+
+// scanPage reads the resources q selects in insertion order from
+// q.AfterSeq, a chunk of n at a time, keeping those keep accepts at the
+// transaction's Now, until it has n of them or the listing ends. It
+// serves listings whose filters the labels narrow but do not decide:
+// when they do decide, the first chunk is the page.
+func scanPage[T any, P interface {
+	*T
+	core.Resource
+}](ctx context.Context, tx core.Tx, q core.Query, n int, keep func(*T, time.Time) bool) ([]core.Listed[T], error) {
+	q.Limit = n
+	var out []core.Listed[T]
+	for {
+		list, err := core.ListSeq[T, P](ctx, tx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range list {
+			if keep(l.V, tx.Now()) {
+				if out = append(out, l); len(out) == n {
+					return out, nil
+				}
+			}
+		}
+		if len(list) < q.Limit {
+			return out, nil
+		}
+		q.AfterSeq = list[len(list)-1].Seq
+	}
 }
