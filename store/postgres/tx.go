@@ -336,7 +336,6 @@ var dialect = tables.Dialect{
 	Ph:          placeholder,
 	Glob:        func(col, p string) string { return col + " LIKE " + p },
 	GlobPattern: strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%").Replace,
-	NoLimit:     "ALL",
 }
 
 // placeholder is PostgreSQL's parameter marker: $1, $2, …

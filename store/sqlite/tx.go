@@ -134,7 +134,8 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 }
 
 // ListDocs returns the documents q selects in insertion order, with
-// their Seq. An empty q.Kind selects every kind; q.After, Keys and Labels
+// their Seq. The Offset of a query of one label and nothing else skips
+// whole label buckets (see skipBuckets). An empty q.Kind selects every kind; q.After, Keys and Labels
 // then cannot be used (keys are unique only within a kind). An After that
 // names no document of q.Kind, or a negative bound, is KindInvalid.
 func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
@@ -146,6 +147,12 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	after, err := t.after(ctx, op, q)
 	if err != nil {
 		return nil, err
+	}
+	if q.Offset > 0 && tables.Bucketed(q, after) {
+		var within bool
+		if q, within, err = t.skipBuckets(ctx, op, q); err != nil || !within {
+			return []core.Doc{}, err
+		}
 	}
 	query, args := tables.SelectDocs(dialect, q, after, t.now)
 	rows, err := t.query(ctx, query, args...)
@@ -168,7 +175,8 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 }
 
 // CountDocs counts the documents q selects, ignoring Offset and Limit,
-// with ListDocs' rules.
+// with ListDocs' rules. A query of one label and nothing else is counted
+// from the label buckets (see buckets), without reading its label rows.
 func (t *tx) CountDocs(ctx context.Context, q core.Query) (int, error) {
 	const op = "sqlite.CountDocs"
 	ctx, err := t.enter(ctx, op, false)
@@ -178,6 +186,14 @@ func (t *tx) CountDocs(ctx context.Context, q core.Query) (int, error) {
 	after, err := t.after(ctx, op, q)
 	if err != nil {
 		return 0, err
+	}
+	if tables.Bucketed(q, after) {
+		bs, err := t.buckets(ctx, op, q)
+		n := 0
+		for _, b := range bs {
+			n += int(b.n)
+		}
+		return n, err
 	}
 	query, args := tables.CountDocs(dialect, q, after, t.now)
 	rows, err := t.query(ctx, query, args...)
@@ -221,7 +237,6 @@ var dialect = tables.Dialect{
 	Ph:          placeholder,
 	Glob:        func(col, p string) string { return col + " GLOB " + p },
 	GlobPattern: strings.NewReplacer("?", "[?]", "[", "[[]").Replace,
-	NoLimit:     "-1",
 }
 
 // placeholder is SQLite's parameter marker.

@@ -328,3 +328,53 @@ func testLabeledGenerics(t *testing.T, open Opener) {
 		return nil
 	})
 }
+
+// testOffsetsAcrossBuckets checks offsets and counts over more documents
+// than one of SQLite's label buckets holds (512 seqs), with documents
+// whose labels hold only for an interval mixed in, some holding now and
+// some not, and others deleted: every offset gives the listing's rest.
+func testOffsetsAcrossBuckets(t *testing.T, open Opener) {
+	s := open(t)
+	var now time.Time
+	view(t, s, func(_ context.Context, tx core.Tx) error { now = tx.Now(); return nil })
+	const n = 1300
+	var docs []core.Doc
+	for i := range n {
+		l := lbl("status", "Running")
+		switch i % 7 {
+		case 3:
+			l.Until = now.Add(time.Hour) // holds now
+		case 5:
+			l.From = now.Add(time.Hour) // not yet
+		}
+		docs = append(docs, labeled(fmt.Sprintf("w%04d", i), acctA, regionH, i, l))
+	}
+	putAll(t, s, docs...)
+	update(t, s, func(ctx context.Context, tx core.Tx) error {
+		for i := 0; i < n; i += 11 {
+			if err := tx.DeleteDoc(ctx, kindW, fmt.Sprintf("w%04d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	q := core.Query{Kind: kindW, Account: acctA, Region: regionH, Labels: []core.LabelMatch{match("status", "Running")}}
+	all := list(t, s, q)
+	want := 0
+	for i := range n {
+		if i%11 != 0 && i%7 != 5 {
+			want++
+		}
+	}
+	if len(all) != want || count(t, s, q) != want {
+		t.Fatalf("listed %d, counted %d, want %d", len(all), count(t, s, q), want)
+	}
+	for _, off := range []int{1, 100, 460, 461, 511, 512, 600, 900, 1000, want - 1, want, want + 5} {
+		q := q
+		q.Offset, q.Limit = off, 25
+		got := list(t, s, q)
+		if w := keys(all[min(off, len(all)):min(off+25, len(all))]); keys(got) != w {
+			t.Errorf("offset %d: %s, want %s", off, keys(got), w)
+		}
+	}
+}

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"LabelTimes", testLabelTimes},
 		{"LabelGlob", testLabelGlob},
 		{"Cursors", testCursors},
+		{"OffsetsAcrossBuckets", testOffsetsAcrossBuckets},
 		{"QueryErrors", testQueryErrors},
 		{"LabelsInUpdate", testLabelsInUpdate},
 		{"LabeledGenerics", testLabeledGenerics},

@@ -57,8 +57,6 @@ type Dialect struct {
 	// other character only itself.
 	Glob        func(col, p string) string
 	GlobPattern func(pattern string) string
-	// NoLimit is what LIMIT takes to mean no limit ("-1", "ALL").
-	NoLimit string
 }
 
 // CheckDocs reports, as a *core.Error of KindInvalid for op, what makes q
@@ -80,6 +78,8 @@ func CheckDocs(op string, q core.Query) error {
 		return bad("After", "After needs a Kind")
 	case (len(q.Keys) > 0 || len(q.Labels) > 0) && q.Kind == "":
 		return bad("Kind", "Keys and Labels need a Kind")
+	case q.Unlabeled && len(q.Labels) > 0:
+		return bad("Unlabeled", "an unlabeled document matches no label")
 	case len(q.Keys) > core.MaxQueryKeys:
 		return bad("Keys", "too many keys")
 	}
@@ -105,123 +105,191 @@ const DocColumns = "d.kind, d.key, d.account, d.region, d.seq, d.body"
 // arguments; after is the seq of the document q.After names (0 when
 // unset). With Keys the statement reads those keys' rows (the primary
 // key); otherwise with Labels it reads the first label's index range
-// (doc_labels_value) and checks the other labels by seq; otherwise it
-// reads the docs index of its kind, account and region. q must have
-// passed CheckDocs.
+// (doc_labels_value) in seq order and checks the other labels by seq;
+// otherwise it reads the docs index of its kind, account and region. An
+// Offset is found by a subquery on the same index alone (it reads no
+// document), and the page starts there. q must have passed CheckDocs.
 func SelectDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
-	s, from := docsWhere(dl, q, after, now)
-	var b strings.Builder
-	b.WriteString("SELECT " + DocColumns + " FROM " + from)
-	if len(s.where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(s.where, " AND "))
-	}
-	b.WriteString(" ORDER BY d.seq")
-	if q.Limit > 0 || q.Offset > 0 {
-		limit := dl.NoLimit
-		if q.Limit > 0 {
-			s.args = append(s.args, q.Limit)
-			limit = dl.Ph(len(s.args))
-		}
-		b.WriteString(" LIMIT " + limit)
-	}
+	s := selectStmt{ph: dl.Ph}
+	t := s.docsTerms(dl, q, after, now, true)
 	if q.Offset > 0 {
+		in := s.docsTerms(dl, q, after, now, false)
 		s.args = append(s.args, q.Offset)
-		b.WriteString(" OFFSET " + dl.Ph(len(s.args)))
+		t.where = append(t.where, t.seq+" >= (SELECT "+in.seq+" FROM "+in.from+where(in.where)+
+			" ORDER BY "+in.seq+" LIMIT 1 OFFSET "+dl.Ph(len(s.args))+")")
 	}
-	return b.String(), s.args
-}
-
-// CountDocs returns the statement that counts what SelectDocs would
-// select without Offset and Limit, reading the same index.
-func CountDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
-	s, from := docsWhere(dl, q, after, now)
-	sql := "SELECT COUNT(*) FROM " + from
-	if len(s.where) > 0 {
-		sql += " WHERE " + strings.Join(s.where, " AND ")
+	sql := "SELECT " + DocColumns + " FROM " + t.from + where(t.where) + " ORDER BY " + t.seq
+	if q.Limit > 0 {
+		s.args = append(s.args, q.Limit)
+		sql += " LIMIT " + dl.Ph(len(s.args))
 	}
 	return sql, s.args
 }
 
-// docsWhere returns the conditions and the FROM clause of q.
-func docsWhere(dl Dialect, q core.Query, after int64, now time.Time) (selectStmt, string) {
+// CountDocs returns the statement that counts what SelectDocs would
+// select without Offset and Limit, reading the same index and no
+// document.
+func CountDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
 	s := selectStmt{ph: dl.Ph}
-	from := "docs d"
+	t := s.docsTerms(dl, q, after, now, false)
+	return "SELECT COUNT(*) FROM " + t.from + where(t.where), s.args
+}
+
+// where returns the WHERE clause of the conditions, if any.
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// terms are the FROM clause, the conditions, and the column that orders
+// the rows of a docs query.
+type terms struct {
+	from, seq string
+	where     []string
+}
+
+// docsTerms returns q's terms, its arguments added to s. When the first
+// label drives the query, its index range is read in seq order (CROSS
+// JOIN keeps SQLite from reading the documents first), joined to the
+// documents only when join is set: label rows exist only for existing
+// documents, so counting and offsets need no document. With keys the
+// account and region are compared as expressions (|| ”), so that SQLite
+// reads the keys' rows rather than scanning an account index for its
+// order.
+func (s *selectStmt) docsTerms(dl Dialect, q core.Query, after int64, now time.Time, join bool) terms {
+	var t terms
+	cond := func(expr string, v any) {
+		s.args = append(s.args, v)
+		t.where = append(t.where, expr+" "+s.ph(len(s.args)))
+	}
 	labels := q.Labels
-	// The first label drives the query when no keys do: its index range
-	// is read in seq order, and each row is joined to its document.
-	// CROSS JOIN keeps SQLite from reading the documents first.
+	after = max(after, q.AfterSeq)
 	if len(q.Keys) == 0 && len(labels) > 0 {
-		from = "doc_labels l0 CROSS JOIN docs d"
-		s.where = append(s.where, "d.seq = l0.seq")
-		s.and("l0.kind =", string(q.Kind))
-		if q.Account != "" {
-			s.and("l0.account =", string(q.Account))
+		t.from, t.seq = "doc_labels l0", "l0.seq"
+		if join {
+			t.from += " CROSS JOIN docs d"
+			t.where = append(t.where, "d.seq = l0.seq")
 		}
-		if q.Region != "" {
-			s.and("l0.region =", string(q.Region))
-		}
-		s.labelTerms(dl, "l0", labels[0], now)
-		if after > 0 || q.AfterSeq > 0 {
-			s.and("l0.seq >", max(after, q.AfterSeq))
-		}
+		t.where = append(t.where, s.scope("l0", q)...)
+		t.where = append(t.where, s.labelTerms(dl, "l0", labels[0], now)...)
 		labels = labels[1:]
 	} else {
+		t.from, t.seq = "docs d", "d.seq"
+		scope := [2]string{"d.account =", "d.region ="}
+		if len(q.Keys) > 0 {
+			t.seq = "d.seq + 0"
+			scope = [2]string{"d.account || '' =", "d.region || '' ="}
+		}
 		if q.Kind != "" {
-			s.and("d.kind =", string(q.Kind))
+			cond("d.kind =", string(q.Kind))
 		}
 		if q.Account != "" {
-			s.and("d.account =", string(q.Account))
+			cond(scope[0], string(q.Account))
 		}
 		if q.Region != "" {
-			s.and("d.region =", string(q.Region))
+			cond(scope[1], string(q.Region))
 		}
 		if len(q.Keys) > 0 {
-			s.in("d.key", q.Keys)
+			t.where = append(t.where, s.in("d.key", q.Keys))
 		}
-		if after > 0 || q.AfterSeq > 0 {
-			s.and("d.seq >", max(after, q.AfterSeq))
+		if q.Unlabeled {
+			t.where = append(t.where, "d.labels IS NULL")
 		}
 	}
-	if q.Unlabeled {
-		s.where = append(s.where, "d.labels IS NULL")
+	if after > 0 {
+		cond(t.seq+" >", after)
 	}
 	for i, m := range labels {
-		sub := selectStmt{ph: dl.Ph, args: s.args}
 		alias := "l" + strconv.Itoa(i+1)
-		sub.where = append(sub.where, alias+".seq = d.seq")
-		sub.labelTerms(dl, alias, m, now)
-		s.args = sub.args
-		s.where = append(s.where, "EXISTS (SELECT 1 FROM doc_labels "+alias+" WHERE "+strings.Join(sub.where, " AND ")+")")
+		sub := append([]string{alias + ".seq = " + t.seq}, s.labelTerms(dl, alias, m, now)...)
+		t.where = append(t.where, "EXISTS (SELECT 1 FROM doc_labels "+alias+" WHERE "+strings.Join(sub, " AND ")+")")
 	}
-	return s, from
+	return t
 }
 
-// labelTerms adds the conditions that the label row alias matches m at
-// now.
-func (s *selectStmt) labelTerms(dl Dialect, alias string, m core.LabelMatch, now time.Time) {
-	s.and(alias+".name =", m.Name)
+// labelTerms returns the conditions that the label row alias matches m
+// at now, their arguments added to s.
+func (s *selectStmt) labelTerms(dl Dialect, alias string, m core.LabelMatch, now time.Time) []string {
+	ns := clampNanos(now)
+	return append(s.matchTerms(dl, alias, m), alias+".from_ns <= "+s.arg(ns), alias+".until_ns > "+s.arg(ns))
+}
+
+// matchTerms returns the conditions that alias's name and value match m,
+// their arguments added to s.
+func (s *selectStmt) matchTerms(dl Dialect, alias string, m core.LabelMatch) []string {
+	out := []string{alias + ".name = " + s.arg(m.Name)}
 	switch {
 	case m.Glob:
-		s.args = append(s.args, dl.GlobPattern(m.Values[0]))
-		s.where = append(s.where, dl.Glob(alias+".value", s.ph(len(s.args))))
+		out = append(out, dl.Glob(alias+".value", s.arg(dl.GlobPattern(m.Values[0]))))
 	case len(m.Values) == 1:
-		s.and(alias+".value =", m.Values[0])
+		out = append(out, alias+".value = "+s.arg(m.Values[0]))
 	default:
-		s.in(alias+".value", m.Values)
+		out = append(out, s.in(alias+".value", m.Values))
 	}
-	ns := clampNanos(now)
-	s.and(alias+".from_ns <=", ns)
-	s.and(alias+".until_ns >", ns)
+	return out
 }
 
-// in adds the condition that col is one of values.
-func (s *selectStmt) in(col string, values []string) {
+// scope returns the conditions that alias's kind, account and region are
+// q's, their arguments added to s.
+func (s *selectStmt) scope(alias string, q core.Query) []string {
+	out := []string{alias + ".kind = " + s.arg(string(q.Kind))}
+	if q.Account != "" {
+		out = append(out, alias+".account = "+s.arg(string(q.Account)))
+	}
+	if q.Region != "" {
+		out = append(out, alias+".region = "+s.arg(string(q.Region)))
+	}
+	return out
+}
+
+// arg adds the argument v and returns its marker.
+func (s *selectStmt) arg(v any) string {
+	s.args = append(s.args, v)
+	return s.ph(len(s.args))
+}
+
+// BucketBits is the base-2 logarithm of the width, in seqs, of a bucket
+// of SQLite's label_buckets.
+const BucketBits = 9
+
+// Bucketed reports whether label buckets can count q, and find its
+// offset: one label, no keys, no position (after is the seq of q.After).
+func Bucketed(q core.Query, after int64) bool {
+	return len(q.Labels) == 1 && len(q.Keys) == 0 && after == 0 && q.AfterSeq == 0 && !q.Unlabeled
+}
+
+// BucketCounts returns the statement that selects, bucket by bucket in
+// order, how many open-ended label rows match q's label (see Bucketed).
+func BucketCounts(dl Dialect, q core.Query) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	conds := append(s.scope("b", q), s.matchTerms(dl, "b", q.Labels[0])...)
+	return "SELECT b.bucket, SUM(b.n) FROM label_buckets b" + where(conds) + " GROUP BY b.bucket ORDER BY b.bucket", s.args
+}
+
+// BoundedSeqs returns the statement that selects, in order, the seqs of
+// the label rows with an interval that match q's label at now (see
+// Bucketed): the rows BucketCounts leaves out. Its last condition is
+// doc_labels_bounded's, word for word, which SQLite needs to read that
+// index, and the statement names it (INDEXED BY, SQLite's): only SQLite
+// keeps label buckets.
+func BoundedSeqs(dl Dialect, q core.Query, now time.Time) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	conds := append(s.scope("l0", q), s.labelTerms(dl, "l0", q.Labels[0], now)...)
+	conds = append(conds, "(l0.from_ns <> -9223372036854775808 OR l0.until_ns <> 9223372036854775807)")
+	return "SELECT l0.seq FROM doc_labels l0 INDEXED BY doc_labels_bounded" + where(conds) + " ORDER BY l0.seq", s.args
+}
+
+// in returns the condition that col is one of values, their arguments
+// added to s.
+func (s *selectStmt) in(col string, values []string) string {
 	marks := make([]string, len(values))
 	for i, v := range values {
 		s.args = append(s.args, v)
 		marks[i] = s.ph(len(s.args))
 	}
-	s.where = append(s.where, col+" IN ("+strings.Join(marks, ", ")+")")
+	return col + " IN (" + strings.Join(marks, ", ") + ")"
 }
 
 // LabelRows are a document's labels as the columns of doc_labels: name,
