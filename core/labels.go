@@ -74,10 +74,12 @@ func (i *Instance) Labels() []Label {
 	return append(out, scheduleLabels(LabelStatus, i.Status, i.Steps)...)
 }
 
-// Labels implements Labeled: a cluster is live until its release ends.
+// Labels implements Labeled: a cluster is live, and found by name, until
+// its release ends.
 func (c *Cluster) Labels() []Label {
 	out := pendingLabel(lastAt(c.Steps), c.ReleaseAt)
-	return append(out, Label{Name: LabelLive, Value: "1", Until: c.ReleaseAt})
+	return append(out, Label{Name: LabelLive, Value: "1", Until: c.ReleaseAt},
+		Label{Name: LabelName, Value: c.Name, Until: c.ReleaseAt})
 }
 
 // Labels implements Labeled: an instance is listed by name, zone, status,

@@ -398,6 +398,16 @@ const relabelBatch = 500
 // server calls it at start, before it is ready, as the last step of an
 // upgrade.
 func (r *Registry) Relabel(ctx context.Context) (int, error) {
+	// A View first: an Update that lists every kind would take, on
+	// PostgreSQL, the lock of all kinds at every start.
+	var old []core.Doc
+	err := r.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		old, err = tx.ListDocs(ctx, core.Query{Unlabeled: true, Limit: 1})
+		return err
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
 	total := 0
 	for {
 		n := 0
