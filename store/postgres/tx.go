@@ -282,7 +282,10 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 }
 
 // CountDocs counts the documents q selects, ignoring Offset and Limit,
-// with ListDocs' rules and locks.
+// with ListDocs' rules and locks. It counts over the index with COUNT(*):
+// PostgreSQL keeps no label buckets as SQLite does, since counter rows
+// that every writer of a label updates would order the writers of all
+// replicas and deadlock their batches.
 func (t *tx) CountDocs(ctx context.Context, q core.Query) (int, error) {
 	const op = "postgres.CountDocs"
 	ctx, err := t.enter(ctx, op, false)
