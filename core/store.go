@@ -28,20 +28,70 @@ type Doc struct {
 	Account AccountID
 	Region  RegionID
 	Body    []byte // JSON
+	// Labels are what the store indexes the document by besides its
+	// kind, account and region; PutDoc replaces them with the document.
+	Labels []Label
+	// Seq is the document's place in the insertion order, as ListDocs
+	// returns it (0 elsewhere): positive, unique across kinds, and kept
+	// when the document is replaced. It is a stable cursor (Query.AfterSeq).
+	Seq int64
+}
+
+// Label is a name and value that holds for a document from From (zero:
+// always before) until Until (zero: for ever after). A document may carry
+// one name with several values and times, e.g. the statuses its schedule
+// will pass through, each for its own interval, but at any moment at most
+// one value of a name (a query matching several values lists it once).
+type Label struct {
+	Name, Value string
+	From, Until time.Time
+}
+
+// Labeled is a Resource that the store indexes by labels: Put stores
+// Labels() with it, and queries select by them.
+type Labeled interface {
+	Resource
+	Labels() []Label
+}
+
+// LabelMatch selects the documents holding, at the transaction's Now, a
+// label Name whose value is one of Values; with Glob, Values has one
+// element, a pattern in which '*' matches any run of characters and every
+// other character only itself.
+type LabelMatch struct {
+	Name   string
+	Values []string
+	Glob   bool
 }
 
 // Query selects documents. Empty fields match everything (an empty Kind
-// selects every kind, and then After is refused). Results come in
-// insertion order; After continues a listing after the document with that
-// key, which must still exist (otherwise KindInvalid); Limit 0 means no
-// limit, a negative Limit is KindInvalid.
+// selects every kind, and then After, Keys and Labels are refused).
+// Results come in insertion order (Doc.Seq). Keys keeps only those keys
+// (at most 1000); every LabelMatch must hold; After continues a listing
+// after the document with that key, which must still exist (otherwise
+// KindInvalid), AfterSeq after that place in the order, whether or not
+// its document still exists; Offset skips that many results; Limit 0
+// means no limit. Negative bounds are KindInvalid. A query with Labels
+// reads only the documents that carry the first label (an index), so
+// the most selective goes first; with Keys, only those keys.
 type Query struct {
-	Kind    ResourceKind
-	Account AccountID
-	Region  RegionID
-	After   string
-	Limit   int
+	Kind     ResourceKind
+	Account  AccountID
+	Region   RegionID
+	Keys     []string
+	Labels   []LabelMatch
+	After    string
+	AfterSeq int64
+	Offset   int
+	Limit    int
+	// Unlabeled selects only documents stored before labels existed
+	// (by a latchkey older than the labels), which must be put again
+	// so that label queries find them.
+	Unlabeled bool
 }
+
+// MaxQueryKeys bounds Query.Keys.
+const MaxQueryKeys = 1000
 
 // Store is latchkey's persistent state. An Update that returns nil is
 // durable: after a crash and restart its changes are present.
@@ -103,8 +153,11 @@ type Tx interface {
 	PutDoc(ctx context.Context, d Doc) error
 	// DeleteDoc removes the document; deleting a missing one is not an error.
 	DeleteDoc(ctx context.Context, kind ResourceKind, key string) error
-	// ListDocs returns the documents the query selects.
+	// ListDocs returns the documents the query selects, with their Seq.
 	ListDocs(ctx context.Context, q Query) ([]Doc, error)
+	// CountDocs counts the documents the query selects, ignoring its
+	// Offset and Limit, without reading them.
+	CountDocs(ctx context.Context, q Query) (int, error)
 
 	// AppendAudit records an audit event.
 	AppendAudit(ctx context.Context, ev AuditEvent) error
@@ -149,7 +202,11 @@ func Put(ctx context.Context, tx Tx, r Resource) error {
 	if err != nil {
 		return &Error{Kind: KindInternal, Op: "store.Put", Err: err}
 	}
-	return tx.PutDoc(ctx, Doc{Kind: r.Kind(), Key: r.Key(), Account: r.Owner(), Region: r.Location(), Body: b})
+	d := Doc{Kind: r.Kind(), Key: r.Key(), Account: r.Owner(), Region: r.Location(), Body: b}
+	if l, ok := r.(Labeled); ok {
+		d.Labels = l.Labels()
+	}
+	return tx.PutDoc(ctx, d)
 }
 
 // Delete removes the resource.
@@ -175,4 +232,37 @@ func List[T any, P resourcePtr[T]](ctx context.Context, tx Tx, q Query) ([]*T, e
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// Listed is a resource with its place in the insertion order (Doc.Seq).
+type Listed[T any] struct {
+	Seq int64
+	V   *T
+}
+
+// ListSeq is List, keeping each resource's Seq for a cursor.
+func ListSeq[T any, P resourcePtr[T]](ctx context.Context, tx Tx, q Query) ([]Listed[T], error) {
+	var zero T
+	q.Kind = P(&zero).Kind()
+	docs, err := tx.ListDocs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listed[T], 0, len(docs))
+	for _, d := range docs {
+		v := new(T)
+		if err := json.Unmarshal(d.Body, v); err != nil {
+			return nil, &Error{Kind: KindInternal, Op: "store.List", Err: err}
+		}
+		out = append(out, Listed[T]{Seq: d.Seq, V: v})
+	}
+	return out, nil
+}
+
+// Count counts the resources of type T the query selects; q.Kind is set
+// from T.
+func Count[T any, P resourcePtr[T]](ctx context.Context, tx Tx, q Query) (int, error) {
+	var zero T
+	q.Kind = P(&zero).Kind()
+	return tx.CountDocs(ctx, q)
 }

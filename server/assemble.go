@@ -173,6 +173,13 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	ram := service.NewRAM(svc, identity)
 	accounts := service.NewAccounts(svc)
 	registry := service.NewRegistry(svc, identity, accounts, ecs, ehpc, bcc, ram)
+	// Documents an older latchkey stored get their labels before any
+	// listing is answered (a no-op, one index lookup, once done).
+	if n, err := registry.Relabel(ctx); err != nil {
+		return nil, fmt.Errorf("relabel: %w", err)
+	} else if n > 0 {
+		log.Info("documents labeled for indexed listings", "documents", n)
+	}
 	// Consoles and visual services hold no state across a restart of
 	// latchkey: the store's passwords are the truth. Reconcile bypasses
 	// fault rules: stored rules stop client operations, and must not

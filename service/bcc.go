@@ -280,38 +280,85 @@ func (s *BCC) ListInstances(ctx context.Context, c core.Caller, in core.BCCListI
 	if in.MaxKeys < 1 || in.MaxKeys > bccMaxKeys {
 		return nil, bccInvalid(op, "maxKeys", fmt.Sprintf("maxKeys must be between 1 and %d.", bccMaxKeys))
 	}
-	var all []*core.BCCInstance
+	q := bccQuery(in)
+	q.Account, q.Region = c.AccountID, in.RegionID
+	keep := func(inst *core.BCCInstance, now time.Time) bool {
+		inst.Advance(now)
+		return bccMatches(inst, in)
+	}
+	page := &core.BCCInstancePage{Marker: in.Marker, MaxKeys: in.MaxKeys}
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
-		list, err := core.List[core.BCCInstance](ctx, tx, core.Query{Account: c.AccountID, Region: in.RegionID})
+		if in.Marker != "" {
+			// The marker must be an instance of this listing; the page
+			// starts with it.
+			notListed := bccInvalid(op, "marker", "marker "+string(in.Marker)+" is not an instance of this listing.")
+			if len(q.Keys) > 0 && !slices.Contains(q.Keys, string(in.Marker)) {
+				return notListed
+			}
+			at := q
+			at.Keys = []string{string(in.Marker)}
+			found, err := scanPage(ctx, tx, at, 1, keep)
+			if err != nil {
+				return err
+			}
+			if len(found) == 0 {
+				return notListed
+			}
+			q.AfterSeq = found[0].Seq - 1
+		}
+		list, err := scanPage(ctx, tx, q, in.MaxKeys+1, keep)
 		if err != nil {
 			return err
 		}
-		now := tx.Now()
-		for _, inst := range list {
-			inst.Advance(now)
-			if bccMatches(inst, in) {
-				all = append(all, inst)
+		for i, l := range list {
+			if i == in.MaxKeys {
+				page.IsTruncated, page.NextMarker = true, l.V.ID
+				break
 			}
+			page.Instances = append(page.Instances, l.V)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	page := &core.BCCInstancePage{Marker: in.Marker, MaxKeys: in.MaxKeys}
-	start := 0
-	if in.Marker != "" {
-		start = slices.IndexFunc(all, func(i *core.BCCInstance) bool { return i.ID == in.Marker })
-		if start < 0 {
-			return nil, bccInvalid(op, "marker", "marker "+string(in.Marker)+" is not an instance of this listing.")
+	return page, nil
+}
+
+// bccQuery narrows ListInstances' listing by index: the instance ids
+// (keys), and labels for names, the name's substring, status, zone,
+// internal IPs and payment timing. bccMatches still decides; tags and
+// creation parameters have no label, and are checked on the instances
+// the labels select.
+func bccQuery(in core.BCCListInput) core.Query {
+	var q core.Query
+	if len(in.InstanceIDs) <= core.MaxQueryKeys {
+		for _, id := range in.InstanceIDs {
+			q.Keys = append(q.Keys, string(id))
 		}
 	}
-	end := min(start+in.MaxKeys, len(all))
-	page.Instances = all[start:end]
-	if end < len(all) {
-		page.IsTruncated, page.NextMarker = true, all[end].ID
+	label := func(name string, values ...string) {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: name, Values: values})
 	}
-	return page, nil
+	if len(in.Names) > 0 {
+		label(core.LabelName, in.Names...)
+	}
+	if len(in.InternalIPs) > 0 {
+		label(core.LabelIP, in.InternalIPs...)
+	}
+	if in.ZoneName != "" {
+		label(core.LabelZone, in.ZoneName)
+	}
+	if in.Status != "" {
+		label(core.LabelStatus, string(in.Status))
+	}
+	if in.PaymentTiming != "" {
+		label(core.LabelPayment, in.PaymentTiming)
+	}
+	if in.FuzzyName != "" && !strings.Contains(in.FuzzyName, "*") {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelName, Values: []string{"*" + in.FuzzyName + "*"}, Glob: true})
+	}
+	return q
 }
 
 func bccMatches(inst *core.BCCInstance, in core.BCCListInput) bool {

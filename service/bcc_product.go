@@ -84,7 +84,7 @@ func (s *BCC) SwitchDriver(ctx context.Context, c core.Caller, ref core.BCCRef, 
 // findByName returns the account's BCC instance of that name in the
 // region, advanced to now; nil when there is none.
 func (s *BCC) findByName(ctx context.Context, account core.AccountID, region core.RegionID, name string) (*core.BCCInstance, error) {
-	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.BCCInstanceKind, Account: account, Region: region},
+	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.BCCInstanceKind, Account: account, Region: region, Labels: named(name)},
 		func(i *core.BCCInstance) bool { return i.Name == name })
 }
 
@@ -155,4 +155,9 @@ func (s *BCC) applyInstance(ap *Apply, account core.AccountID, f fleet.BCC) erro
 	finish(&x)
 	ap.Record(x)
 	return nil
+}
+
+// Labels implements labeler.
+func (*BCC) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.BCCInstance](d)
 }

@@ -3,7 +3,9 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -183,5 +185,76 @@ func TestBCCClientTokenLifetime(t *testing.T) {
 	f.clock.Add(25 * time.Hour)
 	if fresh := create(4); fresh == first {
 		t.Error("the token was still remembered 25h after it was last seen")
+	}
+}
+
+// TestBCCListFiltersAndMarker checks ListInstances' filters, those the
+// labels decide and those checked on the instances (tags), with paging
+// by Marker: pages in turn give the whole filtered listing once, in
+// creation order, and a marker outside the listing is refused.
+func TestBCCListFiltersAndMarker(t *testing.T) {
+	f := newBCCFixture(t, 0)
+	ctx := context.Background()
+	var ids []core.BCCInstanceID
+	for i := range 9 {
+		in := core.BCCCreateInput{RegionID: "bj", ImageID: "m-1", CPUCount: 1, MemoryGB: 1, Name: fmt.Sprintf("node-%d", i)}
+		if i%3 == 0 {
+			in.Name = fmt.Sprintf("db-%d", i)
+			in.Tags = []core.BCCTag{{Key: "role", Value: "db"}}
+		}
+		got, err := f.bcc.CreateInstance(ctx, f.caller, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got[0])
+	}
+	list := func(in core.BCCListInput) (all []core.BCCInstanceID) {
+		t.Helper()
+		in.RegionID = "bj"
+		for n := 0; n < 20; n++ {
+			page, err := f.bcc.ListInstances(ctx, f.caller, in)
+			if err != nil {
+				t.Fatalf("ListInstances(%+v): %v", in, err)
+			}
+			for _, inst := range page.Instances {
+				all = append(all, inst.ID)
+			}
+			if !page.IsTruncated {
+				return all
+			}
+			in.Marker = page.NextMarker
+		}
+		t.Fatalf("paging %+v does not end", in)
+		return nil
+	}
+	pick := func(idx ...int) (out []core.BCCInstanceID) {
+		for _, i := range idx {
+			out = append(out, ids[i])
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		in   core.BCCListInput
+		want []core.BCCInstanceID
+	}{
+		{core.BCCListInput{MaxKeys: 2}, ids},
+		{core.BCCListInput{MaxKeys: 2, FuzzyName: "ode-"}, pick(1, 2, 4, 5, 7, 8)},
+		{core.BCCListInput{MaxKeys: 1, Names: []string{"db-3", "node-4", "nobody"}}, pick(3, 4)},
+		{core.BCCListInput{MaxKeys: 1, Tags: []string{"role:db"}}, pick(0, 3, 6)},
+		{core.BCCListInput{MaxKeys: 2, Tags: []string{"role"}, Status: core.StatusRunning}, pick(0, 3, 6)},
+		{core.BCCListInput{MaxKeys: 2, InstanceIDs: pick(8, 1, 3), FuzzyName: "node"}, pick(1, 8)},
+	} {
+		if got := list(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("ListInstances(%+v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, in := range []core.BCCListInput{
+		{RegionID: "bj", Marker: ids[1], Tags: []string{"role"}},
+		{RegionID: "bj", Marker: ids[1], InstanceIDs: pick(2, 3)},
+		{RegionID: "bj", Marker: "i-nothere"},
+	} {
+		if _, err := f.bcc.ListInstances(ctx, f.caller, in); core.KindOf(err) != core.KindInvalid {
+			t.Errorf("ListInstances(%+v): err = %v, want the marker refused", in, err)
+		}
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
-	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/catalog"
@@ -202,7 +202,11 @@ func (s *ECS) newInstance(c core.Caller, in core.CreateInstanceInput, admin core
 	return inst, nil
 }
 
-// DescribeInstances implements core.ECS.
+// DescribeInstances implements core.ECS. A page reads only what it
+// shows: the filters are label queries (the most selective label drives
+// the index), the InstanceIds filter reads those keys, PageNumber pages
+// by offset over the index and NextToken is a cursor (Cursor), and
+// TotalCount is a count over the index.
 func (s *ECS) DescribeInstances(ctx context.Context, c core.Caller, in core.DescribeInstancesInput) (*core.InstancePage, error) {
 	if err := s.gate.check(ctx, c, "DescribeInstances", opRead, in.RegionID, "*"); err != nil {
 		return nil, err
@@ -210,93 +214,89 @@ func (s *ECS) DescribeInstances(ctx context.Context, c core.Caller, in core.Desc
 	if len(in.InstanceIDs) > 100 {
 		return nil, core.Invalid(core.ReasonInvalidParameter, "InstanceIds")
 	}
-	var all []*core.Instance
-	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
-		list, err := core.List[core.Instance](ctx, tx, core.Query{Account: c.AccountID, Region: in.RegionID})
+	q, page, err := instanceQuery(in)
+	if err != nil {
+		return nil, err
+	}
+	q.Account, q.Region = c.AccountID, in.RegionID
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) error {
+		counted := q
+		counted.AfterSeq = 0
+		total, err := core.Count[core.Instance](ctx, tx, counted)
 		if err != nil {
 			return err
 		}
-		now := tx.Now()
-		for _, inst := range list {
-			inst.Advance(now)
-			if !inst.ReleaseAt.IsZero() || !matches(inst, in) {
-				continue
+		list, err := core.ListSeq[core.Instance](ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		page.TotalCount = total
+		size := q.Limit - 1
+		for i, l := range list {
+			if i == size {
+				page.NextToken = encodeCursor(list[i-1].Seq)
+				break
 			}
-			all = append(all, inst)
+			l.V.Advance(tx.Now())
+			page.Instances = append(page.Instances, l.V)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return paginate(all, in)
+	return page, nil
 }
 
-func matches(inst *core.Instance, in core.DescribeInstancesInput) bool {
-	if len(in.InstanceIDs) > 0 && !slices.Contains(in.InstanceIDs, inst.ID) {
-		return false
+// instanceQuery turns DescribeInstances' filters and paging into a query
+// of one page and one more instance (to know whether a NextToken is due),
+// and the page's paging fields. Token paging is selected by NextToken
+// or MaxResults, PageNumber/PageSize paging otherwise; either way the
+// answer has a NextToken while instances remain after the page, as ECS
+// answers: the aliyun CLI's --pager follows NextToken whenever the answer
+// has one (aliyun-cli openapi/pager.go), also after a PageSize request.
+func instanceQuery(in core.DescribeInstancesInput) (core.Query, *core.InstancePage, error) {
+	var q core.Query
+	for _, id := range in.InstanceIDs {
+		q.Keys = append(q.Keys, string(id))
 	}
-	if in.Status != "" && inst.Status != in.Status {
-		return false
+	// The most selective label first: it drives the query.
+	if in.Name != "" && !strings.Contains(in.Name, "*") {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelName, Values: []string{in.Name}})
 	}
-	if in.ZoneID != "" && inst.ZoneID != in.ZoneID {
-		return false
+	if in.ZoneID != "" {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelZone, Values: []string{string(in.ZoneID)}})
 	}
-	if in.IoOptimized != nil && inst.IoOptimized != *in.IoOptimized {
-		return false
+	if in.Status != "" {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelStatus, Values: []string{string(in.Status)}})
 	}
-	if in.Name != "" {
-		// InstanceName supports '*' as a wildcard; path.Match also knows
-		// '?' and '[', which are treated literally by escaping them.
-		pattern := escapeGlob(in.Name)
-		if ok, _ := path.Match(pattern, inst.Name); !ok {
-			return false
-		}
+	if strings.Contains(in.Name, "*") {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelName, Values: []string{in.Name}, Glob: true})
 	}
-	return true
-}
-
-func escapeGlob(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '?', '[', ']', '\\':
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
+	if in.IoOptimized != nil {
+		q.Labels = append(q.Labels, core.LabelMatch{Name: core.LabelIO, Values: []string{strconv.FormatBool(*in.IoOptimized)}})
 	}
-	return string(out)
-}
-
-// paginate cuts one page: by NextToken/MaxResults when token paging is
-// selected, by PageNumber/PageSize otherwise. Either way NextToken names
-// the first instance after the page while more remain, as ECS answers: the
-// aliyun CLI's --pager follows NextToken whenever the answer has one
-// (aliyun-cli openapi/pager.go), also after a PageSize request.
-func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.InstancePage, error) {
-	page := &core.InstancePage{TotalCount: len(all)}
+	if len(q.Labels) == 0 {
+		q.Labels = []core.LabelMatch{{Name: core.LabelLive, Values: []string{"1"}}}
+	}
+	page := &core.InstancePage{}
 	if in.TokenPaging || in.NextToken != "" || in.MaxResults != 0 {
 		size := in.MaxResults
 		if size == 0 {
 			size = 10
 		}
 		if size < 1 || size > 100 {
-			return nil, core.Invalid(core.ReasonInvalidParameter, "MaxResults")
+			return q, nil, core.Invalid(core.ReasonInvalidParameter, "MaxResults")
 		}
-		start := 0
 		if in.NextToken != "" {
-			i := slices.IndexFunc(all, func(inst *core.Instance) bool { return string(inst.ID) == in.NextToken })
-			if i < 0 {
-				return nil, core.Invalid(core.ReasonInvalidParameter, "NextToken")
+			after, ok := decodeCursor(in.NextToken)
+			if !ok {
+				return q, nil, core.Invalid(core.ReasonInvalidParameter, "NextToken")
 			}
-			start = i
+			q.AfterSeq = after
 		}
-		end := min(start+size, len(all))
-		page.Instances = all[start:end]
-		if end < len(all) {
-			page.NextToken = string(all[end].ID)
-		}
-		return page, nil
+		q.Limit = size + 1
+		return q, page, nil
 	}
 	number, size := in.PageNumber, in.PageSize
 	if number == 0 {
@@ -306,18 +306,14 @@ func paginate(all []*core.Instance, in core.DescribeInstancesInput) (*core.Insta
 		size = 10
 	}
 	if number < 1 || number > maxPageNumber {
-		return nil, core.Invalid(core.ReasonInvalidParameter, "PageNumber")
+		return q, nil, core.Invalid(core.ReasonInvalidParameter, "PageNumber")
 	}
 	if size < 1 || size > 100 {
-		return nil, core.Invalid(core.ReasonInvalidParameter, "PageSize")
+		return q, nil, core.Invalid(core.ReasonInvalidParameter, "PageSize")
 	}
 	page.PageNumber, page.PageSize = number, size
-	start, end := pageBounds(len(all), number, size)
-	page.Instances = all[start:end]
-	if end < len(all) {
-		page.NextToken = string(all[end].ID)
-	}
-	return page, nil
+	q.Offset, q.Limit = (number-1)*size, size+1
+	return q, page, nil
 }
 
 // load reads an instance of the caller's account in the given region with

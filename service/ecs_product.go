@@ -120,7 +120,7 @@ func (s *ECS) setAdminPassword(ctx context.Context, c core.Caller, ref core.Inst
 // findByName returns the account's live ECS instance of that name in the
 // region, advanced to now; nil when there is none.
 func (s *ECS) findByName(ctx context.Context, account core.AccountID, region core.RegionID, name string) (*core.Instance, error) {
-	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.InstanceKind, Account: account, Region: region},
+	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.InstanceKind, Account: account, Region: region, Labels: named(name)},
 		func(i *core.Instance) bool { return i.Name == name && i.ReleaseAt.IsZero() })
 }
 
@@ -258,4 +258,9 @@ func (s *ECS) LivePassword(ctx context.Context, t core.ConsoleTarget) (core.Secr
 		return core.Secret{}, err
 	}
 	return s.cfg.Sealer.Open(sealed, core.VNCSealContext(core.InstanceID(t.ID)))
+}
+
+// Labels implements labeler.
+func (*ECS) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.Instance](d)
 }

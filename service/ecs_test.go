@@ -2,9 +2,12 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"math"
 	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -484,5 +487,174 @@ func TestConsolesOfEveryReplicaReadTheStore(t *testing.T) {
 			}
 		}
 		old = pw
+	}
+}
+
+// describe lists the instances DescribeInstances answers for in (region
+// cn-hangzhou), or fails the test.
+func (f *fixture) describe(t *testing.T, in core.DescribeInstancesInput) *core.InstancePage {
+	t.Helper()
+	in.RegionID = "cn-hangzhou"
+	page, err := f.ecs.DescribeInstances(context.Background(), f.caller, in)
+	if err != nil {
+		t.Fatalf("DescribeInstances(%+v): %v", in, err)
+	}
+	return page
+}
+
+func pageIDs(p *core.InstancePage) []core.InstanceID {
+	var out []core.InstanceID
+	for _, inst := range p.Instances {
+		out = append(out, inst.ID)
+	}
+	return out
+}
+
+// TestDescribeInstancesStatusFollowsTheClock checks that the Status filter
+// and TotalCount follow each instance's schedule as the clock moves, with
+// no write in between (the status labels carry their intervals), and that
+// an instance being released leaves every listing at once.
+func TestDescribeInstancesStatusFollowsTheClock(t *testing.T) {
+	f := newFixture(t, time.Second)
+	ctx := context.Background()
+	ids := []core.InstanceID{f.run(t, true), f.run(t, false), f.run(t, true)}
+	running := core.DescribeInstancesInput{Status: core.StatusRunning}
+	if p := f.describe(t, running); p.TotalCount != 0 || len(p.Instances) != 0 {
+		t.Fatalf("Running at creation: %d (%v), want none", p.TotalCount, pageIDs(p))
+	}
+	f.clock.Add(10 * time.Second)
+	if p := f.describe(t, running); p.TotalCount != 3 || !slices.Equal(pageIDs(p), ids) {
+		t.Fatalf("Running after the transitions: %d %v, want %v", p.TotalCount, pageIDs(p), ids)
+	}
+	if err := f.ecs.StopInstance(ctx, f.caller, ref(ids[1])); err != nil {
+		t.Fatal(err)
+	}
+	stopped := core.DescribeInstancesInput{Status: core.StatusStopped}
+	if p := f.describe(t, stopped); p.TotalCount != 0 {
+		t.Fatalf("Stopped while stopping: %d, want 0", p.TotalCount)
+	}
+	if p := f.describe(t, core.DescribeInstancesInput{Status: core.StatusStopping}); !slices.Equal(pageIDs(p), ids[1:2]) {
+		t.Fatalf("Stopping: %v, want %v", pageIDs(p), ids[1:2])
+	}
+	f.clock.Add(10 * time.Second)
+	if p := f.describe(t, stopped); p.TotalCount != 1 || !slices.Equal(pageIDs(p), ids[1:2]) {
+		t.Fatalf("Stopped: %d %v, want %v", p.TotalCount, pageIDs(p), ids[1:2])
+	}
+	if err := f.ecs.DeleteInstance(ctx, f.caller, core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: ids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.describe(t, core.DescribeInstancesInput{}); p.TotalCount != 2 || !slices.Equal(pageIDs(p), []core.InstanceID{ids[0], ids[2]}) {
+		t.Fatalf("after a deletion: %d %v", p.TotalCount, pageIDs(p))
+	}
+	if p := f.describe(t, stopped); p.TotalCount != 0 {
+		t.Fatalf("Stopped after the deletion: %d, want 0", p.TotalCount)
+	}
+}
+
+// TestDescribeInstancesCursor checks that NextToken is an opaque cursor:
+// it continues after its place even when the instance before it is
+// deleted, it is the same whichever paging mode gave it, and a token
+// latchkey did not make (an instance id, as older versions gave) is
+// InvalidParameter.
+func TestDescribeInstancesCursor(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	var ids []core.InstanceID
+	for range 7 {
+		ids = append(ids, f.run(t, true))
+	}
+	first := f.describe(t, core.DescribeInstancesInput{MaxResults: 3})
+	byPage := f.describe(t, core.DescribeInstancesInput{PageNumber: 1, PageSize: 3})
+	if first.NextToken == "" || first.NextToken != byPage.NextToken || first.TotalCount != 7 {
+		t.Fatalf("NextToken by MaxResults %q, by PageSize %q, total %d", first.NextToken, byPage.NextToken, first.TotalCount)
+	}
+	if err := f.ecs.DeleteInstance(ctx, f.caller, core.InstanceRef{RegionID: "cn-hangzhou", InstanceID: ids[2], ForceStop: true}); err != nil {
+		t.Fatal(err)
+	}
+	next := f.describe(t, core.DescribeInstancesInput{MaxResults: 3, NextToken: first.NextToken})
+	if !slices.Equal(pageIDs(next), ids[3:6]) || next.TotalCount != 6 || next.NextToken == "" {
+		t.Fatalf("after the cursor: %v (total %d, next %q), want %v", pageIDs(next), next.TotalCount, next.NextToken, ids[3:6])
+	}
+	last := f.describe(t, core.DescribeInstancesInput{MaxResults: 3, NextToken: next.NextToken})
+	if !slices.Equal(pageIDs(last), ids[6:]) || last.NextToken != "" {
+		t.Fatalf("last page: %v next %q, want %v and no NextToken", pageIDs(last), last.NextToken, ids[6:])
+	}
+	for _, bad := range []string{string(ids[3]), "0000000000000000", "000000000000000G", "00000000000000001", "-000000000000001"} {
+		_, err := f.ecs.DescribeInstances(ctx, f.caller, core.DescribeInstancesInput{RegionID: "cn-hangzhou", NextToken: bad})
+		var e *core.Error
+		if !errors.As(err, &e) || e.Reason != core.ReasonInvalidParameter || e.Field != "NextToken" {
+			t.Errorf("NextToken %q: err = %v, want InvalidParameter NextToken", bad, err)
+		}
+	}
+}
+
+// TestDescribeInstancesNames checks InstanceName, exact and with '*',
+// against names holding the metacharacters of the stores' patterns.
+func TestDescribeInstancesNames(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	names := []string{"web-1", "web-2", "web_3", "we%b", "db-1"}
+	var ids []core.InstanceID
+	for _, n := range names {
+		got, err := f.ecs.RunInstances(ctx, f.caller, core.CreateInstanceInput{
+			RegionID: "cn-hangzhou", ImageID: "aliyun_3_x64_20G_alibase_20240528.vhd", InstanceType: "ecs.g7.large", Name: n, IoOptimized: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got[0])
+	}
+	for pattern, want := range map[string][]core.InstanceID{
+		"web-1":  ids[:1],
+		"web-*":  ids[:2],
+		"web*":   ids[:3],
+		"we%b":   ids[3:4],
+		"*-1":    {ids[0], ids[4]},
+		"web_*":  ids[2:3],
+		"nobody": nil,
+	} {
+		p := f.describe(t, core.DescribeInstancesInput{Name: pattern})
+		if !slices.Equal(pageIDs(p), want) || p.TotalCount != len(want) {
+			t.Errorf("InstanceName %q: %v (total %d), want %v", pattern, pageIDs(p), p.TotalCount, want)
+		}
+	}
+	p := f.describe(t, core.DescribeInstancesInput{Name: "web*", InstanceIDs: []core.InstanceID{ids[4], ids[2], ids[0]}, PageSize: 1, PageNumber: 2})
+	if !slices.Equal(pageIDs(p), ids[2:3]) || p.TotalCount != 2 || p.NextToken != "" {
+		t.Errorf("names and ids, page 2 of size 1: %v (total %d, next %q), want %v", pageIDs(p), p.TotalCount, p.NextToken, ids[2:3])
+	}
+}
+
+// TestRelabelAfterUpgrade puts the store in the state migration
+// 0002_labels leaves a database of an older latchkey in (documents
+// without labels: labels NULL, no label rows), and checks that listings
+// miss the instances until Registry.Relabel, and find them after it with
+// their state unchanged.
+func TestRelabelAfterUpgrade(t *testing.T) {
+	f := newFixture(t, 0)
+	ctx := context.Background()
+	ids := []core.InstanceID{f.run(t, true), f.run(t, false)}
+	db, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, "UPDATE docs SET labels = NULL; DELETE FROM doc_labels")
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.describe(t, core.DescribeInstancesInput{}); p.TotalCount != 0 {
+		t.Fatalf("before relabeling: %d instances listed, want 0 (the store was not put back to its old state)", p.TotalCount)
+	}
+	reg := service.NewRegistry(f.cfg, nil, nil, f.ecs)
+	n, err := reg.Relabel(ctx)
+	if err != nil || n < len(ids) {
+		t.Fatalf("Relabel = %d, %v; want at least the %d instances", n, err, len(ids))
+	}
+	p := f.describe(t, core.DescribeInstancesInput{Status: core.StatusRunning})
+	if !slices.Equal(pageIDs(p), ids) || p.TotalCount != 2 {
+		t.Fatalf("after relabeling: %v (total %d), want %v", pageIDs(p), p.TotalCount, ids)
+	}
+	if n, err := reg.Relabel(ctx); err != nil || n != 0 {
+		t.Fatalf("second Relabel = %d, %v; want 0", n, err)
 	}
 }

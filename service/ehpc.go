@@ -551,27 +551,27 @@ func (s *EHPC) ListClusters(ctx context.Context, c core.Caller, region core.Regi
 	if err != nil {
 		return nil, err
 	}
-	var list []*core.Cluster
+	// The clusters not yet released (core.LabelLive), one page of them
+	// by offset over the index, and their count.
+	q := core.Query{Account: c.AccountID, Region: region, Offset: (number - 1) * size, Limit: size,
+		Labels: []core.LabelMatch{{Name: core.LabelLive, Values: []string{"1"}}}}
+	out := &core.ClusterPage{PageNumber: number, PageSize: size}
 	err = s.cfg.Store.View(ctx, func(tx core.Tx) error {
-		all, err := core.List[core.Cluster](ctx, tx, core.Query{Account: c.AccountID, Region: region})
-		if err != nil {
+		if out.TotalCount, err = core.Count[core.Cluster](ctx, tx, q); err != nil {
 			return err
 		}
-		now := tx.Now()
-		for _, cl := range all {
-			if cl.Released(now) {
-				continue
-			}
-			cl.Advance(now)
-			list = append(list, cl)
+		if out.Clusters, err = core.List[core.Cluster](ctx, tx, q); err != nil {
+			return err
+		}
+		for _, cl := range out.Clusters {
+			cl.Advance(tx.Now())
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := pageBounds(len(list), number, size)
-	return &core.ClusterPage{Clusters: list[lo:hi], TotalCount: len(list), PageNumber: number, PageSize: size}, nil
+	return out, nil
 }
 
 // pageOf applies E-HPC's paging rules: PageNumber from 1 (default 1),

@@ -149,7 +149,7 @@ func (s *EHPC) SwitchDriver(ctx context.Context, c core.Caller, ref core.Cluster
 // findByName returns the account's live cluster of that name, advanced
 // to now; nil when there is none.
 func (s *EHPC) findByName(ctx context.Context, account core.AccountID, name string) (*core.Cluster, error) {
-	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.ClusterKind, Account: account},
+	return findNamed(ctx, s.cfg.Store, core.Query{Kind: core.ClusterKind, Account: account, Labels: named(name)},
 		func(cl *core.Cluster) bool { return cl.Name == name && cl.ReleaseAt.IsZero() })
 }
 
@@ -328,4 +328,9 @@ func (*EHPC) FindPart(ctx context.Context, tx core.Tx, id string) (core.Doc, boo
 		}
 	}
 	return core.Doc{}, false, nil
+}
+
+// Labels implements labeler.
+func (*EHPC) Labels(d core.Doc) ([]core.Label, error) {
+	return labelsOf[core.Cluster](d)
 }

@@ -256,6 +256,13 @@ func (ap *Apply) AccessKey(account core.AccountID, user core.UserName, k fleet.K
 	return nil
 }
 
+// named selects the resources of that name (core.LabelName): a fleet
+// file's resources are found by name through the index, so applying a
+// file costs what the file holds, not what the store holds.
+func named(name string) []core.LabelMatch {
+	return []core.LabelMatch{{Name: core.LabelName, Values: []string{name}}}
+}
+
 // findNamed returns the first resource of kind T that q lists and is
 // reports true for, advanced to now; nil when there is none.
 func findNamed[T any, P interface {

@@ -248,8 +248,10 @@ func maxItems(n int) (int, error) {
 	return n, nil
 }
 
-// ListUsers implements core.RAM. Marker is the name of the next user to
-// list.
+// ListUsers implements core.RAM. Users come in creation order; Marker is
+// an opaque cursor (the position after the page's last user), so a page
+// reads only its users, and a marker latchkey did not give is
+// InvalidParameter.
 func (s *RAM) ListUsers(ctx context.Context, c core.Caller, marker string, limit int) (*core.RAMUserPage, error) {
 	if err := s.prepare(ctx, c, "ListUsers", userARN(c.AccountID, "*")); err != nil {
 		return nil, err
@@ -258,22 +260,29 @@ func (s *RAM) ListUsers(ctx context.Context, c core.Caller, marker string, limit
 	if err != nil {
 		return nil, err
 	}
-	var all []*core.RAMUser
+	q := core.Query{Account: c.AccountID, Limit: limit + 1}
+	if marker != "" {
+		after, ok := decodeCursor(marker)
+		if !ok {
+			return nil, invalidParam("Marker")
+		}
+		q.AfterSeq = after
+	}
+	var list []core.Listed[core.RAMUser]
 	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		all, err = core.List[core.RAMUser](ctx, tx, core.Query{Account: c.AccountID})
+		list, err = core.ListSeq[core.RAMUser](ctx, tx, q)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(all, func(a, b *core.RAMUser) int { return strings.Compare(string(a.Name), string(b.Name)) })
-	start := 0
-	if marker != "" {
-		start, _ = slices.BinarySearchFunc(all, marker, func(u *core.RAMUser, m string) int { return strings.Compare(string(u.Name), m) })
-	}
-	page := &core.RAMUserPage{Users: all[start:min(start+limit, len(all))]}
-	if start+limit < len(all) {
-		page.IsTruncated, page.Marker = true, string(all[start+limit].Name)
+	page := &core.RAMUserPage{}
+	for i, l := range list {
+		if i == limit {
+			page.IsTruncated, page.Marker = true, encodeCursor(list[i-1].Seq)
+			break
+		}
+		page.Users = append(page.Users, l.V)
 	}
 	return page, nil
 }

@@ -212,12 +212,15 @@ func TestRAMService(t *testing.T) {
 		}
 	}
 	page, err := f.ram.ListUsers(ctx, root, "", 3)
-	if err != nil || len(page.Users) != 3 || !page.IsTruncated || page.Marker != "dave" {
+	if err != nil || len(page.Users) != 3 || !page.IsTruncated || page.Marker == "" || page.Users[2].Name != "carol" {
 		t.Fatalf("ListUsers = %+v, %v", page, err)
 	}
 	page, err = f.ram.ListUsers(ctx, root, page.Marker, 3)
 	if err != nil || len(page.Users) != 1 || page.IsTruncated || page.Users[0].Name != "dave" {
 		t.Fatalf("ListUsers page 2 = %+v, %v", page, err)
+	}
+	if _, err := f.ram.ListUsers(ctx, root, "dave", 3); core.ReasonOf(err) != core.ReasonInvalidParameter {
+		t.Errorf("ListUsers with a user name as Marker: err = %v, want InvalidParameter", err)
 	}
 
 	// Access keys: two at most; the secret is returned once and sealed.

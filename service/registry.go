@@ -258,13 +258,19 @@ func badTarget(target string, kind core.ResourceKind) error {
 		Message: fmt.Sprintf("target %q does not apply to a %s", target, kind)}
 }
 
-// settleKind settles every resource of kind T (see Product.Settle);
-// resources that gone reports as no longer existing are deleted.
+// pendingQuery selects the resources with a change still to come
+// (core.LabelPending): settling and counting read only those.
+var pendingQuery = core.Query{Labels: []core.LabelMatch{{Name: core.LabelPending, Values: []string{"1"}}}}
+
+// settleKind settles every resource of kind T with a change to come (see
+// Product.Settle); resources that gone reports as no longer existing are
+// deleted. A resource whose changes are all due already reads the same
+// settled or not, and is left as it is.
 func settleKind[T any, P interface {
 	*T
 	core.Scheduled
 }](ctx context.Context, tx core.Tx, gone func(P, time.Time) bool) (int, error) {
-	list, err := core.List[T, P](ctx, tx, core.Query{})
+	list, err := core.List[T, P](ctx, tx, pendingQuery)
 	if err != nil {
 		return 0, err
 	}
@@ -287,22 +293,13 @@ func settleKind[T any, P interface {
 	return n, nil
 }
 
-// pendingKind counts the resources of kind T with a change to come.
+// pendingKind counts the resources of kind T with a change to come,
+// reading none of them.
 func pendingKind[T any, P interface {
 	*T
 	core.Scheduled
 }](ctx context.Context, tx core.Tx) (int, error) {
-	list, err := core.List[T, P](ctx, tx, core.Query{})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, v := range list {
-		if P(v).Unsettled(tx.Now()) {
-			n++
-		}
-	}
-	return n, nil
+	return core.Count[T, P](ctx, tx, pendingQuery)
 }
 
 // describeKind decodes a document of kind T, lets status advance it to
@@ -368,4 +365,74 @@ func (r *Registry) Find(ctx context.Context, tx core.Tx, id string, extra ...cor
 		}
 	}
 	return core.Doc{}, &core.Error{Kind: core.KindNotFound, Message: "no resource " + quote(id)}
+}
+
+// labeler is a product whose documents carry labels (core.Labeled):
+// Labels decodes one of its documents and returns them.
+type labeler interface {
+	Labels(d core.Doc) ([]core.Label, error)
+}
+
+// labelsOf returns the labels of a document of kind T.
+func labelsOf[T any, P interface {
+	*T
+	core.Labeled
+}](d core.Doc) ([]core.Label, error) {
+	v, err := decodeDoc[T, P](d)
+	if err != nil {
+		return nil, err
+	}
+	return P(v).Labels(), nil
+}
+
+// relabelBatch bounds the documents one transaction of Relabel puts.
+const relabelBatch = 500
+
+// Relabel puts again, with their labels, the documents a latchkey older
+// than labels stored (core.Query.Unlabeled), so that label queries find
+// them, and returns how many it put. It reads an index of those
+// documents alone: once they are labeled, it costs one empty lookup. The
+// server calls it at start, before it is ready, as the last step of an
+// upgrade.
+func (r *Registry) Relabel(ctx context.Context) (int, error) {
+	// A View first: an Update that lists every kind would take, on
+	// PostgreSQL, the lock of all kinds at every start.
+	var old []core.Doc
+	err := r.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		old, err = tx.ListDocs(ctx, core.Query{Unlabeled: true, Limit: 1})
+		return err
+	})
+	if err != nil || len(old) == 0 {
+		return 0, err
+	}
+	total := 0
+	for {
+		n := 0
+		err := r.cfg.Store.Update(ctx, func(tx core.Tx) error {
+			n = 0
+			docs, err := tx.ListDocs(ctx, core.Query{Unlabeled: true, Limit: relabelBatch})
+			if err != nil {
+				return err
+			}
+			for _, d := range docs {
+				d.Labels = nil
+				if p, ok := r.Owner(d.Kind); ok {
+					if l, ok := p.(labeler); ok {
+						if d.Labels, err = l.Labels(d); err != nil {
+							return err
+						}
+					}
+				}
+				if err := tx.PutDoc(ctx, d); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil || n < relabelBatch {
+			return total, err
+		}
+	}
 }

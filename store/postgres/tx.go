@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -197,13 +198,40 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 		d.Body = []byte{}
 	}
 	t.lockWrite(d.Kind, d.Key)
-	// One round trip: the upsert keeps seq on conflict. PostgreSQL
-	// updates in place (HOT) when account and region keep their values,
-	// so the common write touches no index.
-	_, err = t.exec(ctx, `INSERT INTO docs (kind, key, account, region, body) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (kind, key) DO UPDATE SET account = EXCLUDED.account, region = EXCLUDED.region, body = EXCLUDED.body`,
-		string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body)
+	// One round trip: the upsert keeps seq on conflict, and the label
+	// rows are written again only when the account, region or labels
+	// change (old sees the row as it was before the statement).
+	// PostgreSQL updates in place (HOT) when account, region and labels
+	// keep their values, so the common write touches no index and no
+	// label row.
+	rows, encoded := tables.Labels(d.Labels)
+	_, err = t.exec(ctx, `WITH old AS (
+			SELECT 1 FROM docs WHERE kind = $1 AND key = $2 AND account = $3 AND region = $4 AND labels = $6
+		), up AS (
+			INSERT INTO docs (kind, key, account, region, body, labels) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (kind, key) DO UPDATE SET account = EXCLUDED.account, region = EXCLUDED.region,
+				body = EXCLUDED.body, labels = EXCLUDED.labels
+			RETURNING seq
+		), changed AS (
+			SELECT seq FROM up WHERE NOT EXISTS (SELECT 1 FROM old)
+		), gone AS (
+			DELETE FROM doc_labels WHERE seq IN (SELECT seq FROM changed)
+		)
+		INSERT INTO doc_labels (seq, kind, account, region, name, value, from_ns, until_ns)
+		SELECT changed.seq, $1, $3, $4, l.name, l.value, l.from_ns, l.until_ns
+		FROM changed, unnest($7::text[], $8::text[], $9::bigint[], $10::bigint[]) AS l(name, value, from_ns, until_ns)`,
+		string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body, encoded,
+		nonNil(rows.Names), nonNil(rows.Values), nonNil(rows.From), nonNil(rows.Until))
 	return t.fail(op, err)
+}
+
+// nonNil returns s, or an empty slice for nil: pgx sends a nil slice as
+// NULL, which unnest would not take as empty.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // DeleteDoc removes the document; deleting a missing one is not an error.
@@ -214,40 +242,26 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 		return err
 	}
 	t.lockWrite(kind, key)
+	// The document's label rows go with it (ON DELETE CASCADE).
 	_, err = t.exec(ctx, `DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
 	return t.fail(op, err)
 }
 
-// ListDocs returns the documents q selects in insertion order, with the
-// rules of sqlite's ListDocs: empty Kind selects every kind and then
-// forbids After; an After that names no document, or a negative Limit, is
-// KindInvalid.
+// ListDocs returns the documents q selects in insertion order, with
+// their Seq, with the rules of sqlite's ListDocs: empty Kind selects
+// every kind and then forbids After, Keys and Labels; an After that names
+// no document, or a negative bound, is KindInvalid.
 func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	const op = "postgres.ListDocs"
 	ctx, err := t.enter(ctx, op, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := tables.CheckDocs(op, q); err != nil {
+	after, err := t.after(ctx, op, q)
+	if err != nil {
 		return nil, err
 	}
-	if t.rtx == nil {
-		t.lockKind("", q.Kind != "")
-		if q.Kind != "" {
-			t.lockKind(q.Kind, false)
-		}
-	}
-	var after int64
-	if q.After != "" {
-		err := t.scanRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, []any{string(q.Kind), q.After}, &after)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, tables.UnknownAfter(op)
-		}
-		if err != nil {
-			return nil, t.fail(op, err)
-		}
-	}
-	query, args := tables.SelectDocs(placeholder, q, after)
+	query, args := tables.SelectDocs(dialect, q, after, t.now)
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, t.fail(op, err)
@@ -255,7 +269,7 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	out := []core.Doc{}
 	for rows.Next() {
 		var d core.Doc
-		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Body); err != nil {
+		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Seq, &d.Body); err != nil {
 			rows.Close()
 			return nil, t.fail(op, err)
 		}
@@ -265,6 +279,66 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 		return nil, t.fail(op, err)
 	}
 	return out, nil
+}
+
+// CountDocs counts the documents q selects, ignoring Offset and Limit,
+// with ListDocs' rules and locks. It counts over the index with COUNT(*):
+// PostgreSQL keeps no label buckets as SQLite does, since counter rows
+// that every writer of a label updates would order the writers of all
+// replicas and deadlock their batches.
+func (t *tx) CountDocs(ctx context.Context, q core.Query) (int, error) {
+	const op = "postgres.CountDocs"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return 0, err
+	}
+	after, err := t.after(ctx, op, q)
+	if err != nil {
+		return 0, err
+	}
+	query, args := tables.CountDocs(dialect, q, after, t.now)
+	var n int64
+	if err := t.scanRow(ctx, query, args, &n); err != nil {
+		return 0, t.fail(op, err)
+	}
+	return int(n), nil
+}
+
+// after checks q, takes a listing's locks in an Update (the kind's lock
+// exclusively, see lockKey: no document of the kind appears or goes, or
+// changes its labels, while the Update decides from the listing), and
+// returns the seq of the document q.After names (0 when it is unset).
+func (t *tx) after(ctx context.Context, op string, q core.Query) (int64, error) {
+	if err := tables.CheckDocs(op, q); err != nil {
+		return 0, err
+	}
+	if t.rtx == nil {
+		t.lockKind("", q.Kind != "")
+		if q.Kind != "" {
+			t.lockKind(q.Kind, false)
+		}
+	}
+	if q.After == "" {
+		return 0, nil
+	}
+	var after int64
+	err := t.scanRow(ctx, `SELECT seq FROM docs WHERE kind = $1 AND key = $2`, []any{string(q.Kind), q.After}, &after)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, tables.UnknownAfter(op)
+	}
+	if err != nil {
+		return 0, t.fail(op, err)
+	}
+	return after, nil
+}
+
+// dialect is PostgreSQL's: LIKE, with '*' as '%' and its own
+// metacharacters escaped by the default escape character, '\'; label
+// values are COLLATE "C", so the match is bytewise and case-sensitive.
+var dialect = tables.Dialect{
+	Ph:          placeholder,
+	Glob:        func(col, p string) string { return col + " LIKE " + p },
+	GlobPattern: strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%").Replace,
 }
 
 // placeholder is PostgreSQL's parameter marker: $1, $2, …

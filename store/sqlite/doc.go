@@ -1,8 +1,10 @@
 // Package sqlite implements core.Store on SQLite, latchkey's default store
 // for a single replica, with the pure-Go modernc.org/sqlite driver.
 //
-// Resources are JSON documents in one table keyed by (kind, key); audit
-// events have a table of their own. The schema is created by embedded,
+// Resources are JSON documents in one table keyed by (kind, key), their
+// labels in doc_labels, counted per bucket of 512 seqs in label_buckets
+// (kept by triggers) so that counts and offsets of a label listing cost
+// its buckets, not its rows; audit events have a table of their own. The schema is created by embedded,
 // numbered migrations recorded in schema_migrations and applied by Open.
 //
 // Writes go through one connection, one Update at a time, with group

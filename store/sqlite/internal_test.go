@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -217,8 +218,8 @@ func TestMigrationsRecorded(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if strings.Join(versions, ",") != "0001_init,0003_nonces" {
-		t.Errorf("schema_migrations = %v, want [0001_init 0003_nonces]", versions)
+	if strings.Join(versions, ",") != "0001_init,0002_labels,0003_nonces" {
+		t.Errorf("schema_migrations = %v, want [0001_init 0002_labels 0003_nonces]", versions)
 	}
 	if err := s.Update(ctx, func(core.Tx) error {
 		_, err := s.conn.ExecContext(ctx, "INSERT INTO schema_migrations VALUES ('9999_future', 0)")
@@ -329,6 +330,70 @@ func TestOpenRejectsBadPath(t *testing.T) {
 	}
 	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing", "x.db"), core.SystemClock{}); err == nil {
 		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+// TestUpgradeToLabels opens a database that only 0001_init made, holding
+// a document, and checks that the document comes back as Unlabeled until
+// it is put again, and that label queries find it after that.
+func TestUpgradeToLabels(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "latchkey.db")
+	init, err := migrationFiles.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		string(init),
+		"CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
+		"INSERT INTO schema_migrations VALUES ('0001_init', 0)",
+		"INSERT INTO docs VALUES ('test.doc', 'old', '1', 'r', 1, '{}')",
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			db.Close()
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(ctx, path, core.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	live := core.Query{Kind: "test.doc", Labels: []core.LabelMatch{{Name: "live", Values: []string{"1"}}}}
+	listKeys := func(q core.Query) (out []string) {
+		t.Helper()
+		if err := s.View(ctx, func(tx core.Tx) error {
+			docs, err := tx.ListDocs(ctx, q)
+			for _, d := range docs {
+				out = append(out, d.Key)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := listKeys(core.Query{Unlabeled: true}); !slices.Equal(got, []string{"old"}) {
+		t.Errorf("unlabeled after the upgrade = %v, want [old]", got)
+	}
+	if got := listKeys(live); len(got) != 0 {
+		t.Errorf("label query before relabeling = %v, want none", got)
+	}
+	d := testDoc("old")
+	d.Labels = []core.Label{{Name: "live", Value: "1"}}
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.PutDoc(ctx, d) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := listKeys(core.Query{Unlabeled: true}); len(got) != 0 {
+		t.Errorf("unlabeled after the put = %v, want none", got)
+	}
+	if got := listKeys(live); !slices.Equal(got, []string{"old"}) {
+		t.Errorf("label query after relabeling = %v, want [old]", got)
 	}
 }
 

@@ -9,13 +9,22 @@ import (
 const (
 	sqlGetDoc = `SELECT account, region, body FROM docs WHERE kind = ?1 AND key = ?2`
 	// sqlUpdateBody replaces the body of a document that stays in its
-	// account and region: the common write touches no secondary index.
-	sqlUpdateBody = `UPDATE docs SET body = ?5 WHERE kind = ?1 AND key = ?2 AND account = ?3 AND region = ?4`
+	// account and region with the same labels: the common write touches
+	// no secondary index and no label row.
+	sqlUpdateBody = `UPDATE docs SET body = ?5 WHERE kind = ?1 AND key = ?2 AND account = ?3 AND region = ?4 AND labels = ?6`
 	// sqlUpsertDoc inserts a document at the end of the insertion order,
-	// or moves an existing one to another account or region in place.
-	sqlUpsertDoc = `INSERT INTO docs (kind, key, account, region, seq, body)
-		VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM docs), ?5)
-		ON CONFLICT (kind, key) DO UPDATE SET account = excluded.account, region = excluded.region, body = excluded.body`
+	// or moves an existing one to another account or region, or to other
+	// labels, in place; its label rows are then written again.
+	sqlUpsertDoc = `INSERT INTO docs (kind, key, account, region, seq, body, labels)
+		VALUES (?1, ?2, ?3, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM docs), ?5, ?6)
+		ON CONFLICT (kind, key) DO UPDATE SET account = excluded.account, region = excluded.region,
+			body = excluded.body, labels = excluded.labels
+		RETURNING seq`
+	sqlDeleteLabels = `DELETE FROM doc_labels WHERE seq = ?1`
+	sqlInsertLabel  = `INSERT INTO doc_labels (seq, kind, account, region, name, value, from_ns, until_ns)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	// sqlDeleteDoc removes the document; its label rows go with it (ON
+	// DELETE CASCADE).
 	sqlDeleteDoc = `DELETE FROM docs WHERE kind = ?1 AND key = ?2`
 	sqlSeqOf     = `SELECT seq FROM docs WHERE kind = ?1 AND key = ?2`
 	// sqlRecordNonce inserts a nonce, or renews one that expired at ?4;
@@ -29,8 +38,8 @@ const (
 )
 
 type stmts struct {
-	getDoc, updateBody, upsertDoc, deleteDoc, seqOf, appendAudit *sql.Stmt
-	recordNonce, sweepNonces                                     *sql.Stmt
+	getDoc, updateBody, upsertDoc, deleteLabels, insertLabel, deleteDoc, seqOf, appendAudit *sql.Stmt
+	recordNonce, sweepNonces                                                                *sql.Stmt
 }
 
 // preparer is *sql.DB or *sql.Conn.
@@ -40,19 +49,22 @@ type preparer interface {
 
 func (st *stmts) prepare(ctx context.Context, p preparer) error {
 	return prepareAll(ctx, p, map[**sql.Stmt]string{
-		&st.getDoc:      sqlGetDoc,
-		&st.updateBody:  sqlUpdateBody,
-		&st.upsertDoc:   sqlUpsertDoc,
-		&st.deleteDoc:   sqlDeleteDoc,
-		&st.seqOf:       sqlSeqOf,
-		&st.appendAudit: sqlAppendAudit,
-		&st.recordNonce: sqlRecordNonce,
-		&st.sweepNonces: sqlSweepNonces,
+		&st.getDoc:       sqlGetDoc,
+		&st.updateBody:   sqlUpdateBody,
+		&st.upsertDoc:    sqlUpsertDoc,
+		&st.deleteLabels: sqlDeleteLabels,
+		&st.insertLabel:  sqlInsertLabel,
+		&st.deleteDoc:    sqlDeleteDoc,
+		&st.seqOf:        sqlSeqOf,
+		&st.appendAudit:  sqlAppendAudit,
+		&st.recordNonce:  sqlRecordNonce,
+		&st.sweepNonces:  sqlSweepNonces,
 	})
 }
 
 func (st *stmts) close() {
-	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteDoc, st.seqOf, st.appendAudit, st.recordNonce, st.sweepNonces)
+	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteLabels, st.insertLabel, st.deleteDoc, st.seqOf, st.appendAudit,
+		st.recordNonce, st.sweepNonces)
 }
 
 // control holds the transaction control statements of the writer. Each fn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -83,8 +84,8 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 }
 
 // PutDoc inserts d at the end of the insertion order, or replaces the
-// document with its kind and key in place. Empty Kind or Key is
-// KindInvalid (a CHECK constraint).
+// document with its kind and key in place, with d's labels. Empty Kind or
+// Key is KindInvalid (a CHECK constraint).
 func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	const op = "sqlite.PutDoc"
 	ctx, err := t.enter(ctx, op, true)
@@ -94,7 +95,8 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	if d.Body == nil {
 		d.Body = []byte{} // NOT NULL: an empty body is stored as empty
 	}
-	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body}
+	rows, encoded := tables.Labels(d.Labels)
+	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body, encoded}
 	res, err := t.s.ws.updateBody.ExecContext(ctx, args...)
 	if err != nil {
 		return mapErr(op, err)
@@ -104,8 +106,20 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	} else if n == 1 {
 		return nil
 	}
-	_, err = t.s.ws.upsertDoc.ExecContext(ctx, args...)
-	return mapErr(op, err)
+	var seq int64
+	if err := t.s.ws.upsertDoc.QueryRowContext(ctx, args...).Scan(&seq); err != nil {
+		return mapErr(op, err)
+	}
+	if _, err := t.s.ws.deleteLabels.ExecContext(ctx, seq); err != nil {
+		return mapErr(op, err)
+	}
+	for i := range rows.Names {
+		if _, err := t.s.ws.insertLabel.ExecContext(ctx, seq, string(d.Kind), string(d.Account), string(d.Region),
+			rows.Names[i], rows.Values[i], rows.From[i], rows.Until[i]); err != nil {
+			return mapErr(op, err)
+		}
+	}
+	return nil
 }
 
 // DeleteDoc removes the document; deleting a missing one is not an error.
@@ -119,31 +133,28 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 	return mapErr(op, err)
 }
 
-// ListDocs returns the documents q selects in insertion order. An empty
-// q.Kind selects every kind; q.After then cannot be used (keys are unique
-// only within a kind). An After that names no document of q.Kind, or a
-// negative Limit, is KindInvalid.
+// ListDocs returns the documents q selects in insertion order, with
+// their Seq. The Offset of a query of one label and nothing else skips
+// whole label buckets (see skipBuckets). An empty q.Kind selects every kind; q.After, Keys and Labels
+// then cannot be used (keys are unique only within a kind). An After that
+// names no document of q.Kind, or a negative bound, is KindInvalid.
 func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	const op = "sqlite.ListDocs"
 	ctx, err := t.enter(ctx, op, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := tables.CheckDocs(op, q); err != nil {
+	after, err := t.after(ctx, op, q)
+	if err != nil {
 		return nil, err
 	}
-	var after int64
-	if q.After != "" {
-		err := t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.seqOf }).
-			QueryRowContext(ctx, string(q.Kind), q.After).Scan(&after)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, tables.UnknownAfter(op)
-		}
-		if err != nil {
-			return nil, mapErr(op, err)
+	if q.Offset > 0 && tables.Bucketed(q, after) {
+		var within bool
+		if q, within, err = t.skipBuckets(ctx, op, q); err != nil || !within {
+			return []core.Doc{}, err
 		}
 	}
-	query, args := tables.SelectDocs(placeholder, q, after)
+	query, args := tables.SelectDocs(dialect, q, after, t.now)
 	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(op, err)
@@ -152,7 +163,7 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 	out := []core.Doc{}
 	for rows.Next() {
 		var d core.Doc
-		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Body); err != nil {
+		if err := rows.Scan(&d.Kind, &d.Key, &d.Account, &d.Region, &d.Seq, &d.Body); err != nil {
 			return nil, mapErr(op, err)
 		}
 		out = append(out, d)
@@ -161,6 +172,71 @@ func (t *tx) ListDocs(ctx context.Context, q core.Query) ([]core.Doc, error) {
 		return nil, mapErr(op, err)
 	}
 	return out, nil
+}
+
+// CountDocs counts the documents q selects, ignoring Offset and Limit,
+// with ListDocs' rules. A query of one label and nothing else is counted
+// from the label buckets (see buckets), without reading its label rows.
+func (t *tx) CountDocs(ctx context.Context, q core.Query) (int, error) {
+	const op = "sqlite.CountDocs"
+	ctx, err := t.enter(ctx, op, false)
+	if err != nil {
+		return 0, err
+	}
+	after, err := t.after(ctx, op, q)
+	if err != nil {
+		return 0, err
+	}
+	if tables.Bucketed(q, after) {
+		bs, err := t.buckets(ctx, op, q)
+		n := 0
+		for _, b := range bs {
+			n += int(b.n)
+		}
+		return n, err
+	}
+	query, args := tables.CountDocs(dialect, q, after, t.now)
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return 0, mapErr(op, err)
+	}
+	defer rows.Close()
+	n := 0
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, mapErr(op, err)
+		}
+	}
+	return n, mapErr(op, rows.Err())
+}
+
+// after checks q and returns the seq of the document q.After names (0
+// when it is unset).
+func (t *tx) after(ctx context.Context, op string, q core.Query) (int64, error) {
+	if err := tables.CheckDocs(op, q); err != nil {
+		return 0, err
+	}
+	if q.After == "" {
+		return 0, nil
+	}
+	var after int64
+	err := t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.seqOf }).
+		QueryRowContext(ctx, string(q.Kind), q.After).Scan(&after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, tables.UnknownAfter(op)
+	}
+	if err != nil {
+		return 0, mapErr(op, err)
+	}
+	return after, nil
+}
+
+// dialect is SQLite's: GLOB matches case-sensitively with '*', and its
+// other metacharacters are bracketed to stand for themselves.
+var dialect = tables.Dialect{
+	Ph:          placeholder,
+	Glob:        func(col, p string) string { return col + " GLOB " + p },
+	GlobPattern: strings.NewReplacer("?", "[?]", "[", "[[]").Replace,
 }
 
 // placeholder is SQLite's parameter marker.

@@ -7,6 +7,7 @@ package tables
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,15 +48,45 @@ func (s *selectStmt) sql(head, order string, limit int) (string, []any) {
 	return b.String(), s.args
 }
 
+// Dialect is what the SQL stores' statements differ in.
+type Dialect struct {
+	Ph Placeholder
+	// Glob returns the condition that col matches the parameter marker
+	// p, and GlobPattern the parameter value for a core.LabelMatch
+	// pattern, in which '*' matches any run of characters and every
+	// other character only itself.
+	Glob        func(col, p string) string
+	GlobPattern func(pattern string) string
+}
+
 // CheckDocs reports, as a *core.Error of KindInvalid for op, what makes q
-// unusable before any lookup: a negative Limit, or an After without a
-// Kind (keys are unique only within a kind).
+// unusable before any lookup: negative bounds, too many keys, an empty
+// label match, or an After, Keys or Labels without a Kind (keys are
+// unique only within a kind).
 func CheckDocs(op string, q core.Query) error {
-	if q.Limit < 0 {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "Limit", Message: "negative limit"}
+	bad := func(field, msg string) error {
+		return &core.Error{Kind: core.KindInvalid, Op: op, Field: field, Message: msg}
 	}
-	if q.After != "" && q.Kind == "" {
-		return &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After needs a Kind"}
+	switch {
+	case q.Limit < 0:
+		return bad("Limit", "negative limit")
+	case q.Offset < 0:
+		return bad("Offset", "negative offset")
+	case q.AfterSeq < 0:
+		return bad("AfterSeq", "negative position")
+	case q.After != "" && q.Kind == "":
+		return bad("After", "After needs a Kind")
+	case (len(q.Keys) > 0 || len(q.Labels) > 0) && q.Kind == "":
+		return bad("Kind", "Keys and Labels need a Kind")
+	case q.Unlabeled && len(q.Labels) > 0:
+		return bad("Unlabeled", "an unlabeled document matches no label")
+	case len(q.Keys) > core.MaxQueryKeys:
+		return bad("Keys", "too many keys")
+	}
+	for _, m := range q.Labels {
+		if m.Name == "" || len(m.Values) == 0 || (m.Glob && len(m.Values) != 1) {
+			return bad("Labels", "a label match needs a name and values (one pattern with Glob)")
+		}
 	}
 	return nil
 }
@@ -66,26 +97,233 @@ func UnknownAfter(op string) error {
 	return &core.Error{Kind: core.KindInvalid, Op: op, Field: "After", Message: "After names no document of this kind"}
 }
 
-// SelectDocs returns the statement that selects kind, key, account,
-// region and body of the documents q selects, in insertion order (seq),
-// and its arguments. An empty Kind, Account or Region selects every one;
-// after is the seq of the document q.After names, and is used only when
-// q.After is set. q must have passed CheckDocs.
-func SelectDocs(ph Placeholder, q core.Query, after int64) (string, []any) {
-	s := selectStmt{ph: ph}
-	if q.Kind != "" {
-		s.and("kind =", string(q.Kind))
+// DocColumns are the columns SelectDocs selects, in its order.
+const DocColumns = "d.kind, d.key, d.account, d.region, d.seq, d.body"
+
+// SelectDocs returns the statement that selects DocColumns of the
+// documents q selects at now, in insertion order (seq), and its
+// arguments; after is the seq of the document q.After names (0 when
+// unset). With Keys the statement reads those keys' rows (the primary
+// key); otherwise with Labels it reads the first label's index range
+// (doc_labels_value) in seq order and checks the other labels by seq;
+// otherwise it reads the docs index of its kind, account and region. An
+// Offset is found by a subquery on the same index alone (it reads no
+// document), and the page starts there. q must have passed CheckDocs.
+func SelectDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	t := s.docsTerms(dl, q, after, now, true)
+	if q.Offset > 0 {
+		in := s.docsTerms(dl, q, after, now, false)
+		s.args = append(s.args, q.Offset)
+		t.where = append(t.where, t.seq+" >= (SELECT "+in.seq+" FROM "+in.from+where(in.where)+
+			" ORDER BY "+in.seq+" LIMIT 1 OFFSET "+dl.Ph(len(s.args))+")")
 	}
+	sql := "SELECT " + DocColumns + " FROM " + t.from + where(t.where) + " ORDER BY " + t.seq
+	if q.Limit > 0 {
+		s.args = append(s.args, q.Limit)
+		sql += " LIMIT " + dl.Ph(len(s.args))
+	}
+	return sql, s.args
+}
+
+// CountDocs returns the statement that counts what SelectDocs would
+// select without Offset and Limit, reading the same index and no
+// document.
+func CountDocs(dl Dialect, q core.Query, after int64, now time.Time) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	t := s.docsTerms(dl, q, after, now, false)
+	return "SELECT COUNT(*) FROM " + t.from + where(t.where), s.args
+}
+
+// where returns the WHERE clause of the conditions, if any.
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// terms are the FROM clause, the conditions, and the column that orders
+// the rows of a docs query.
+type terms struct {
+	from, seq string
+	where     []string
+}
+
+// docsTerms returns q's terms, its arguments added to s. When the first
+// label drives the query, its index range is read in seq order (CROSS
+// JOIN keeps SQLite from reading the documents first), joined to the
+// documents only when join is set: label rows exist only for existing
+// documents, so counting and offsets need no document. With keys the
+// account and region are compared as expressions (|| ”), so that SQLite
+// reads the keys' rows rather than scanning an account index for its
+// order.
+func (s *selectStmt) docsTerms(dl Dialect, q core.Query, after int64, now time.Time, join bool) terms {
+	var t terms
+	cond := func(expr string, v any) {
+		s.args = append(s.args, v)
+		t.where = append(t.where, expr+" "+s.ph(len(s.args)))
+	}
+	labels := q.Labels
+	after = max(after, q.AfterSeq)
+	if len(q.Keys) == 0 && len(labels) > 0 {
+		t.from, t.seq = "doc_labels l0", "l0.seq"
+		if join {
+			t.from += " CROSS JOIN docs d"
+			t.where = append(t.where, "d.seq = l0.seq")
+		}
+		t.where = append(t.where, s.scope("l0", q)...)
+		t.where = append(t.where, s.labelTerms(dl, "l0", labels[0], now)...)
+		labels = labels[1:]
+	} else {
+		t.from, t.seq = "docs d", "d.seq"
+		scope := [2]string{"d.account =", "d.region ="}
+		if len(q.Keys) > 0 {
+			t.seq = "d.seq + 0"
+			scope = [2]string{"d.account || '' =", "d.region || '' ="}
+		}
+		if q.Kind != "" {
+			cond("d.kind =", string(q.Kind))
+		}
+		if q.Account != "" {
+			cond(scope[0], string(q.Account))
+		}
+		if q.Region != "" {
+			cond(scope[1], string(q.Region))
+		}
+		if len(q.Keys) > 0 {
+			t.where = append(t.where, s.in("d.key", q.Keys))
+		}
+		if q.Unlabeled {
+			t.where = append(t.where, "d.labels IS NULL")
+		}
+	}
+	if after > 0 {
+		cond(t.seq+" >", after)
+	}
+	for i, m := range labels {
+		alias := "l" + strconv.Itoa(i+1)
+		sub := append([]string{alias + ".seq = " + t.seq}, s.labelTerms(dl, alias, m, now)...)
+		t.where = append(t.where, "EXISTS (SELECT 1 FROM doc_labels "+alias+" WHERE "+strings.Join(sub, " AND ")+")")
+	}
+	return t
+}
+
+// labelTerms returns the conditions that the label row alias matches m
+// at now, their arguments added to s.
+func (s *selectStmt) labelTerms(dl Dialect, alias string, m core.LabelMatch, now time.Time) []string {
+	ns := clampNanos(now)
+	return append(s.matchTerms(dl, alias, m), alias+".from_ns <= "+s.arg(ns), alias+".until_ns > "+s.arg(ns))
+}
+
+// matchTerms returns the conditions that alias's name and value match m,
+// their arguments added to s.
+func (s *selectStmt) matchTerms(dl Dialect, alias string, m core.LabelMatch) []string {
+	out := []string{alias + ".name = " + s.arg(m.Name)}
+	switch {
+	case m.Glob:
+		out = append(out, dl.Glob(alias+".value", s.arg(dl.GlobPattern(m.Values[0]))))
+	case len(m.Values) == 1:
+		out = append(out, alias+".value = "+s.arg(m.Values[0]))
+	default:
+		out = append(out, s.in(alias+".value", m.Values))
+	}
+	return out
+}
+
+// scope returns the conditions that alias's kind, account and region are
+// q's, their arguments added to s.
+func (s *selectStmt) scope(alias string, q core.Query) []string {
+	out := []string{alias + ".kind = " + s.arg(string(q.Kind))}
 	if q.Account != "" {
-		s.and("account =", string(q.Account))
+		out = append(out, alias+".account = "+s.arg(string(q.Account)))
 	}
 	if q.Region != "" {
-		s.and("region =", string(q.Region))
+		out = append(out, alias+".region = "+s.arg(string(q.Region)))
 	}
-	if q.After != "" {
-		s.and("seq >", after)
+	return out
+}
+
+// arg adds the argument v and returns its marker.
+func (s *selectStmt) arg(v any) string {
+	s.args = append(s.args, v)
+	return s.ph(len(s.args))
+}
+
+// BucketBits is the base-2 logarithm of the width, in seqs, of a bucket
+// of SQLite's label_buckets.
+const BucketBits = 9
+
+// Bucketed reports whether label buckets can count q, and find its
+// offset: one label, no keys, no position (after is the seq of q.After).
+func Bucketed(q core.Query, after int64) bool {
+	return len(q.Labels) == 1 && len(q.Keys) == 0 && after == 0 && q.AfterSeq == 0 && !q.Unlabeled
+}
+
+// BucketCounts returns the statement that selects, bucket by bucket in
+// order, how many open-ended label rows match q's label (see Bucketed).
+func BucketCounts(dl Dialect, q core.Query) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	conds := append(s.scope("b", q), s.matchTerms(dl, "b", q.Labels[0])...)
+	return "SELECT b.bucket, SUM(b.n) FROM label_buckets b" + where(conds) + " GROUP BY b.bucket ORDER BY b.bucket", s.args
+}
+
+// BoundedSeqs returns the statement that selects, in order, the seqs of
+// the label rows with an interval that match q's label at now (see
+// Bucketed): the rows BucketCounts leaves out. Its last condition is
+// doc_labels_bounded's, word for word, which SQLite needs to read that
+// index, and the statement names it (INDEXED BY, SQLite's): only SQLite
+// keeps label buckets.
+func BoundedSeqs(dl Dialect, q core.Query, now time.Time) (string, []any) {
+	s := selectStmt{ph: dl.Ph}
+	conds := append(s.scope("l0", q), s.labelTerms(dl, "l0", q.Labels[0], now)...)
+	conds = append(conds, "(l0.from_ns <> -9223372036854775808 OR l0.until_ns <> 9223372036854775807)")
+	return "SELECT l0.seq FROM doc_labels l0 INDEXED BY doc_labels_bounded" + where(conds) + " ORDER BY l0.seq", s.args
+}
+
+// in returns the condition that col is one of values, their arguments
+// added to s.
+func (s *selectStmt) in(col string, values []string) string {
+	marks := make([]string, len(values))
+	for i, v := range values {
+		s.args = append(s.args, v)
+		marks[i] = s.ph(len(s.args))
 	}
-	return s.sql("SELECT kind, key, account, region, body FROM docs", "seq", q.Limit)
+	return col + " IN (" + strings.Join(marks, ", ") + ")"
+}
+
+// LabelRows are a document's labels as the columns of doc_labels: name,
+// value, and the Unix nanoseconds of from (inclusive) and until
+// (exclusive), open ends saturated.
+type LabelRows struct {
+	Names, Values []string
+	From, Until   []int64
+}
+
+// Labels returns the rows of labels, and their encoding in the docs
+// table's labels column: equal encodings mean equal rows, so a write that
+// keeps them need not rewrite doc_labels. A document without labels
+// encodes as "", which is not NULL (see core.Query.Unlabeled).
+func Labels(labels []core.Label) (LabelRows, string) {
+	var r LabelRows
+	var b strings.Builder
+	for _, l := range labels {
+		from, until := int64(minNanos), int64(maxNanos)
+		if !l.From.IsZero() {
+			from = clampNanos(l.From)
+		}
+		if !l.Until.IsZero() {
+			until = clampNanos(l.Until)
+		}
+		if from >= until {
+			continue
+		}
+		r.Names, r.Values = append(r.Names, l.Name), append(r.Values, l.Value)
+		r.From, r.Until = append(r.From, from), append(r.Until, until)
+		b.WriteString(strconv.Quote(l.Name) + "=" + strconv.Quote(l.Value) + "@" +
+			strconv.FormatInt(from, 36) + "-" + strconv.FormatInt(until, 36) + ";")
+	}
+	return r, b.String()
 }
 
 // CheckAudit reports a negative Limit as a *core.Error of KindInvalid for
