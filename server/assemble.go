@@ -88,6 +88,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	if err := a.addQEMUDriver(cfg, consoleDrivers); err != nil {
 		return nil, fmt.Errorf("qemu console driver: %w", err)
 	}
+	if err := a.addLibvirtDriver(cfg, consoleDrivers); err != nil {
+		return nil, fmt.Errorf("libvirt console driver: %w", err)
+	}
 	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(consoleDrivers), m)
 	svc := service.Config{
 		Store:   st,
@@ -97,6 +100,8 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		Log:     log.With("component", "service"),
 		Drivers: drivers,
 		Probes:  consoleDrivers,
+		// Machines follow their instances (start, stop, reboot, delete).
+		Machines: machineDrivers(consoleDrivers),
 		// One Timing for every service, so the internal API can change
 		// the transition interval of all of them at once.
 		Timing: service.NewTiming(cfg.Transition),
@@ -119,7 +124,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	}
 
 	// New ECS instances get --console-driver's driver; BCC instances
-	// keep sim (see ecsDefaultDriver).
+	// keep sim unless it is libvirt (see bccDefaultDriver).
 	ecsSvc := svc
 	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
@@ -133,7 +138,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			s.ServeFrom("ecs", ecs)
 		}
 	}
-	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
+	bccSvc := svc
+	bccSvc.DefaultDriver = cfg.bccDefaultDriver()
+	bcc := service.NewBCC(bccSvc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 
 	// E-HPC login nodes serve their visual service through the sim
 	// driver on loopback addresses of their own, or through the tigervnc

@@ -55,9 +55,12 @@ type Config struct {
 	// under DATA_DIR/qemu). QEMUBinary is QEMU's system emulator (empty:
 	// qemu-system-x86_64 in PATH) and QEMUMachine "none" or "pc" (see
 	// console/qemu).
+	// "libvirt" puts new ECS and BCC instances on the libvirt hosts of
+	// the LibvirtHosts file (see console/libvirt).
 	ConsoleDriver string
 	QEMUBinary    string
 	QEMUMachine   string
+	LibvirtHosts  string
 	// EHPCPasswordPolicy and BCCPasswordPolicy choose the password policy
 	// editions; BCERegion is the BCC region of requests whose Host names
 	// none.

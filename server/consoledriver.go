@@ -4,16 +4,19 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/latchkey/latchkey/console/libvirt"
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/core"
 )
 
 // The console drivers `latchkey serve --console-driver` chooses between
-// for new ECS instances (PRODUCT.md §5). Both are always registered, so a
-// fleet file may put single instances on either (driver: qemu).
+// for new ECS instances (PRODUCT.md §5). sim and qemu are always
+// registered, so a fleet file may put single instances on either (driver:
+// qemu); libvirt is registered when --libvirt-hosts names a hosts file.
 const (
-	ConsoleDriverSim  = "sim"
-	ConsoleDriverQEMU = "qemu"
+	ConsoleDriverSim     = "sim"
+	ConsoleDriverQEMU    = "qemu"
+	ConsoleDriverLibvirt = "libvirt"
 )
 
 // DefaultQEMUMachine is the machine a console's QEMU emulates unless
@@ -46,8 +49,17 @@ func (c *Config) validateConsoleDriver() error {
 		if p := filepath.Join(dir, longestECSConsole); len(p) > 107 {
 			return fmt.Errorf("--console-driver qemu: console sockets such as %s would be longer than the 107 bytes a unix socket path holds; use a shorter --data-dir", p)
 		}
+	case ConsoleDriverLibvirt:
+		if c.LibvirtHosts == "" {
+			return fmt.Errorf("--console-driver libvirt needs --libvirt-hosts FILE")
+		}
 	default:
-		return fmt.Errorf("--console-driver %q: want %s or %s", c.ConsoleDriver, ConsoleDriverSim, ConsoleDriverQEMU)
+		return fmt.Errorf("--console-driver %q: want %s, %s or %s", c.ConsoleDriver, ConsoleDriverSim, ConsoleDriverQEMU, ConsoleDriverLibvirt)
+	}
+	if c.LibvirtHosts != "" {
+		if _, err := libvirt.ReadHostsFile(c.LibvirtHosts); err != nil {
+			return fmt.Errorf("--libvirt-hosts: %w", err)
+		}
 	}
 	switch qemu.Machine(c.QEMUMachine) {
 	case "", qemu.MachineNone, qemu.MachinePC:
@@ -79,11 +91,51 @@ func (a *App) addQEMUDriver(cfg Config, drivers map[string]core.ConsoleDriver) e
 	return nil
 }
 
-// ecsDefaultDriver is the driver new ECS instances get. BCC instances
-// stay on sim whatever --console-driver says: their changePass sets the
-// guest's administrator password, which the qemu driver cannot do yet (no
-// qemu-guest-agent), and a QEMU console that never gets a VNC password
-// admits nobody.
+// addLibvirtDriver registers the libvirt driver of the --libvirt-hosts
+// file, if one is given, and has a closer close its host connections. It
+// connects to no host: each is connected on first use.
+func (a *App) addLibvirtDriver(cfg Config, drivers map[string]core.ConsoleDriver) error {
+	if cfg.LibvirtHosts == "" {
+		return nil
+	}
+	f, err := libvirt.ReadHostsFile(cfg.LibvirtHosts)
+	if err != nil {
+		return err
+	}
+	d, err := libvirt.New(libvirt.Config{Hosts: f.Hosts, Template: f.Template, Log: cfg.Log.With("component", "libvirt")})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, d.Close)
+	drivers[ConsoleDriverLibvirt] = d
+	return nil
+}
+
+// machineDrivers are the drivers among ds whose targets are machines
+// that run.
+func machineDrivers(ds map[string]core.ConsoleDriver) map[string]core.MachineDriver {
+	out := map[string]core.MachineDriver{}
+	for name, d := range ds {
+		if m, ok := d.(core.MachineDriver); ok {
+			out[name] = m
+		}
+	}
+	return out
+}
+
+// bccDefaultDriver is the driver new BCC instances get: libvirt's when
+// --console-driver libvirt says so (its guests take the administrator
+// password through qemu-guest-agent), sim otherwise. A qemu console
+// without a guest has no administrator to set a password for, and admits
+// nobody.
+func (c *Config) bccDefaultDriver() string {
+	if c.ConsoleDriver == ConsoleDriverLibvirt {
+		return ConsoleDriverLibvirt
+	}
+	return ConsoleDriverSim
+}
+
+// ecsDefaultDriver is the driver new ECS instances get.
 func (c *Config) ecsDefaultDriver() string {
 	if c.ConsoleDriver == "" {
 		return ConsoleDriverSim
