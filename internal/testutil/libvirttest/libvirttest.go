@@ -47,7 +47,7 @@ vnc_listen = "127.0.0.1"
 
 // Daemon is a running libvirtd.
 type Daemon struct {
-	Dir string // the scratch directory
+	Dir    string // the scratch directory
 	t      testing.TB
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once cmd has exited
