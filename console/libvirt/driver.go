@@ -303,7 +303,7 @@ func (d *Driver) ensure(ctx context.Context, t core.ConsoleTarget, pw core.Secre
 		}
 	}
 	if pw.IsZero() {
-		b := make([]byte, 8)
+		b := make([]byte, 4) // VNC Authentication takes at most 8 characters
 		rand.Read(b)
 		pw = core.NewSecret(fmt.Sprintf("%x", b))
 	}
@@ -499,8 +499,9 @@ func (d *Driver) waitOff(ctx context.Context, m *machine) bool {
 	}
 }
 
-// RebootMachine implements core.MachineDriver: a reset with force, an
-// ACPI reboot otherwise; a domain that is shut off is started.
+// RebootMachine implements core.MachineDriver: a reset with force, a
+// reboot through the guest agent (or ACPI when the agent does not answer)
+// otherwise; a domain that is shut off is started.
 func (d *Driver) RebootMachine(ctx context.Context, t core.ConsoleTarget, force bool) error {
 	m, err := d.ensure(ctx, t, core.Secret{})
 	if err != nil {
@@ -516,7 +517,7 @@ func (d *Driver) RebootMachine(ctx context.Context, t core.ConsoleTarget, force 
 	case force:
 		err = m.l.DomainReset(m.dom, 0)
 	default:
-		err = m.l.DomainReboot(m.dom, golibvirt.DomainRebootAcpiPowerBtn)
+		err = m.l.DomainReboot(m.dom, golibvirt.DomainRebootGuestAgent|golibvirt.DomainRebootAcpiPowerBtn)
 	}
 	if err != nil {
 		return unreachable("domain "+m.dom.Name+" did not restart", err)

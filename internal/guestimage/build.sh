@@ -31,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root"/bin "$root"/sbin "$root"/usr/bin "$root"/usr/sbin "$root"/etc/init.d \
 	"$root"/etc/acpi/PWRF "$root"/proc "$root"/sys "$root"/dev "$root"/tmp "$root"/run \
-	"$root"/var/run "$root"/root "$root"/lib/modules "$root"/lib64
+	"$root"/var/run "$root"/var/log "$root"/root "$root"/lib/modules "$root"/lib64
 cp /bin/busybox "$root"/bin/busybox
 for applet in $(/bin/busybox --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
@@ -77,6 +77,7 @@ cat >"$root"/etc/inittab <<'INITTAB'
 ::sysinit:/etc/init.d/rcS
 ttyS0::respawn:/bin/getty -L 115200 ttyS0 vt100
 ::respawn:/etc/init.d/qemu-ga
+::respawn:/etc/init.d/acpid
 ::ctrlaltdel:/bin/reboot
 ::shutdown:/bin/sync
 INITTAB
@@ -90,7 +91,6 @@ mkdir -p /dev/pts /dev/virtio-ports
 mount -t devpts devpts /dev/pts
 hostname -F /etc/hostname
 while read -r m; do insmod "/lib/modules/$m.ko" 2>/dev/null; done </lib/modules/order
-acpid
 echo "latchkey guest up"
 RCS
 
@@ -108,6 +108,16 @@ while :; do
 done
 exec /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run
 QGA
+
+# acpid reads the power button's event device, which devtmpfs creates a
+# moment after evdev loads; acpid started without it exits.
+cat >"$root"/etc/init.d/acpid <<'ACPID'
+#!/bin/sh
+while ! grep -qs "Power Button" /proc/bus/input/devices || [ ! -e /dev/input/event0 ]; do
+	sleep 1
+done
+exec acpid -f
+ACPID
 
 cat >"$root"/etc/acpi/PWRF/00000080 <<'PWR'
 #!/bin/sh
@@ -148,7 +158,7 @@ for a; do
 done
 exec poweroff
 SHUTDOWN
-chmod 755 "$root"/etc/init.d/rcS "$root"/etc/init.d/qemu-ga "$root"/etc/acpi/PWRF/00000080 \
+chmod 755 "$root"/etc/init.d/rcS "$root"/etc/init.d/qemu-ga "$root"/etc/init.d/acpid "$root"/etc/acpi/PWRF/00000080 \
 	"$root"/usr/sbin/chpasswd "$root"/sbin/shutdown
 
 mkdir -p "$out"
