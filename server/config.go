@@ -61,6 +61,11 @@ type Config struct {
 	QEMUBinary    string
 	QEMUMachine   string
 	LibvirtHosts  string
+	// QEMUGuest, with the qemu driver, is a directory holding a real
+	// guest (vmlinuz and initramfs.gz, as internal/guestimage/build.sh
+	// writes them) that every console's QEMU boots; BCC instances then go
+	// on the qemu driver too, and changePass reaches their guest agent.
+	QEMUGuest string
 	// EHPCPasswordPolicy and BCCPasswordPolicy choose the password policy
 	// editions; BCERegion is the BCC region of requests whose Host names
 	// none.

@@ -2,11 +2,13 @@ package server
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/latchkey/latchkey/console/libvirt"
 	"github.com/latchkey/latchkey/console/qemu"
 	"github.com/latchkey/latchkey/core"
+	"github.com/latchkey/latchkey/internal/guestimage"
 )
 
 // The console drivers `latchkey serve --console-driver` chooses between
@@ -56,6 +58,13 @@ func (c *Config) validateConsoleDriver() error {
 	default:
 		return fmt.Errorf("--console-driver %q: want %s, %s or %s", c.ConsoleDriver, ConsoleDriverSim, ConsoleDriverQEMU, ConsoleDriverLibvirt)
 	}
+	if c.QEMUGuest != "" {
+		for _, f := range []string{"vmlinuz", "initramfs.gz"} {
+			if _, err := os.Stat(filepath.Join(c.QEMUGuest, f)); err != nil {
+				return fmt.Errorf("--qemu-guest: %w (build the guest with internal/guestimage/build.sh DIR)", err)
+			}
+		}
+	}
 	if c.LibvirtHosts != "" {
 		if _, err := libvirt.ReadHostsFile(c.LibvirtHosts); err != nil {
 			return fmt.Errorf("--libvirt-hosts: %w", err)
@@ -77,10 +86,19 @@ func (c *Config) validateConsoleDriver() error {
 // puts on it answer InstanceNotReady rather than failing as internal
 // errors.
 func (a *App) addQEMUDriver(cfg Config, drivers map[string]core.ConsoleDriver) error {
+	var guest *qemu.Guest
+	if cfg.QEMUGuest != "" {
+		dir, err := filepath.Abs(cfg.QEMUGuest)
+		if err != nil {
+			return err
+		}
+		guest = &qemu.Guest{Kernel: filepath.Join(dir, "vmlinuz"), Initrd: filepath.Join(dir, "initramfs.gz"), Cmdline: guestimage.Cmdline}
+	}
 	d, err := qemu.New(qemu.Config{
 		Dir:     filepath.Join(cfg.DataDir, QEMUStateDir),
 		Binary:  cfg.QEMUBinary,
 		Machine: qemu.Machine(cfg.QEMUMachine),
+		Guest:   guest,
 		Log:     cfg.Log.With("component", "qemu"),
 	})
 	if err != nil {
@@ -125,12 +143,15 @@ func machineDrivers(ds map[string]core.ConsoleDriver) map[string]core.MachineDri
 
 // bccDefaultDriver is the driver new BCC instances get: libvirt's when
 // --console-driver libvirt says so (its guests take the administrator
-// password through qemu-guest-agent), sim otherwise. A qemu console
-// without a guest has no administrator to set a password for, and admits
-// nobody.
+// password through qemu-guest-agent), qemu's when its consoles boot a
+// real guest (--qemu-guest), sim otherwise. A qemu console without a
+// guest has no administrator to set a password for.
 func (c *Config) bccDefaultDriver() string {
-	if c.ConsoleDriver == ConsoleDriverLibvirt {
+	switch {
+	case c.ConsoleDriver == ConsoleDriverLibvirt:
 		return ConsoleDriverLibvirt
+	case c.ConsoleDriver == ConsoleDriverQEMU && c.QEMUGuest != "":
+		return ConsoleDriverQEMU
 	}
 	return ConsoleDriverSim
 }
