@@ -3,6 +3,7 @@ package libvirt_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,7 +208,65 @@ func TestLibvirt(t *testing.T) {
 	if !t.Run("ECS", f.testECS) {
 		return
 	}
+	if !t.Run("Adopt", f.testAdopt) {
+		return
+	}
 	t.Run("BCC", f.testBCC)
+}
+
+// testAdopt: a fleet file adopts an existing domain (by UUID); the
+// instance's console password is the domain's graphics password, and
+// DeleteInstance only forgets the domain.
+func (f *fixture) testAdopt(t *testing.T) {
+	d := &libvirtxml.Domain{
+		Type: "qemu", Name: "legacy-vm", Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		OS: &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
+		Devices: &libvirtxml.DomainDeviceList{Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{
+			Port: -1, AutoPort: "yes", Listen: "127.0.0.1", Passwd: "before",
+		}}}},
+	}
+	x, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom, err := f.lv.DomainDefineXMLFlags(x, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := fmt.Sprintf("%x-%x-%x-%x-%x", dom.UUID[0:4], dom.UUID[4:6], dom.UUID[6:8], dom.UUID[8:10], dom.UUID[10:16])
+	fleet := "accounts:\n  - id: root\n    ecs:\n      - name: legacy\n        status: Stopped\n" +
+		"        driver: libvirt\n        machine: kvm1/" + uuid + "\n        vnc_password: Adopt1\n"
+	if err := f.env.Server().ApplyFleet([]byte(fleet)); err != nil {
+		t.Fatalf("apply the fleet: %v", err)
+	}
+	if _, config := f.vncPasswords(t, dom); config != "Adopt1" {
+		t.Fatal("the adopted domain did not take the fleet's console password")
+	}
+	c := f.env.ECS(t)
+	list := ecs.CreateDescribeInstancesRequest()
+	list.RegionId, list.InstanceName = "cn-hangzhou", "legacy"
+	res, err := c.DescribeInstances(list)
+	if err != nil || len(res.Instances.Instance) != 1 {
+		t.Fatalf("DescribeInstances: %v", err)
+	}
+	id := res.Instances.Instance[0].InstanceId
+	if err := modify(c, id, "Adopt2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, config := f.vncPasswords(t, dom); config != "Adopt2" {
+		t.Fatal("ModifyInstanceVncPasswd did not reach the adopted domain")
+	}
+	del := ecs.CreateDeleteInstanceRequest()
+	del.RegionId, del.InstanceId = "cn-hangzhou", id
+	if _, err := c.DeleteInstance(del); err != nil {
+		t.Fatalf("DeleteInstance: %v", err)
+	}
+	if _, err := f.lv.DomainLookupByName("legacy-vm"); err != nil {
+		t.Fatalf("DeleteInstance removed the adopted domain: %v", err)
+	}
+	if !strings.Contains(f.env.Server().Logs(), "adopted domain forgotten") {
+		t.Fatal("deleting an adopted instance does not say the domain was only forgotten")
+	}
 }
 
 // waitAgent waits until the guest's qemu-guest-agent has connected, as
