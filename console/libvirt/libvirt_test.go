@@ -42,6 +42,10 @@ type fixture struct {
 	daemon    *libvirttest.Daemon
 	lv        *golibvirt.Libvirt
 	serialDir string
+	// opt is the stopped I/O optimized ECS instance the ECS part leaves
+	// behind, with its domain, for the part that stops libvirtd.
+	opt    string
+	optDom golibvirt.Domain
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -345,7 +349,11 @@ func (f *fixture) testBCC(t *testing.T) {
 	if err := c.StopInstance(id, true); err == nil {
 		t.Fatal("StopInstance succeeded with libvirtd stopped")
 	}
+	f.checkECSDown(t)
 	f.restartDaemon()
+	if _, config := f.vncPasswords(t, f.optDom); config != "Xyz789" {
+		t.Fatal("a change that answered InstanceNotReady reached the domain")
+	}
 	dom = f.domain(t, "bcc", id)
 	if err := c.StopInstance(id, true); err != nil {
 		t.Fatalf("StopInstance: %v", err)
@@ -396,8 +404,8 @@ func (f *fixture) testECS(t *testing.T) {
 	ldom := f.domain(t, "ecs", legacy)
 	old, _ := f.vncPasswords(t, ldom)
 	serial := f.serial(t, "ecs", legacy)
-	if err := serial.WaitLogin(testutil.Context(t, hangGuard)); err != nil {
-		t.Fatalf("the guest did not boot to its login prompt: %v", err)
+	if _, err := serial.Expect(testutil.Context(t, hangGuard), "latchkey guest up"); err != nil {
+		t.Fatalf("the guest did not boot: %v", err)
 	}
 	if err := modify(c, legacy, "Pend12"); err != nil {
 		t.Fatal(err)
@@ -405,18 +413,17 @@ func (f *fixture) testECS(t *testing.T) {
 	if !f.login(t, c, legacy, old) || f.login(t, c, legacy, "Pend12") {
 		t.Fatal("a pending password changed the console before the restart")
 	}
-	// A graceful reboot goes through the guest agent.
-	f.waitAgent(t, ldom)
+	// A forced reboot resets the domain: its guest boots again.
 	reboot := ecs.CreateRebootInstanceRequest()
-	reboot.RegionId, reboot.InstanceId = "cn-hangzhou", legacy
+	reboot.RegionId, reboot.InstanceId, reboot.ForceStop = "cn-hangzhou", legacy, requests.NewBoolean(true)
 	if _, err := c.RebootInstance(reboot); err != nil {
 		t.Fatalf("RebootInstance: %v", err)
 	}
-	if _, err := serial.Expect(testutil.Context(t, hangGuard), "latchkey guest up"); err != nil {
-		t.Fatalf("RebootInstance did not reboot the guest: %v", err)
-	}
 	if !f.login(t, c, legacy, "Pend12") || f.login(t, c, legacy, old) {
 		t.Fatal("RebootInstance did not make the pending password live")
+	}
+	if _, err := serial.Expect(testutil.Context(t, hangGuard), "latchkey guest up"); err != nil {
+		t.Fatalf("the guest did not boot after RebootInstance: %v", err)
 	}
 
 	// A graceful stop powers the guest off (ACPI, which its acpid
@@ -447,9 +454,15 @@ func (f *fixture) testECS(t *testing.T) {
 		t.Fatal("DeleteInstance left the domain defined")
 	}
 
-	// libvirtd stopped: InstanceNotReady, and nothing changed.
-	f.daemon.Stop()
-	err := modify(c, opt, "Never1")
+	f.opt, f.optDom = opt, dom
+}
+
+// checkECSDown: with libvirtd stopped, ModifyInstanceVncPasswd answers
+// InstanceNotReady and the stored password stays; StartInstance fails.
+func (f *fixture) checkECSDown(t *testing.T) {
+	t.Helper()
+	c := f.env.ECS(t)
+	err := modify(c, f.opt, "Never1")
 	var se *sdkerrors.ServerError
 	if !errors.As(err, &se) || se.ErrorCode() != "InstanceNotReady" || se.HttpStatus() != 403 {
 		t.Fatalf("with libvirtd stopped: %v, want 403 InstanceNotReady", err)
@@ -457,18 +470,14 @@ func (f *fixture) testECS(t *testing.T) {
 	if strings.Contains(err.Error(), "Never1") {
 		t.Fatal("the error holds the password")
 	}
-	app := f.env.App()
-	inst := &core.Instance{ID: core.InstanceID(opt), Name: opt}
-	pw, err := app.ECS.LivePassword(context.Background(), inst.ConsoleTarget())
+	inst := &core.Instance{ID: core.InstanceID(f.opt), Name: f.opt}
+	pw, err := f.env.App().ECS.LivePassword(context.Background(), inst.ConsoleTarget())
 	if err != nil || pw.Reveal() != "Xyz789" {
 		t.Fatal("a change that answered InstanceNotReady changed the stored password")
 	}
-	start.InstanceId = opt
+	start := ecs.CreateStartInstanceRequest()
+	start.RegionId, start.InstanceId = "cn-hangzhou", f.opt
 	if _, err := c.StartInstance(start); err == nil {
 		t.Fatal("StartInstance succeeded with libvirtd stopped")
-	}
-	f.restartDaemon()
-	if _, config := f.vncPasswords(t, dom); config != "Xyz789" {
-		t.Fatal("a change that answered InstanceNotReady reached the domain")
 	}
 }
