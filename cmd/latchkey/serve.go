@@ -31,6 +31,8 @@ func serveEnv() []struct{ flag, env string } {
 		{"console-driver", "LATCHKEY_CONSOLE_DRIVER"},
 		{"qemu-binary", "LATCHKEY_QEMU_BINARY"},
 		{"qemu-machine", "LATCHKEY_QEMU_MACHINE"},
+		{"qemu-guest", "LATCHKEY_QEMU_GUEST"},
+		{"libvirt-hosts", "LATCHKEY_LIBVIRT_HOSTS"},
 		{"ehpc-password-policy", "LATCHKEY_EHPC_PASSWORD_POLICY"},
 		{"bcc-password-policy", "LATCHKEY_BCC_PASSWORD_POLICY"},
 		{"bce-region", "LATCHKEY_BCE_REGION"},
