@@ -37,7 +37,7 @@ const hangGuard = 3 * time.Minute
 // fixture is one latchkey with --console-driver libvirt in front of one
 // private libvirtd, whose domains boot the real guest.
 type fixture struct {
-	t         *testing.T // the test the fixture lives as long as
+	t         testing.TB // the test the fixture lives as long as
 	env       *testenv.Env
 	daemon    *libvirttest.Daemon
 	lv        *golibvirt.Libvirt
@@ -48,7 +48,7 @@ type fixture struct {
 	optDom golibvirt.Domain
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -87,7 +87,7 @@ func (f *fixture) restartDaemon() {
 	f.lv = f.daemon.Dial(f.t)
 }
 
-func (f *fixture) domain(t *testing.T, product, id string) golibvirt.Domain {
+func (f *fixture) domain(t testing.TB, product, id string) golibvirt.Domain {
 	t.Helper()
 	dom, err := f.lv.DomainLookupByName("latchkey-" + product + "-" + id)
 	if err != nil {
@@ -117,7 +117,7 @@ func (f *fixture) active(t *testing.T, dom golibvirt.Domain) bool {
 
 // vncPasswords returns the domain's graphics password, live and in its
 // persistent definition.
-func (f *fixture) vncPasswords(t *testing.T, dom golibvirt.Domain) (live, config string) {
+func (f *fixture) vncPasswords(t testing.TB, dom golibvirt.Domain) (live, config string) {
 	t.Helper()
 	get := func(flags golibvirt.DomainXMLFlags) string {
 		x, err := f.lv.DomainGetXMLDesc(dom, flags|golibvirt.DomainXMLSecure)
@@ -134,7 +134,7 @@ func (f *fixture) vncPasswords(t *testing.T, dom golibvirt.Domain) (live, config
 }
 
 // serial connects to the domain's serial console.
-func (f *fixture) serial(t *testing.T, product, id string) *guestimage.Serial {
+func (f *fixture) serial(t testing.TB, product, id string) *guestimage.Serial {
 	t.Helper()
 	s, err := guestimage.DialSerial(testutil.Context(t, hangGuard), filepath.Join(f.serialDir, "latchkey-"+product+"-"+id+".serial"))
 	if err != nil {
@@ -172,7 +172,7 @@ func (f *fixture) login(t *testing.T, c *ecs.Client, id, pw string) bool {
 	return true
 }
 
-func runInstance(t *testing.T, c *ecs.Client, optimized bool) string {
+func runInstance(t testing.TB, c *ecs.Client, optimized bool) string {
 	t.Helper()
 	req := ecs.CreateRunInstancesRequest()
 	req.RegionId, req.ImageId, req.InstanceType = "cn-hangzhou", "debian_12_x64", "ecs.t6-c1m1.large"
@@ -275,7 +275,7 @@ func (f *fixture) testAdopt(t *testing.T) {
 
 // waitAgent waits until the guest's qemu-guest-agent has connected, as
 // the domain's definition shows it (state='connected').
-func (f *fixture) waitAgent(t *testing.T, dom golibvirt.Domain) {
+func (f *fixture) waitAgent(t testing.TB, dom golibvirt.Domain) {
 	t.Helper()
 	ctx := testutil.Context(t, hangGuard)
 	for {
