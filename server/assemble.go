@@ -176,6 +176,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		log.Info("demo fleet seeded", "ecs", len(a.banner.demo), "bcc", len(a.banner.demoBCC), "ehpc", 1)
 	}
 
+	a.followMachines(ecs, bcc)
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
 	if cfg.Pprof {
 		// One in 5 mutex contention events, and blocking of 10µs or more.

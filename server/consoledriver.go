@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,7 +112,8 @@ func (a *App) addQEMUDriver(cfg Config, drivers map[string]core.ConsoleDriver) e
 
 // addLibvirtDriver registers the libvirt driver of the --libvirt-hosts
 // file, if one is given, and has a closer close its host connections. It
-// connects to no host: each is connected on first use.
+// connects to no host: each is connected on first use (assemble then has
+// it follow the hosts, see followMachines).
 func (a *App) addLibvirtDriver(cfg Config, drivers map[string]core.ConsoleDriver) error {
 	if cfg.LibvirtHosts == "" {
 		return nil
@@ -126,6 +128,7 @@ func (a *App) addLibvirtDriver(cfg Config, drivers map[string]core.ConsoleDriver
 	}
 	a.closers = append(a.closers, d.Close)
 	drivers[ConsoleDriverLibvirt] = d
+	a.libvirt = d
 	return nil
 }
 
@@ -162,4 +165,17 @@ func (c *Config) ecsDefaultDriver() string {
 		return ConsoleDriverSim
 	}
 	return c.ConsoleDriver
+}
+
+// followMachines has the instances on the libvirt driver, if there is
+// one, follow their domains' states (lifecycle events and a poll).
+func (a *App) followMachines(ecs, bcc interface {
+	FollowMachine(ctx context.Context, id string, running bool)
+}) {
+	if a.libvirt == nil {
+		return
+	}
+	a.libvirt.Follow("ecs", ecs.FollowMachine)
+	a.libvirt.Follow("bcc", bcc.FollowMachine)
+	a.libvirt.Run()
 }

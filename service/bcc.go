@@ -664,3 +664,35 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 	}
 	return inst.ConsoleTarget(), inst.Driver, nil
 }
+
+// FollowMachine brings an instance's status in line with its machine,
+// as ECS.FollowMachine does.
+func (s *BCC) FollowMachine(ctx context.Context, id string, running bool) {
+	unlock := s.locks.lock(id)
+	defer unlock()
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.BCCInstance](ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		inst.Advance(now)
+		if inst.Unsettled(now) {
+			return nil
+		}
+		switch {
+		case running && inst.Status == core.StatusStopped:
+			inst.Status = core.StatusRunning
+		case !running && inst.Status == core.StatusRunning:
+			inst.Status = core.StatusStopped
+		default:
+			return nil
+		}
+		inst.Steps = nil
+		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
+		return core.Put(ctx, tx, inst)
+	})
+	if err != nil && core.KindOf(err) != core.KindNotFound {
+		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
+	}
+}

@@ -654,3 +654,39 @@ func (s *ECS) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 	}
 	return inst.ConsoleTarget(), inst.Driver, nil
 }
+
+// FollowMachine brings an instance's status in line with its machine,
+// seen running or shut off outside latchkey's calls (a guest that powered
+// off, an operator's virsh): Running becomes Stopped and Stopped becomes
+// Running. An instance in transition, gone or being released is left as
+// it is: latchkey's own call is under way, and its machine is what that
+// call makes it.
+func (s *ECS) FollowMachine(ctx context.Context, id string, running bool) {
+	unlock := s.locks.lock(id)
+	defer unlock()
+	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.Instance](ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		inst.Advance(now)
+		if !inst.ReleaseAt.IsZero() || inst.Unsettled(now) {
+			return nil
+		}
+		switch {
+		case running && inst.Status == core.StatusStopped:
+			inst.Status, inst.StartedAt = core.StatusRunning, now
+		case !running && inst.Status == core.StatusRunning:
+			inst.Status = core.StatusStopped
+		default:
+			return nil
+		}
+		inst.Steps = nil
+		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
+		return core.Put(ctx, tx, inst)
+	})
+	if err != nil && core.KindOf(err) != core.KindNotFound {
+		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
+	}
+}

@@ -29,6 +29,9 @@ type Config struct {
 	// StopGrace is how long a graceful stop waits for the guest to power
 	// off before the domain is destroyed; zero means 60 seconds.
 	StopGrace time.Duration
+	// Poll is the interval of the state poll that backs up lifecycle
+	// events (see Follow); zero means 10 seconds.
+	Poll time.Duration
 	// Log receives host connections, domain changes and failures (never
 	// a password); nil discards them.
 	Log *slog.Logger
@@ -43,6 +46,9 @@ type Driver struct {
 	mu      sync.Mutex
 	placed  map[string]*host // domain name → the host it was last found on
 	sources map[string]core.ConsolePasswords
+	follow  map[string]func(ctx context.Context, id string, running bool)
+	stop    chan struct{} // closed by Close
+	wg      sync.WaitGroup
 }
 
 var (
@@ -63,11 +69,15 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.StopGrace == 0 {
 		cfg.StopGrace = 60 * time.Second
 	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 10 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	d := &Driver{
 		cfg: cfg, placed: map[string]*host{}, sources: map[string]core.ConsolePasswords{},
+		follow: map[string]func(context.Context, string, bool){}, stop: make(chan struct{}),
 	}
 	for _, h := range cfg.Hosts {
 		d.hosts = append(d.hosts, &host{cfg: h, log: cfg.Log.With("host", h.Name)})
@@ -83,8 +93,16 @@ func (d *Driver) ServeFrom(product string, src core.ConsolePasswords) {
 	d.sources[product] = src
 }
 
-// Close closes the hosts' connections.
+// Close stops following the hosts and closes their connections.
 func (d *Driver) Close() error {
+	d.mu.Lock()
+	select {
+	case <-d.stop:
+	default:
+		close(d.stop)
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
 	for _, h := range d.hosts {
 		h.close()
 	}

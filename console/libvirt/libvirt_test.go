@@ -444,7 +444,11 @@ func (f *fixture) testECS(t *testing.T) {
 	if !f.active(t, ldom) {
 		t.Fatal("StartInstance did not start the domain")
 	}
-	stop(t, c, legacy, true)
+	// A domain destroyed behind latchkey's back: the instance follows.
+	if err := f.lv.DomainDestroy(ldom); err != nil {
+		t.Fatal(err)
+	}
+	f.waitStatus(t, c, legacy, "Stopped")
 	del := ecs.CreateDeleteInstanceRequest()
 	del.RegionId, del.InstanceId = "cn-hangzhou", legacy
 	if _, err := c.DeleteInstance(del); err != nil {
@@ -479,5 +483,28 @@ func (f *fixture) checkECSDown(t *testing.T) {
 	start.RegionId, start.InstanceId = "cn-hangzhou", f.opt
 	if _, err := c.StartInstance(start); err == nil {
 		t.Fatal("StartInstance succeeded with libvirtd stopped")
+	}
+}
+
+// waitStatus waits until DescribeInstances shows the instance in status:
+// latchkey follows its domain's lifecycle events.
+func (f *fixture) waitStatus(t *testing.T, c *ecs.Client, id, status string) {
+	t.Helper()
+	ctx := testutil.Context(t, hangGuard)
+	req := ecs.CreateDescribeInstancesRequest()
+	req.RegionId, req.InstanceIds = "cn-hangzhou", `["`+id+`"]`
+	for {
+		res, err := c.DescribeInstances(req)
+		if err != nil {
+			t.Fatalf("DescribeInstances: %v", err)
+		}
+		if len(res.Instances.Instance) == 1 && res.Instances.Instance[0].Status == status {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the instance did not become %s after its domain changed", status)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
