@@ -170,7 +170,7 @@ func (c *Config) ecsDefaultDriver() string {
 // followMachines has the instances on the libvirt driver, if there is
 // one, follow their domains' states (lifecycle events and a poll).
 func (a *App) followMachines(ecs, bcc interface {
-	FollowMachine(ctx context.Context, id string, running bool)
+	FollowMachine(ctx context.Context, id string, running func() (bool, error))
 }) {
 	if a.libvirt == nil {
 		return

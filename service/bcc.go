@@ -667,10 +667,16 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 
 // FollowMachine brings an instance's status in line with its machine,
 // as ECS.FollowMachine does.
-func (s *BCC) FollowMachine(ctx context.Context, id string, running bool) {
+func (s *BCC) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	// Asked only now, under the instance's lock: a state seen before a
+	// call of latchkey's own must not undo it.
+	running, err := machineRunning()
+	if err != nil {
+		return
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := core.Get[core.BCCInstance](ctx, tx, id)
 		if err != nil {
 			return err

@@ -661,10 +661,16 @@ func (s *ECS) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 // Running. An instance in transition, gone or being released is left as
 // it is: latchkey's own call is under way, and its machine is what that
 // call makes it.
-func (s *ECS) FollowMachine(ctx context.Context, id string, running bool) {
+func (s *ECS) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
 	unlock := s.locks.lock(id)
 	defer unlock()
-	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	// Asked only now, under the instance's lock: a state seen before a
+	// call of latchkey's own must not undo it.
+	running, err := machineRunning()
+	if err != nil {
+		return
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := core.Get[core.Instance](ctx, tx, id)
 		if err != nil {
 			return err

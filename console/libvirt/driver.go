@@ -46,7 +46,7 @@ type Driver struct {
 	mu      sync.Mutex
 	placed  map[string]*host // domain name → the host it was last found on
 	sources map[string]core.ConsolePasswords
-	follow  map[string]func(ctx context.Context, id string, running bool)
+	follow  map[string]func(ctx context.Context, id string, running func() (bool, error))
 	stop    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 }
@@ -77,7 +77,7 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{
 		cfg: cfg, placed: map[string]*host{}, sources: map[string]core.ConsolePasswords{},
-		follow: map[string]func(context.Context, string, bool){}, stop: make(chan struct{}),
+		follow: map[string]func(context.Context, string, func() (bool, error)){}, stop: make(chan struct{}),
 	}
 	for _, h := range cfg.Hosts {
 		d.hosts = append(d.hosts, &host{cfg: h, log: cfg.Log.With("host", h.Name)})
@@ -451,9 +451,9 @@ func (d *Driver) StartMachine(ctx context.Context, t core.ConsoleTarget) error {
 	return nil
 }
 
-// StopMachine implements core.MachineDriver: an ACPI shutdown, and the
-// domain destroyed if it has not shut off after Config.StopGrace, or at
-// once with force.
+// StopMachine implements core.MachineDriver: a shutdown through the guest
+// agent or ACPI (see waitOff), and the domain destroyed if it has not
+// shut off after Config.StopGrace, or at once with force.
 func (d *Driver) StopMachine(ctx context.Context, t core.ConsoleTarget, force bool) error {
 	m, err := d.find(t)
 	if errors.Is(err, errNoDomain) {
@@ -474,11 +474,9 @@ func (d *Driver) stopDomain(ctx context.Context, m *machine, force bool) error {
 		return nil
 	}
 	if !force {
-		if err := m.l.DomainShutdownFlags(m.dom, golibvirt.DomainShutdownAcpiPowerBtn); err == nil {
-			if d.waitOff(ctx, m) {
-				m.h.log.Info("domain shut down", "domain", m.dom.Name)
-				return nil
-			}
+		if d.waitOff(ctx, m) {
+			m.h.log.Info("domain shut down", "domain", m.dom.Name)
+			return nil
 		}
 		m.h.log.Warn("domain did not shut down in time; destroying it", "domain", m.dom.Name, "grace", d.cfg.StopGrace)
 	}
@@ -492,9 +490,15 @@ func (d *Driver) stopDomain(ctx context.Context, m *machine, force bool) error {
 	return nil
 }
 
-// waitOff waits until the domain has shut off, for at most StopGrace:
-// its lifecycle events end the wait, and a check every half second
-// backs them up.
+// shutdownRetry is how often a graceful stop asks the guest again: a
+// guest still booting has no agent and no ACPI daemon yet, and loses the
+// request.
+const shutdownRetry = 5 * time.Second
+
+// waitOff asks the guest to power off (through its agent, or the ACPI
+// power button), again every shutdownRetry, and waits until the domain
+// has shut off, for at most StopGrace: its lifecycle events end the wait,
+// and a check every half second backs them up.
 func (d *Driver) waitOff(ctx context.Context, m *machine) bool {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.StopGrace)
 	defer cancel()
@@ -504,9 +508,14 @@ func (d *Driver) waitOff(ctx context.Context, m *machine) bool {
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	var asked time.Time
 	for {
 		if on, err := m.active(); err == nil && !on {
 			return true
+		}
+		if time.Since(asked) >= shutdownRetry {
+			m.l.DomainShutdownFlags(m.dom, golibvirt.DomainShutdownGuestAgent|golibvirt.DomainShutdownAcpiPowerBtn)
+			asked = time.Now()
 		}
 		select {
 		case <-ctx.Done():

@@ -8,13 +8,15 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 )
 
-// Follow has fn called when a domain latchkey created for one of
-// product's instances is seen running (running true) or shut off: at
-// each lifecycle event of its host, and for every such domain at each
-// poll (Config.Poll), which backs the events up (a broken connection, a
-// missed event). fn must be idempotent and cheap when nothing changed.
-// Call it before Run.
-func (d *Driver) Follow(product string, fn func(ctx context.Context, id string, running bool)) {
+// Follow has fn called for a domain latchkey created for one of
+// product's instances at each lifecycle event of its host, and for every
+// such domain at each poll (Config.Poll), which backs the events up (a
+// broken connection, a missed event). running reports whether the domain
+// runs at the moment it is called: fn calls it once it holds whatever
+// keeps latchkey's own calls on the instance out, so that a state seen
+// before such a call cannot undo it. fn must be idempotent and cheap when
+// nothing changed. Call Follow before Run.
+func (d *Driver) Follow(product string, fn func(ctx context.Context, id string, running func() (bool, error))) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.follow[product] = fn
@@ -51,10 +53,8 @@ func (d *Driver) watch(h *host) {
 				continue
 			}
 			switch golibvirt.DomainEventType(ev.Event) {
-			case golibvirt.DomainEventStarted, golibvirt.DomainEventResumed:
-				d.report(ctx, ev.Dom.Name, true)
-			case golibvirt.DomainEventStopped:
-				d.report(ctx, ev.Dom.Name, false)
+			case golibvirt.DomainEventStarted, golibvirt.DomainEventResumed, golibvirt.DomainEventStopped:
+				d.report(ctx, h, ev.Dom.Name)
 			}
 		case <-tick.C:
 			d.poll(ctx, h)
@@ -68,23 +68,18 @@ func (d *Driver) poll(ctx context.Context, h *host) {
 	if err != nil {
 		return
 	}
-	for _, state := range []struct {
-		flags   golibvirt.ConnectListAllDomainsFlags
-		running bool
-	}{{golibvirt.ConnectListDomainsActive, true}, {golibvirt.ConnectListDomainsInactive, false}} {
-		doms, _, err := l.ConnectListAllDomains(1, state.flags)
-		if err != nil {
-			return
-		}
-		for _, dom := range doms {
-			d.report(ctx, dom.Name, state.running)
-		}
+	doms, _, err := l.ConnectListAllDomains(1, 0)
+	if err != nil {
+		return
+	}
+	for _, dom := range doms {
+		d.report(ctx, h, dom.Name)
 	}
 }
 
-// report passes a domain's state to its product's follower, if the
-// domain is one latchkey created.
-func (d *Driver) report(ctx context.Context, name string, running bool) {
+// report passes a domain of h to its product's follower, if the domain
+// is one latchkey created.
+func (d *Driver) report(ctx context.Context, h *host, name string) {
 	rest, ok := strings.CutPrefix(name, domainPrefix)
 	if !ok {
 		return
@@ -96,7 +91,19 @@ func (d *Driver) report(ctx context.Context, name string, running bool) {
 	d.mu.Lock()
 	fn := d.follow[product]
 	d.mu.Unlock()
-	if fn != nil {
-		fn(ctx, id, running)
+	if fn == nil {
+		return
 	}
+	fn(ctx, id, func() (bool, error) {
+		l, err := h.client()
+		if err != nil {
+			return false, err
+		}
+		dom, err := l.DomainLookupByName(name)
+		if err != nil {
+			return false, err
+		}
+		n, err := l.DomainIsActive(dom)
+		return n == 1, err
+	})
 }
