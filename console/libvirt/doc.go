@@ -31,10 +31,19 @@
 //     socket); the VNC server does VNC Authentication itself.
 //   - SetGuestPassword: virDomainSetUserPassword through the guest's
 //     qemu-guest-agent.
-//   - StartMachine, StopMachine (an ACPI shutdown, destroy after
-//     Config.StopGrace or at once with force), RebootMachine (ACPI reboot,
-//     or reset with force), DeleteMachine (destroy and undefine; an
-//     adopted domain is only forgotten and left as it is).
+//   - StartMachine, StopMachine (a shutdown through the guest agent or
+//     ACPI, destroy after Config.StopGrace or at once with force),
+//     RebootMachine (through the guest agent or ACPI, or reset with
+//     force), DeleteMachine (destroy and undefine; an adopted domain is
+//     only forgotten and left as it is).
+//
+// # Status
+//
+// Run follows every host: its lifecycle events, and a poll every
+// Config.Poll in case an event was missed, reach the followers that
+// Follow registers (ECS and BCC), which bring an instance's status in
+// line with its domain when it was started or shut off behind latchkey's
+// back. Adopted domains are not followed.
 //
 // # Failures
 //
