@@ -50,6 +50,10 @@ type BCCInstance struct {
 	// hash; empty when none was ever set.
 	AdminPassword PasswordHash `json:",omitempty"`
 
+	// Machine is the existing machine the instance adopted (fleet files
+	// only; see ConsoleTarget.Machine).
+	Machine string `json:",omitempty"`
+
 	// Params keeps accepted but unmodeled creation parameters (subnetId,
 	// securityGroupId, keypairId, vpcId, …) to echo them back.
 	Params map[string]string `json:",omitempty"`
@@ -97,7 +101,7 @@ func (i *BCCInstance) Unsettled(now time.Time) bool { return i.Steps.Pending(now
 
 // ConsoleTarget returns the driver's view of the instance.
 func (i *BCCInstance) ConsoleTarget() ConsoleTarget {
-	return ConsoleTarget{Product: "bcc", ID: string(i.ID), Name: i.Name, Status: string(i.Status)}
+	return ConsoleTarget{Product: "bcc", ID: string(i.ID), Name: i.Name, Status: string(i.Status), Machine: i.Machine, CPUs: i.CPUCount, MemoryGB: i.MemoryGB}
 }
 
 // The operations of the BCC service, as RAM actions name them
@@ -136,6 +140,9 @@ type BCCCreateInput struct {
 	// DeletionProtection is 0 or 1.
 	DeletionProtection int
 	Params             map[string]string
+	// Machine is an existing machine to adopt (fleet files only; see
+	// ConsoleTarget.Machine).
+	Machine string
 	// ClientToken makes the call idempotent for 24 hours after the token
 	// was last seen: the same token with the same parameters returns the
 	// first call's instances; with other parameters it fails with

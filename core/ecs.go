@@ -55,6 +55,10 @@ type Instance struct {
 	// Password), if one was given.
 	AdminPassword PasswordHash `json:",omitempty"`
 
+	// Machine is the existing machine the instance adopted (fleet files
+	// only; see ConsoleTarget.Machine).
+	Machine string `json:",omitempty"`
+
 	// Params keeps accepted but unmodeled creation parameters (VpcId,
 	// VSwitchId, SecurityGroupId, tags, …) to echo them back.
 	Params map[string]string `json:",omitempty"`
@@ -185,6 +189,14 @@ type ConsoleTarget struct {
 	ID      string
 	Name    string
 	Status  string
+	// Machine names an existing machine the instance adopted, as
+	// "HOST/DOMAIN" (libvirt: a host of the hosts file and a domain name
+	// or UUID); empty when the driver creates and names the machine.
+	Machine string
+	// CPUs and MemoryGB size a machine the driver creates (BCC's
+	// cpuCount and memoryCapacityInGB); zero leaves the driver's default.
+	CPUs     int
+	MemoryGB int
 }
 
 // Conn is a bidirectional byte stream (a net.Conn in practice).
@@ -196,5 +208,5 @@ type Conn interface {
 
 // ConsoleTarget returns the driver's view of the instance.
 func (i *Instance) ConsoleTarget() ConsoleTarget {
-	return ConsoleTarget{Product: "ecs", ID: string(i.ID), Name: i.Name, Status: string(i.Status)}
+	return ConsoleTarget{Product: "ecs", ID: string(i.ID), Name: i.Name, Status: string(i.Status), Machine: i.Machine}
 }

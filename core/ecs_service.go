@@ -35,6 +35,9 @@ type CreateInstanceInput struct {
 	ClientToken   string
 	DryRun        bool
 	Params        map[string]string
+	// Machine is an existing machine to adopt (fleet files only; see
+	// ConsoleTarget.Machine).
+	Machine string
 }
 
 // DescribeInstancesInput filters and pages DescribeInstances.

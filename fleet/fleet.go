@@ -93,6 +93,10 @@ type Instance struct {
 	AdminPassword string `yaml:"admin_password"`
 	// Driver names the console driver ("sim" by default).
 	Driver string `yaml:"driver"`
+	// Machine adopts an existing machine instead of creating one:
+	// "HOST/DOMAIN", a host of the libvirt hosts file and a domain name or
+	// UUID on it (driver libvirt). Set at creation, it cannot change.
+	Machine string `yaml:"machine"`
 }
 
 // Cluster is an E-HPC cluster.
@@ -146,6 +150,21 @@ type BCC struct {
 	Status        string `yaml:"status"`
 	AdminPassword string `yaml:"admin_password"`
 	Driver        string `yaml:"driver"`
+	// Machine adopts an existing machine, as Instance.Machine does.
+	Machine string `yaml:"machine"`
+}
+
+// validMachine checks a machine to adopt: empty, or HOST/DOMAIN with
+// both parts present.
+func validMachine(m, at string) error {
+	if m == "" {
+		return nil
+	}
+	host, domain, ok := strings.Cut(m, "/")
+	if !ok || host == "" || domain == "" || strings.ContainsAny(m, " \t\n") || len(m) > 200 {
+		return Invalid(at, "a machine is HOST/DOMAIN: a host of the libvirt hosts file and a domain name or UUID")
+	}
+	return nil
 }
 
 // ParseFleet reads a fleet file, refusing unknown fields, and checks it.
@@ -255,6 +274,9 @@ func (f *Fleet) validate() error {
 				return Invalid(p+".name", "two ECS instances of one region have this name")
 			}
 			names["ecs/"+in.Region+"/"+in.Name] = true
+			if err := validMachine(in.Machine, p+".machine"); err != nil {
+				return err
+			}
 			if in.Status == "" {
 				in.Status = string(core.StatusRunning)
 			}
@@ -351,6 +373,9 @@ func (f *Fleet) validate() error {
 				return Invalid(p+".name", "two BCC instances of one region have this name")
 			}
 			names["bcc/"+in.Region+"/"+in.Name] = true
+			if err := validMachine(in.Machine, p+".machine"); err != nil {
+				return err
+			}
 			if in.Status == "" {
 				in.Status = string(core.StatusRunning)
 			}

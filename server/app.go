@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/latchkey/latchkey/console/libvirt"
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/pki"
@@ -67,6 +68,8 @@ type App struct {
 	ready   atomic.Bool
 	banner  banner
 	closers []func() error
+	// libvirt is the libvirt driver when --libvirt-hosts names a file.
+	libvirt *libvirt.Driver
 
 	closeOnce sync.Once
 	closeErr  error

@@ -96,6 +96,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	if err := a.addQEMUDriver(cfg, consoleDrivers); err != nil {
 		return nil, fmt.Errorf("qemu console driver: %w", err)
 	}
+	if err := a.addLibvirtDriver(cfg, consoleDrivers); err != nil {
+		return nil, fmt.Errorf("libvirt console driver: %w", err)
+	}
 	drivers := metrics.ConsoleDrivers(injector.ConsoleDrivers(consoleDrivers), m)
 	svc := service.Config{
 		Store:   st,
@@ -105,6 +108,8 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		Log:     log.With("component", "service"),
 		Drivers: drivers,
 		Probes:  consoleDrivers,
+		// Machines follow their instances (start, stop, reboot, delete).
+		Machines: machineDrivers(consoleDrivers),
 		// One Timing for every service, so the internal API can change
 		// the transition interval of all of them at once.
 		Timing: service.NewTiming(cfg.Transition),
@@ -127,7 +132,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	}
 
 	// New ECS instances get --console-driver's driver; BCC instances
-	// keep sim (see ecsDefaultDriver).
+	// keep sim unless it is libvirt (see bccDefaultDriver).
 	ecsSvc := svc
 	ecsSvc.DefaultDriver = cfg.ecsDefaultDriver()
 	ecs := service.NewECS(ecsSvc, catalog.NewAlibaba())
@@ -141,7 +146,9 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			s.ServeFrom("ecs", ecs)
 		}
 	}
-	bcc := service.NewBCC(svc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
+	bccSvc := svc
+	bccSvc.DefaultDriver = cfg.bccDefaultDriver()
+	bcc := service.NewBCC(bccSvc, core.BCCPasswordPolicy(cfg.BCCPasswordPolicy))
 	// The sim BCC guest's console checks its administrator's VeNCrypt
 	// Plain login against the stored hash (PRODUCT.md §6).
 	simDriver.CheckLoginsWith("bcc", bcc)
@@ -206,6 +213,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		log.Info("demo fleet seeded", "ecs", len(a.banner.demo), "bcc", len(a.banner.demoBCC), "ehpc", 1)
 	}
 
+	a.followMachines(ecs, bcc)
 	consoles := service.NewConsoles(svc, map[string]service.ConsoleSource{"ecs": ecs, "bcc": bcc})
 	if cfg.Pprof {
 		// One in 5 mutex contention events, and blocking of 10µs or more.

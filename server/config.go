@@ -56,9 +56,17 @@ type Config struct {
 	// under DATA_DIR/qemu). QEMUBinary is QEMU's system emulator (empty:
 	// qemu-system-x86_64 in PATH) and QEMUMachine "none" or "pc" (see
 	// console/qemu).
+	// "libvirt" puts new ECS and BCC instances on the libvirt hosts of
+	// the LibvirtHosts file (see console/libvirt).
 	ConsoleDriver string
 	QEMUBinary    string
 	QEMUMachine   string
+	LibvirtHosts  string
+	// QEMUGuest, with the qemu driver, is a directory holding a real
+	// guest (vmlinuz and initramfs.gz, as internal/guestimage/build.sh
+	// writes them) that every console's QEMU boots; BCC instances then go
+	// on the qemu driver too, and changePass reaches their guest agent.
+	QEMUGuest string
 	// EHPCPasswordPolicy and BCCPasswordPolicy choose the password policy
 	// editions; BCERegion is the BCC region of requests whose Host names
 	// none.

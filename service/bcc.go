@@ -212,9 +212,15 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 	if err != nil {
 		return nil, err
 	}
-	if !in.AdminPassword.IsZero() {
-		for _, inst := range created {
+	for _, inst := range created {
+		if !in.AdminPassword.IsZero() {
 			s.pushConsole(ctx, inst, in.AdminPassword)
+		}
+		// A machine starts with the instance. Its guest boots with the
+		// password its image has: the agent that could take adminPass
+		// runs only once it has booted, so changePass sets it.
+		if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.StartMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+			s.cfg.Log.Warn("machine did not start", "instance", inst.ID, "err", err)
 		}
 	}
 	return ids, nil
@@ -248,7 +254,7 @@ func (s *BCC) newInstance(c core.Caller, in core.BCCCreateInput, admin core.Pass
 		Tags:               slices.Clone(in.Tags),
 		DeletionProtection: in.DeletionProtection,
 		CreatedAt:          now, Driver: s.cfg.DefaultDriver, AdminPassword: admin,
-		Params: in.Params,
+		Params: in.Params, Machine: in.Machine,
 	}
 	if inst.Name == "" {
 		n, err := randomString(s.cfg.Rand, lowerAlnum, 8)
@@ -438,8 +444,10 @@ func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (
 }
 
 // transition is the shape of start, stop and reboot: check the status,
-// then schedule the status steps, in one transaction.
-func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, through ...core.InstanceStatus) error {
+// act on the instance's machine (if its driver has machines; one that
+// cannot be reached fails the call with nothing changed), then check
+// again and schedule the status steps in one transaction.
+func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, act func(core.MachineDriver, core.ConsoleTarget) error, through ...core.InstanceStatus) error {
 	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
@@ -448,16 +456,38 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 		return err
 	}
 	defer unlock()
-	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		inst, err := s.load(ctx, tx, c, op, ref)
-		if err != nil {
-			return err
-		}
+	allowed := func(inst *core.BCCInstance) error {
 		if !inst.Created && op == core.BCCStartInstance {
 			return bccConflict(op, core.ReasonConflictingOp)
 		}
 		if inst.Status != from {
 			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		return nil
+	}
+	var inst *core.BCCInstance
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
+			return err
+		}
+		return allowed(inst)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return act(m, inst.ConsoleTarget()) }); err != nil {
+		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
+		e := core.AsError(err)
+		e.Op = bccOp(op)
+		return e
+	}
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if err := allowed(inst); err != nil {
+			return err
 		}
 		inst.Schedule(tx.Now(), s.cfg.transition(), through...)
 		return core.Put(ctx, tx, inst)
@@ -466,18 +496,21 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 
 // StartInstance implements core.BCC.
 func (s *BCC) StartInstance(ctx context.Context, c core.Caller, ref core.BCCRef) error {
-	return s.transition(ctx, c, core.BCCStartInstance, ref, core.StatusStopped, core.StatusStarting, core.StatusRunning)
+	start := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StartMachine(ctx, t) }
+	return s.transition(ctx, c, core.BCCStartInstance, ref, core.StatusStopped, start, core.StatusStarting, core.StatusRunning)
 }
 
-// StopInstance implements core.BCC. force is accepted; the simulated
-// guest stops the same way either way.
+// StopInstance implements core.BCC. force stops a machine at once; the
+// simulated guest stops the same way either way.
 func (s *BCC) StopInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
-	return s.transition(ctx, c, core.BCCStopInstance, ref, core.StatusRunning, core.StatusStopping, core.StatusStopped)
+	stop := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StopMachine(ctx, t, force) }
+	return s.transition(ctx, c, core.BCCStopInstance, ref, core.StatusRunning, stop, core.StatusStopping, core.StatusStopped)
 }
 
 // RebootInstance implements core.BCC.
 func (s *BCC) RebootInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
-	return s.transition(ctx, c, core.BCCRebootInstance, ref, core.StatusRunning, core.StatusStarting, core.StatusRunning)
+	reboot := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.RebootMachine(ctx, t, force) }
+	return s.transition(ctx, c, core.BCCRebootInstance, ref, core.StatusRunning, reboot, core.StatusStarting, core.StatusRunning)
 }
 
 // DeleteInstance implements core.BCC: Baidu releases an instance in any
@@ -494,16 +527,40 @@ func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 		return err
 	}
 	defer unlock()
-	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		inst, err := s.load(ctx, tx, c, op, ref)
-		if err != nil {
-			return err
-		}
+	deletable := func(inst *core.BCCInstance) error {
 		if !inst.Created {
 			return bccConflict(op, core.ReasonConflictingOp)
 		}
 		if inst.PaymentTiming == "Prepaid" {
 			return bccConflict(op, core.ReasonIncorrectStatus)
+		}
+		return nil
+	}
+	// The machine goes first: one that cannot be reached fails the call
+	// with nothing changed.
+	var inst *core.BCCInstance
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
+			return err
+		}
+		return deletable(inst)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.DeleteMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
+		e := core.AsError(err)
+		e.Op = bccOp(op)
+		return e
+	}
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, op, ref)
+		if err != nil {
+			return err
+		}
+		if err := deletable(inst); err != nil {
+			return err
 		}
 		// Outstanding console tickets die with the instance: Redeem
 		// resolves the instance and finds none.
@@ -542,9 +599,8 @@ func (s *BCC) GetInstanceVNC(ctx context.Context, c core.Caller, ref core.BCCRef
 // ChangeInstancePass implements core.BCC (seed 003): allowed in Running and
 // Stopped. A Running guest whose driver is a GuestPasswordSetter (a real
 // operating system) takes the password first; if it cannot be reached
-// nothing changes. A Stopped one has no agent to ask: only the stored hash
-// changes, and such a driver must apply it at the next start (no driver
-// of that kind exists yet). The stored argon2id hash is what latchkey
+// nothing changes. A machine's Stopped guest has no agent to ask, so the
+// call fails the same way. The stored argon2id hash is what latchkey
 // checks the password against.
 func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BCCRef, pw core.Secret) error {
 	const op = core.BCCChangeInstancePass
@@ -582,7 +638,10 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 	if err != nil {
 		return err
 	}
-	if d, ok := s.cfg.Drivers[inst.Driver].(core.GuestPasswordSetter); ok && inst.Status == core.StatusRunning {
+	// A machine's guest takes the password through its agent, which a
+	// stopped machine does not run: that fails with nothing changed.
+	_, machine := s.cfg.Machines[inst.Driver]
+	if d, ok := s.cfg.Drivers[inst.Driver].(core.GuestPasswordSetter); ok && (inst.Status == core.StatusRunning || machine) {
 		if err := d.SetGuestPassword(ctx, inst.ConsoleTarget(), bccAdminUser, pw); err != nil {
 			s.cfg.Log.Warn("guest did not take the administrator password", "instance", inst.ID, "err", err)
 			return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonAgentTimeout, Op: bccOp(op), Err: err}
@@ -681,4 +740,45 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 		return core.ConsoleTarget{}, "", bccConflict(core.BCCGetInstanceVNC, core.ReasonIncorrectStatus)
 	}
 	return inst.ConsoleTarget(), inst.Driver, nil
+}
+
+// FollowMachine brings an instance's status in line with its machine,
+// as ECS.FollowMachine does.
+func (s *BCC) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
+	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, id)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	// Asked only now, under the instance's lock: a state seen before a
+	// call of latchkey's own must not undo it.
+	running, err := machineRunning()
+	if err != nil {
+		return
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.BCCInstance](ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		inst.Advance(now)
+		if inst.Unsettled(now) {
+			return nil
+		}
+		switch {
+		case running && inst.Status == core.StatusStopped:
+			inst.Status = core.StatusRunning
+		case !running && inst.Status == core.StatusRunning:
+			inst.Status = core.StatusStopped
+		default:
+			return nil
+		}
+		inst.Steps = nil
+		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
+		return core.Put(ctx, tx, inst)
+	})
+	if err != nil && core.KindOf(err) != core.KindNotFound {
+		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
+	}
 }

@@ -115,6 +115,7 @@ func (s *BCC) applyInstance(ap *Apply, account core.AccountID, f fleet.BCC) erro
 			_, err := s.CreateInstance(ctx, c, core.BCCCreateInput{
 				RegionID: region, ZoneName: f.Zone, ImageID: f.Image, InstanceType: f.InstanceType,
 				CPUCount: f.CPU, MemoryGB: f.MemoryGB, Name: f.Name, AdminPassword: core.NewSecret(f.AdminPassword),
+				Machine: f.Machine,
 			})
 			return err
 		})
@@ -127,6 +128,8 @@ func (s *BCC) applyInstance(ap *Apply, account core.AccountID, f fleet.BCC) erro
 		}
 	} else if inst.CPUCount != f.CPU || inst.MemoryGB != f.MemoryGB {
 		return immutable("bcc", f.Name, "cpu or memory_gb")
+	} else if inst.Machine != f.Machine {
+		return immutable("bcc", f.Name, "machine")
 	}
 	x.ID = string(inst.ID)
 	ref := core.BCCRef{RegionID: region, InstanceID: inst.ID}

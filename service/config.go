@@ -30,6 +30,12 @@ type Config struct {
 	// password check logs in to the console itself, whatever rules are in
 	// force. Nil means Drivers.
 	Probes map[string]core.ConsoleDriver
+	// Machines maps the name of a driver whose targets are machines that
+	// run (qemu, libvirt) to its machine side, without fault rules or
+	// metrics: an instance's start, stop, reboot and delete act on its
+	// machine first, and a machine that cannot be reached fails the call
+	// with nothing changed.
+	Machines map[string]core.MachineDriver
 
 	// Transition is how long each intermediate status lasts (Pending,
 	// Starting, Stopping, creating, …); 0 makes transitions immediate.
@@ -87,6 +93,19 @@ func (t *Timing) SetTransition(d time.Duration) error {
 		return core.Invalid(core.ReasonInvalidParameter, "interval")
 	}
 	t.d.Store(int64(d))
+	return nil
+}
+
+// machineCall runs act on the machine of an instance of driver, if the
+// driver has machines, mapping a failure onto KindUnavailable.
+func (c *Config) machineCall(driver string, act func(core.MachineDriver) error) error {
+	m, ok := c.Machines[driver]
+	if !ok || act == nil {
+		return nil
+	}
+	if err := act(m); err != nil {
+		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonConsoleUnreachable, Err: err}
+	}
 	return nil
 }
 

@@ -158,10 +158,17 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 	if err != nil {
 		return nil, err
 	}
-	// A new console starts with the instance's random initial password.
+	// A new console starts with the instance's random initial password;
+	// RunInstances then starts the instance's machine, if it has one.
+	start := through[len(through)-1] == core.StatusRunning
 	for _, inst := range created {
 		if err := s.pushLive(ctx, inst); err != nil {
 			s.cfg.Log.Warn("console did not take the initial password", "instance", inst.ID, "err", err)
+		}
+		if start {
+			if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.StartMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+				s.cfg.Log.Warn("machine did not start", "instance", inst.ID, "err", err)
+			}
 		}
 	}
 	return ids, nil
@@ -188,7 +195,7 @@ func (s *ECS) newInstance(c core.Caller, in core.CreateInstanceInput, admin core
 		Name: in.Name, HostName: in.HostName, Description: in.Description,
 		InstanceType: in.InstanceType, ImageID: in.ImageID, IoOptimized: in.IoOptimized,
 		ChargeType: in.ChargeType, CreatedAt: now, Driver: s.cfg.DefaultDriver,
-		VNCPassword: sealed, AdminPassword: admin, Params: in.Params,
+		VNCPassword: sealed, AdminPassword: admin, Params: in.Params, Machine: in.Machine,
 	}
 	if inst.Name == "" {
 		inst.Name = string(id)
@@ -352,9 +359,9 @@ func incorrectStatus() error {
 }
 
 // transition is the shape of Start, Stop and Reboot: check the status,
-// optionally make a pending console password live, schedule the status
-// steps.
-func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref core.InstanceRef, from core.InstanceStatus, restart bool, through ...core.InstanceStatus) error {
+// optionally make a pending console password live, act on the instance's
+// machine (if its driver has machines), schedule the status steps.
+func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref core.InstanceRef, from core.InstanceStatus, restart bool, act func(core.MachineDriver, core.ConsoleTarget) error, through ...core.InstanceStatus) error {
 	if err := s.prepare(ctx, c, action, ref); err != nil {
 		return err
 	}
@@ -391,6 +398,13 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 			return err
 		}
 	}
+	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return act(m, inst.ConsoleTarget()) }); err != nil {
+		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
+		if promote {
+			s.restoreConsole(ctx, inst)
+		}
+		return err
+	}
 	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		cur, err := s.load(ctx, tx, c, ref)
 		if err != nil {
@@ -419,7 +433,8 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 
 // StartInstance implements core.ECS: Stopped → Starting → Running.
 func (s *ECS) StartInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
-	return s.transition(ctx, c, "StartInstance", ref, core.StatusStopped, true, core.StatusStarting, core.StatusRunning)
+	start := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StartMachine(ctx, t) }
+	return s.transition(ctx, c, "StartInstance", ref, core.StatusStopped, true, start, core.StatusStarting, core.StatusRunning)
 }
 
 // StopInstance implements core.ECS: Running → Stopping → Stopped.
@@ -427,12 +442,14 @@ func (s *ECS) StopInstance(ctx context.Context, c core.Caller, ref core.Instance
 	if ref.StoppedMode != "" && ref.StoppedMode != "KeepCharging" && ref.StoppedMode != "StopCharging" {
 		return core.Invalid(core.ReasonInvalidParameter, "StoppedMode")
 	}
-	return s.transition(ctx, c, "StopInstance", ref, core.StatusRunning, false, core.StatusStopping, core.StatusStopped)
+	stop := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StopMachine(ctx, t, ref.ForceStop) }
+	return s.transition(ctx, c, "StopInstance", ref, core.StatusRunning, false, stop, core.StatusStopping, core.StatusStopped)
 }
 
 // RebootInstance implements core.ECS: Running → Starting → Running.
 func (s *ECS) RebootInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
-	return s.transition(ctx, c, "RebootInstance", ref, core.StatusRunning, true, core.StatusStarting, core.StatusRunning)
+	reboot := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.RebootMachine(ctx, t, ref.ForceStop) }
+	return s.transition(ctx, c, "RebootInstance", ref, core.StatusRunning, true, reboot, core.StatusStarting, core.StatusRunning)
 }
 
 // DeleteInstance implements core.ECS. A Stopped instance may be released;
@@ -447,16 +464,38 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 		return err
 	}
 	defer unlock()
-	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
-		inst, err := s.load(ctx, tx, c, ref)
-		if err != nil {
-			return err
-		}
+	deletable := func(inst *core.Instance) error {
 		if inst.Status != core.StatusStopped && !(inst.Status == core.StatusRunning && ref.ForceStop) {
 			return incorrectStatus()
 		}
 		if ref.DryRun {
 			return &core.Error{Kind: core.KindInvalid, Reason: core.ReasonDryRun}
+		}
+		return nil
+	}
+	// The machine goes first: one that cannot be reached fails the call
+	// with nothing changed.
+	var inst *core.Instance
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		if inst, err = s.load(ctx, tx, c, ref); err != nil {
+			return err
+		}
+		return deletable(inst)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.DeleteMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
+		return err
+	}
+	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := s.load(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if err := deletable(inst); err != nil {
+			return err
 		}
 		if err := core.RecordChange(ctx, tx); err != nil {
 			return err
@@ -664,4 +703,49 @@ func (s *ECS) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 		return core.ConsoleTarget{}, "", incorrectStatus()
 	}
 	return inst.ConsoleTarget(), inst.Driver, nil
+}
+
+// FollowMachine brings an instance's status in line with its machine,
+// seen running or shut off outside latchkey's calls (a guest that powered
+// off, an operator's virsh): Running becomes Stopped and Stopped becomes
+// Running. An instance in transition, gone or being released is left as
+// it is: latchkey's own call is under way, and its machine is what that
+// call makes it.
+func (s *ECS) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
+	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, id)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	// Asked only now, under the instance's lock: a state seen before a
+	// call of latchkey's own must not undo it.
+	running, err := machineRunning()
+	if err != nil {
+		return
+	}
+	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		inst, err := core.Get[core.Instance](ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		now := tx.Now()
+		inst.Advance(now)
+		if !inst.ReleaseAt.IsZero() || inst.Unsettled(now) {
+			return nil
+		}
+		switch {
+		case running && inst.Status == core.StatusStopped:
+			inst.Status, inst.StartedAt = core.StatusRunning, now
+		case !running && inst.Status == core.StatusRunning:
+			inst.Status = core.StatusStopped
+		default:
+			return nil
+		}
+		inst.Steps = nil
+		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
+		return core.Put(ctx, tx, inst)
+	})
+	if err != nil && core.KindOf(err) != core.KindNotFound {
+		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
+	}
 }

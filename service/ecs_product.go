@@ -152,7 +152,7 @@ func (s *ECS) applyInstance(ap *Apply, account core.AccountID, f fleet.Instance)
 			id, err = s.CreateInstance(ctx, c, core.CreateInstanceInput{
 				RegionID: region, ZoneID: core.ZoneID(f.Zone), InstanceType: f.InstanceType, ImageID: f.Image,
 				Name: f.Name, Description: f.Description, IoOptimized: *f.IoOptimized,
-				AdminPassword: core.NewSecret(f.AdminPassword),
+				AdminPassword: core.NewSecret(f.AdminPassword), Machine: f.Machine,
 			})
 			return err
 		})
@@ -173,6 +173,8 @@ func (s *ECS) applyInstance(ap *Apply, account core.AccountID, f fleet.Instance)
 			return immutable("ecs", f.Name, "instance_type")
 		case inst.ImageID != f.Image:
 			return immutable("ecs", f.Name, "image")
+		case inst.Machine != f.Machine:
+			return immutable("ecs", f.Name, "machine")
 		}
 	}
 	x.ID = string(inst.ID)

@@ -31,6 +31,8 @@ func serveEnv() []struct{ flag, env string } {
 		{"console-driver", "LATCHKEY_CONSOLE_DRIVER"},
 		{"qemu-binary", "LATCHKEY_QEMU_BINARY"},
 		{"qemu-machine", "LATCHKEY_QEMU_MACHINE"},
+		{"qemu-guest", "LATCHKEY_QEMU_GUEST"},
+		{"libvirt-hosts", "LATCHKEY_LIBVIRT_HOSTS"},
 		{"ehpc-password-policy", "LATCHKEY_EHPC_PASSWORD_POLICY"},
 		{"bcc-password-policy", "LATCHKEY_BCC_PASSWORD_POLICY"},
 		{"bce-region", "LATCHKEY_BCE_REGION"},
@@ -91,7 +93,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&cfg.Demo, "demo", false, "on first start, seed the demo fleet and print its console passwords")
 	fs.StringVar(&cfg.Store, "store", "", "store `URL`: sqlite://PATH or postgres://… (default sqlite://DATA_DIR/latchkey.db)")
 	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate")
-	fs.StringVar(&cfg.ConsoleDriver, "console-driver", cfg.ConsoleDriver, "console `driver` of new ECS instances: sim (latchkey's own consoles) or qemu (a QEMU process per console, under DATA_DIR/qemu)")
+	fs.StringVar(&cfg.ConsoleDriver, "console-driver", cfg.ConsoleDriver, "console `driver` of new ECS instances: sim (latchkey's own consoles), qemu (a QEMU process per console, under DATA_DIR/qemu) or libvirt (domains on the hosts of --libvirt-hosts, for BCC instances too)")
+	fs.StringVar(&cfg.QEMUGuest, "qemu-guest", "", "`directory` of a real guest (vmlinuz and initramfs.gz from internal/guestimage/build.sh) that the qemu driver's consoles boot; BCC instances then use the qemu driver too")
+	fs.StringVar(&cfg.LibvirtHosts, "libvirt-hosts", "", "hosts `file` (YAML) of the libvirt console driver: each host's name, URI and credentials, and the template of the domains latchkey creates")
 	fs.StringVar(&cfg.QEMUBinary, "qemu-binary", "", "QEMU system emulator `path` of the qemu console driver (default qemu-system-x86_64 in PATH)")
 	fs.StringVar(&cfg.QEMUMachine, "qemu-machine", cfg.QEMUMachine, "`machine` a qemu console emulates: none (a VNC server only; fastest) or pc (64 MB PC showing SeaBIOS)")
 	fs.StringVar(&cfg.EHPCPasswordPolicy, "ehpc-password-policy", cfg.EHPCPasswordPolicy, "E-HPC visual service password `edition`: 2025 (6 letters and digits) or 2024 (8-30 characters, three classes)")

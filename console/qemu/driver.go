@@ -63,6 +63,12 @@ type Config struct {
 	// StopTimeout is how long a stop waits after SIGTERM before SIGKILL;
 	// zero means 5 seconds.
 	StopTimeout time.Duration
+	// Guest, when set, makes every console's QEMU run a real guest (see
+	// Guest) instead of Machine.
+	Guest *Guest
+	// StopGrace is how long a graceful StopMachine waits for a real guest
+	// to power off (ACPI) before QEMU is stopped; zero means 60 seconds.
+	StopGrace time.Duration
 	// Log receives process starts, exits and failures (never a password);
 	// nil discards them.
 	Log *slog.Logger
@@ -83,7 +89,10 @@ type Driver struct {
 	procs sync.WaitGroup
 }
 
-var _ core.ConsoleDriver = (*Driver)(nil)
+var (
+	_ core.ConsoleDriver = (*Driver)(nil)
+	_ core.MachineDriver = (*Driver)(nil)
+)
 
 // New returns a driver with its state directory created. It starts no
 // process: consoles start on first use. New does not check that QEMU is
@@ -111,6 +120,12 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if cfg.StopTimeout == 0 {
 		cfg.StopTimeout = 5 * time.Second
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = 60 * time.Second
+	}
+	if g := cfg.Guest; g != nil && (g.Kernel == "" || g.Initrd == "") {
+		return nil, errors.New("qemu: a guest needs a kernel and an initramfs")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -158,6 +173,12 @@ func (d *Driver) SetConsolePassword(ctx context.Context, t core.ConsoleTarget, p
 	defer c.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return c.unreachable("no time left to set the password", err)
+	}
+	if c.stopped || t.Status == string(core.StatusStopped) {
+		// A stopped instance's machine does not run: it takes the
+		// password when it starts.
+		c.live = pw
+		return nil
 	}
 	for attempt := 0; ; attempt++ {
 		p, err := c.ensure(ctx)
@@ -211,6 +232,10 @@ func (d *Driver) OpenConsole(ctx context.Context, t core.ConsoleTarget) (core.Co
 	src := d.sources[t.Product]
 	d.mu.Unlock()
 	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return nil, c.unreachable("the instance is stopped", nil)
+	}
 	err = c.ensureFrom(ctx, t, src)
 	c.mu.Unlock()
 	if err != nil {
@@ -292,10 +317,11 @@ type console struct {
 	d    *Driver
 	name string
 
-	mu     sync.Mutex
-	proc   *process    // nil when not started (or stopped)
-	live   core.Secret // the last password QEMU confirmed; zero: none yet
-	closed bool        // the driver is closed: never start again
+	mu      sync.Mutex
+	proc    *process    // nil when not started (or stopped)
+	live    core.Secret // the last password QEMU confirmed; zero: none yet
+	closed  bool        // the driver is closed: never start again
+	stopped bool        // StopMachine stopped it: start only at StartMachine
 }
 
 // process is one run of QEMU.
@@ -382,6 +408,9 @@ func (c *console) args() []string {
 		// can reach it.
 		"-chardev", "socket,id=qmp,fd=3",
 		"-mon", "chardev=qmp,mode=control",
+	}
+	if g := c.d.cfg.Guest; g != nil {
+		return append(a, g.args(c.name)...)
 	}
 	switch c.d.cfg.Machine {
 	case MachinePC:
@@ -514,6 +543,8 @@ func (c *console) stop(p *process) {
 		c.proc = nil
 	}
 	os.Remove(c.path(".vnc"))
+	os.Remove(c.path(".serial"))
+	os.Remove(c.path(".qga"))
 	c.log().Info("qemu console stopped", "pid", p.pid, "exit", p.err)
 }
 

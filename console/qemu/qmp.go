@@ -50,6 +50,12 @@ type qmpMessage struct {
 	} `json:"error"`
 }
 
+// newAgentConn returns a connection to qemu-guest-agent, which speaks
+// QMP's messages without a greeting or capabilities negotiation.
+func newAgentConn(conn net.Conn) *qmpConn {
+	return &qmpConn{conn: conn, br: bufio.NewReaderSize(conn, 4096)}
+}
+
 // handshakeQMP reads QEMU's greeting from conn and leaves capabilities
 // negotiation mode (qmp_capabilities). The greeting arrives once QEMU has
 // finished starting; ctx bounds the wait.
