@@ -429,6 +429,18 @@ func (s *BCC) load(ctx context.Context, tx core.Tx, c core.Caller, op string, re
 	return inst, nil
 }
 
+// loadChecked reads ref's instance in a View of its own and checks it
+// with allowed: what a call reads before it acts on the machine.
+func (s *BCC) loadChecked(ctx context.Context, c core.Caller, op string, ref core.BCCRef, allowed func(*core.BCCInstance) error) (inst *core.BCCInstance, err error) {
+	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
+			return err
+		}
+		return allowed(inst)
+	})
+	return inst, err
+}
+
 // GetInstance implements core.BCC.
 func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (*core.BCCInstance, error) {
 	const op = core.BCCGetInstanceDetail
@@ -465,13 +477,7 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 		}
 		return nil
 	}
-	var inst *core.BCCInstance
-	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
-			return err
-		}
-		return allowed(inst)
-	})
+	inst, err := s.loadChecked(ctx, c, op, ref, allowed)
 	if err != nil {
 		return err
 	}
@@ -538,13 +544,7 @@ func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 	}
 	// The machine goes first: one that cannot be reached fails the call
 	// with nothing changed.
-	var inst *core.BCCInstance
-	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
-			return err
-		}
-		return deletable(inst)
-	})
+	inst, err := s.loadChecked(ctx, c, op, ref, deletable)
 	if err != nil {
 		return err
 	}
@@ -628,13 +628,7 @@ func (s *BCC) ChangeInstancePass(ctx context.Context, c core.Caller, ref core.BC
 		}
 		return nil
 	}
-	var inst *core.BCCInstance
-	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		if inst, err = s.load(ctx, tx, c, op, ref); err != nil {
-			return err
-		}
-		return allowed(inst)
-	})
+	inst, err := s.loadChecked(ctx, c, op, ref, allowed)
 	if err != nil {
 		return err
 	}
@@ -745,18 +739,7 @@ func (s *BCC) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 // FollowMachine brings an instance's status in line with its machine,
 // as ECS.FollowMachine does.
 func (s *BCC) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
-	unlock, err := lockResource(ctx, s.cfg.Store, core.BCCInstanceKind, id)
-	if err != nil {
-		return
-	}
-	defer unlock()
-	// Asked only now, under the instance's lock: a state seen before a
-	// call of latchkey's own must not undo it.
-	running, err := machineRunning()
-	if err != nil {
-		return
-	}
-	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	followMachine(ctx, s.cfg, core.BCCInstanceKind, id, machineRunning, func(tx core.Tx, running bool) error {
 		inst, err := core.Get[core.BCCInstance](ctx, tx, id)
 		if err != nil {
 			return err
@@ -778,7 +761,4 @@ func (s *BCC) FollowMachine(ctx context.Context, id string, machineRunning func(
 		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
 		return core.Put(ctx, tx, inst)
 	})
-	if err != nil && core.KindOf(err) != core.KindNotFound {
-		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
-	}
 }

@@ -712,18 +712,7 @@ func (s *ECS) ResolveConsole(ctx context.Context, tx core.Tx, account core.Accou
 // it is: latchkey's own call is under way, and its machine is what that
 // call makes it.
 func (s *ECS) FollowMachine(ctx context.Context, id string, machineRunning func() (bool, error)) {
-	unlock, err := lockResource(ctx, s.cfg.Store, core.InstanceKind, id)
-	if err != nil {
-		return
-	}
-	defer unlock()
-	// Asked only now, under the instance's lock: a state seen before a
-	// call of latchkey's own must not undo it.
-	running, err := machineRunning()
-	if err != nil {
-		return
-	}
-	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+	followMachine(ctx, s.cfg, core.InstanceKind, id, machineRunning, func(tx core.Tx, running bool) error {
 		inst, err := core.Get[core.Instance](ctx, tx, id)
 		if err != nil {
 			return err
@@ -745,7 +734,4 @@ func (s *ECS) FollowMachine(ctx context.Context, id string, machineRunning func(
 		s.cfg.Log.Info("instance follows its machine", "instance", id, "status", inst.Status)
 		return core.Put(ctx, tx, inst)
 	})
-	if err != nil && core.KindOf(err) != core.KindNotFound {
-		s.cfg.Log.Warn("instance could not follow its machine", "instance", id, "err", err)
-	}
 }
