@@ -219,7 +219,7 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 		// A machine starts with the instance. Its guest boots with the
 		// password its image has: the agent that could take adminPass
 		// runs only once it has booted, so changePass sets it.
-		if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.StartMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+		if err := s.cfg.machineCall(inst.Driver, inst.ConsoleTarget(), startMachine(ctx)); err != nil {
 			s.cfg.Log.Warn("machine did not start", "instance", inst.ID, "err", err)
 		}
 	}
@@ -429,6 +429,19 @@ func (s *BCC) load(ctx context.Context, tx core.Tx, c core.Caller, op string, re
 	return inst, nil
 }
 
+// onMachine runs act on inst's machine for op (Config.machineCall),
+// logging a failure and answering it as op's error.
+func (s *BCC) onMachine(op string, inst *core.BCCInstance, act machineAct) error {
+	err := s.cfg.machineCall(inst.Driver, inst.ConsoleTarget(), act)
+	if err == nil {
+		return nil
+	}
+	s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
+	e := core.AsError(err)
+	e.Op = bccOp(op)
+	return e
+}
+
 // loadChecked reads ref's instance in a View of its own and checks it
 // with allowed: what a call reads before it acts on the machine.
 func (s *BCC) loadChecked(ctx context.Context, c core.Caller, op string, ref core.BCCRef, allowed func(*core.BCCInstance) error) (inst *core.BCCInstance, err error) {
@@ -459,7 +472,7 @@ func (s *BCC) GetInstance(ctx context.Context, c core.Caller, ref core.BCCRef) (
 // act on the instance's machine (if its driver has machines; one that
 // cannot be reached fails the call with nothing changed), then check
 // again and schedule the status steps in one transaction.
-func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, act func(core.MachineDriver, core.ConsoleTarget) error, through ...core.InstanceStatus) error {
+func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core.BCCRef, from core.InstanceStatus, act machineAct, through ...core.InstanceStatus) error {
 	if err := s.begin(ctx, c, op, opChange, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
@@ -481,11 +494,8 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return act(m, inst.ConsoleTarget()) }); err != nil {
-		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
-		e := core.AsError(err)
-		e.Op = bccOp(op)
-		return e
+	if err := s.onMachine(op, inst, act); err != nil {
+		return err
 	}
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, op, ref)
@@ -502,21 +512,18 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 
 // StartInstance implements core.BCC.
 func (s *BCC) StartInstance(ctx context.Context, c core.Caller, ref core.BCCRef) error {
-	start := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StartMachine(ctx, t) }
-	return s.transition(ctx, c, core.BCCStartInstance, ref, core.StatusStopped, start, core.StatusStarting, core.StatusRunning)
+	return s.transition(ctx, c, core.BCCStartInstance, ref, core.StatusStopped, startMachine(ctx), core.StatusStarting, core.StatusRunning)
 }
 
 // StopInstance implements core.BCC. force stops a machine at once; the
 // simulated guest stops the same way either way.
 func (s *BCC) StopInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
-	stop := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StopMachine(ctx, t, force) }
-	return s.transition(ctx, c, core.BCCStopInstance, ref, core.StatusRunning, stop, core.StatusStopping, core.StatusStopped)
+	return s.transition(ctx, c, core.BCCStopInstance, ref, core.StatusRunning, stopMachine(ctx, force), core.StatusStopping, core.StatusStopped)
 }
 
 // RebootInstance implements core.BCC.
 func (s *BCC) RebootInstance(ctx context.Context, c core.Caller, ref core.BCCRef, force bool) error {
-	reboot := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.RebootMachine(ctx, t, force) }
-	return s.transition(ctx, c, core.BCCRebootInstance, ref, core.StatusRunning, reboot, core.StatusStarting, core.StatusRunning)
+	return s.transition(ctx, c, core.BCCRebootInstance, ref, core.StatusRunning, rebootMachine(ctx, force), core.StatusStarting, core.StatusRunning)
 }
 
 // DeleteInstance implements core.BCC: Baidu releases an instance in any
@@ -548,11 +555,8 @@ func (s *BCC) DeleteInstance(ctx context.Context, c core.Caller, ref core.BCCRef
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.DeleteMachine(ctx, inst.ConsoleTarget()) }); err != nil {
-		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
-		e := core.AsError(err)
-		e.Op = bccOp(op)
-		return e
+	if err := s.onMachine(op, inst, deleteMachine(ctx)); err != nil {
+		return err
 	}
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, op, ref)

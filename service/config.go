@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -96,17 +97,38 @@ func (t *Timing) SetTransition(d time.Duration) error {
 	return nil
 }
 
-// machineCall runs act on the machine of an instance of driver, if the
-// driver has machines, mapping a failure onto KindUnavailable.
-func (c *Config) machineCall(driver string, act func(core.MachineDriver) error) error {
+// machineAct is one call on a machine: start, stop, reboot or delete.
+type machineAct func(core.MachineDriver, core.ConsoleTarget) error
+
+// machineCall runs act on t's machine, if driver has machines, mapping a
+// failure onto KindUnavailable.
+func (c *Config) machineCall(driver string, t core.ConsoleTarget, act machineAct) error {
 	m, ok := c.Machines[driver]
 	if !ok || act == nil {
 		return nil
 	}
-	if err := act(m); err != nil {
+	if err := act(m, t); err != nil {
 		return &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonConsoleUnreachable, Err: err}
 	}
 	return nil
+}
+
+// startMachine, stopMachine, rebootMachine and deleteMachine are the
+// machineActs of the products' calls.
+func startMachine(ctx context.Context) machineAct {
+	return func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StartMachine(ctx, t) }
+}
+
+func stopMachine(ctx context.Context, force bool) machineAct {
+	return func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StopMachine(ctx, t, force) }
+}
+
+func rebootMachine(ctx context.Context, force bool) machineAct {
+	return func(m core.MachineDriver, t core.ConsoleTarget) error { return m.RebootMachine(ctx, t, force) }
+}
+
+func deleteMachine(ctx context.Context) machineAct {
+	return func(m core.MachineDriver, t core.ConsoleTarget) error { return m.DeleteMachine(ctx, t) }
 }
 
 func (c *Config) driver(name string) (core.ConsoleDriver, error) {

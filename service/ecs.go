@@ -166,7 +166,7 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 			s.cfg.Log.Warn("console did not take the initial password", "instance", inst.ID, "err", err)
 		}
 		if start {
-			if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.StartMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+			if err := s.cfg.machineCall(inst.Driver, inst.ConsoleTarget(), startMachine(ctx)); err != nil {
 				s.cfg.Log.Warn("machine did not start", "instance", inst.ID, "err", err)
 			}
 		}
@@ -361,7 +361,7 @@ func incorrectStatus() error {
 // transition is the shape of Start, Stop and Reboot: check the status,
 // optionally make a pending console password live, act on the instance's
 // machine (if its driver has machines), schedule the status steps.
-func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref core.InstanceRef, from core.InstanceStatus, restart bool, act func(core.MachineDriver, core.ConsoleTarget) error, through ...core.InstanceStatus) error {
+func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref core.InstanceRef, from core.InstanceStatus, restart bool, act machineAct, through ...core.InstanceStatus) error {
 	if err := s.prepare(ctx, c, action, ref); err != nil {
 		return err
 	}
@@ -398,7 +398,7 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 			return err
 		}
 	}
-	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return act(m, inst.ConsoleTarget()) }); err != nil {
+	if err := s.cfg.machineCall(inst.Driver, inst.ConsoleTarget(), act); err != nil {
 		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
 		if promote {
 			s.restoreConsole(ctx, inst)
@@ -433,8 +433,7 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 
 // StartInstance implements core.ECS: Stopped → Starting → Running.
 func (s *ECS) StartInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
-	start := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StartMachine(ctx, t) }
-	return s.transition(ctx, c, "StartInstance", ref, core.StatusStopped, true, start, core.StatusStarting, core.StatusRunning)
+	return s.transition(ctx, c, "StartInstance", ref, core.StatusStopped, true, startMachine(ctx), core.StatusStarting, core.StatusRunning)
 }
 
 // StopInstance implements core.ECS: Running → Stopping → Stopped.
@@ -442,14 +441,12 @@ func (s *ECS) StopInstance(ctx context.Context, c core.Caller, ref core.Instance
 	if ref.StoppedMode != "" && ref.StoppedMode != "KeepCharging" && ref.StoppedMode != "StopCharging" {
 		return core.Invalid(core.ReasonInvalidParameter, "StoppedMode")
 	}
-	stop := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.StopMachine(ctx, t, ref.ForceStop) }
-	return s.transition(ctx, c, "StopInstance", ref, core.StatusRunning, false, stop, core.StatusStopping, core.StatusStopped)
+	return s.transition(ctx, c, "StopInstance", ref, core.StatusRunning, false, stopMachine(ctx, ref.ForceStop), core.StatusStopping, core.StatusStopped)
 }
 
 // RebootInstance implements core.ECS: Running → Starting → Running.
 func (s *ECS) RebootInstance(ctx context.Context, c core.Caller, ref core.InstanceRef) error {
-	reboot := func(m core.MachineDriver, t core.ConsoleTarget) error { return m.RebootMachine(ctx, t, ref.ForceStop) }
-	return s.transition(ctx, c, "RebootInstance", ref, core.StatusRunning, true, reboot, core.StatusStarting, core.StatusRunning)
+	return s.transition(ctx, c, "RebootInstance", ref, core.StatusRunning, true, rebootMachine(ctx, ref.ForceStop), core.StatusStarting, core.StatusRunning)
 }
 
 // DeleteInstance implements core.ECS. A Stopped instance may be released;
@@ -485,7 +482,7 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.machineCall(inst.Driver, func(m core.MachineDriver) error { return m.DeleteMachine(ctx, inst.ConsoleTarget()) }); err != nil {
+	if err := s.cfg.machineCall(inst.Driver, inst.ConsoleTarget(), deleteMachine(ctx)); err != nil {
 		s.cfg.Log.Warn("machine unreachable", "instance", inst.ID, "err", err)
 		return err
 	}
