@@ -215,6 +215,9 @@ func TestLibvirt(t *testing.T) {
 	if !t.Run("Adopt", f.testAdopt) {
 		return
 	}
+	if !t.Run("Agentless", f.testAgentless) {
+		return
+	}
 	t.Run("BCC", f.testBCC)
 }
 
@@ -275,6 +278,68 @@ func (f *fixture) testAdopt(t *testing.T) {
 
 // waitAgent waits until the guest's qemu-guest-agent has connected, as
 // the domain's definition shows it (state='connected').
+// testAgentless: a running guest without qemu-guest-agent (an adopted
+// domain with no agent channel, which boots nothing) cannot take
+// changePass, which gives BCC's 409 and changes nothing.
+func (f *fixture) testAgentless(t *testing.T) {
+	d := &libvirtxml.Domain{
+		Type: "qemu", Name: "no-agent-vm", Memory: &libvirtxml.DomainMemory{Value: 64, Unit: "MiB"},
+		OS: &libvirtxml.DomainOS{Type: &libvirtxml.DomainOSType{Arch: "x86_64", Type: "hvm"}},
+		Devices: &libvirtxml.DomainDeviceList{Graphics: []libvirtxml.DomainGraphic{{VNC: &libvirtxml.DomainGraphicVNC{
+			Port: -1, AutoPort: "yes", Listen: "127.0.0.1", Passwd: "before",
+		}}}},
+	}
+	x, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dom, err := f.lv.DomainDefineXMLFlags(x, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.lv.DomainDestroy(dom)
+		f.lv.DomainUndefine(dom)
+	})
+	if err := f.lv.DomainCreate(dom); err != nil {
+		t.Fatal(err)
+	}
+	fleet := "accounts:\n  - id: root\n    bcc:\n      - name: no-agent\n        region: bj\n        status: Running\n" +
+		"        driver: libvirt\n        machine: kvm1/no-agent-vm\n        admin_password: Before12!a\n"
+	if err := f.env.Server().ApplyFleet([]byte(fleet)); err != nil {
+		t.Fatalf("apply the fleet: %v", err)
+	}
+	c := f.env.BCC(t)
+	list, err := c.ListInstances(&api.ListInstanceArgs{InstanceNames: "no-agent"})
+	if err != nil {
+		t.Fatalf("ListInstances: %v", err)
+	}
+	var id string
+	for _, inst := range list.Instances {
+		if inst.InstanceName == "no-agent" {
+			id = inst.InstanceId
+		}
+	}
+	if id == "" {
+		t.Fatal("ListInstances does not list the adopted instance")
+	}
+	err = changePass(c, id, "Never56!c")
+	var be *bce.BceServiceError
+	if !errors.As(err, &be) || be.StatusCode != 409 || be.Code != "Instance.PasswordOperationForbidden" {
+		t.Fatalf("changePass without a guest agent: %v, want 409 Instance.PasswordOperationForbidden", err)
+	}
+	if strings.Contains(err.Error(), "Never56") {
+		t.Fatal("the error holds the password")
+	}
+	ctx := testutil.Context(t, hangGuard)
+	if ok, _ := f.env.App().BCC.CheckAdminPassword(ctx, "", core.BCCInstanceID(id), core.NewSecret("Never56!c")); ok {
+		t.Fatal("a changePass that failed changed the stored password")
+	}
+	if ok, _ := f.env.App().BCC.CheckAdminPassword(ctx, "", core.BCCInstanceID(id), core.NewSecret("Before12!a")); !ok {
+		t.Fatal("a changePass that failed lost the stored password")
+	}
+}
+
 func (f *fixture) waitAgent(t testing.TB, dom golibvirt.Domain) {
 	t.Helper()
 	ctx := testutil.Context(t, hangGuard)
