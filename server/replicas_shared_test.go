@@ -13,7 +13,6 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ram"
 
-	"github.com/latchkey/latchkey/console/rfb"
 	"github.com/latchkey/latchkey/faults"
 	"github.com/latchkey/latchkey/internal/testenv"
 	"github.com/latchkey/latchkey/internal/testutil"
@@ -72,27 +71,6 @@ func setVisualPassword(t *testing.T, e *testenv.Env, cluster, pw string) {
 	}
 }
 
-// awaitVisual polls until pw opens the visual service at addr, for at
-// most a minute (a hang guard for a loaded machine, not a bound under
-// test), and returns how long it took.
-func awaitVisual(t *testing.T, addr, pw string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		err := rfbtest.Login(addr, pw)
-		if err == nil {
-			return time.Since(start)
-		}
-		if errors.Is(err, rfb.ErrAuthFailed) {
-			t.Fatalf("visual service %s refused the password the store holds", addr)
-		}
-		if time.Since(start) > time.Minute {
-			t.Fatalf("visual service %s does not answer after a minute: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Of two replicas on one PostgreSQL the first started serves the sim
 // visual listeners. A cluster created and a visual password changed
 // through the other one are live on the login nodes: the owner follows
@@ -108,7 +86,7 @@ func TestReplicasVisualServiceThroughTheOtherReplica(t *testing.T) {
 	cluster, addrs := visualAddrs(t, b)
 	setVisualPassword(t, b, cluster, "Vis001")
 	for _, addr := range addrs {
-		t.Logf("visual service %s up on the owner after %v", addr, awaitVisual(t, addr, "Vis001"))
+		t.Logf("visual service %s up on the owner after %v", addr, rfbtest.AwaitLogin(t, addr, "Vis001"))
 	}
 	setVisualPassword(t, b, cluster, "Vis002")
 	for _, addr := range addrs {

@@ -132,28 +132,6 @@ func visualPassword(t *testing.T, dir, cluster, pw string) {
 	}
 }
 
-// awaitVisual polls until pw opens the visual service at addr, for at
-// most a minute (a hang guard for a loaded machine: the takeover's
-// design bound is 15 s, and the test logs what it took), and returns how
-// long it took.
-func awaitVisual(t *testing.T, addr, pw string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		err := rfbtest.Login(addr, pw)
-		if err == nil {
-			return time.Since(start)
-		}
-		if errors.Is(err, rfb.ErrAuthFailed) {
-			t.Fatalf("visual service %s refused the password the store holds", addr)
-		}
-		if time.Since(start) > time.Minute {
-			t.Fatalf("visual service %s does not answer a minute after the kill: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // Two replica binaries on one PostgreSQL; the first, which serves the sim
 // visual listeners, is killed with SIGKILL right after changes it
 // acknowledged: the other serves the console with the last password at
@@ -220,7 +198,7 @@ func TestReplicaKilled(t *testing.T) {
 	visualPassword(t, dirB, cluster, "Vis001")
 	visualPassword(t, dirA, cluster, "Vis002")
 	for _, addr := range addrs {
-		awaitVisual(t, addr, "Vis002")
+		rfbtest.AwaitLogin(t, addr, "Vis002")
 	}
 
 	if err := a.cmd.Process.Kill(); err != nil {
@@ -230,7 +208,7 @@ func TestReplicaKilled(t *testing.T) {
 	<-a.exited
 	a.exited <- nil
 	for _, addr := range addrs {
-		awaitVisual(t, addr, "Vis002")
+		rfbtest.AwaitLogin(t, addr, "Vis002")
 	}
 	t.Logf("the surviving replica serves the visual services %v after the kill", time.Since(killed))
 	for _, addr := range addrs {

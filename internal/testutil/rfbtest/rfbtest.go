@@ -99,3 +99,26 @@ func Want(t testing.TB, what string, err error, accepted bool) {
 		t.Fatalf("%s: got %v, want the password refused", what, err)
 	}
 }
+
+// AwaitLogin polls addr until pw logs in (Login), for at most a minute,
+// and returns how long that took. It fails t at once when the server
+// refuses pw (a server that answers with another password is wrong, not
+// late), and when nothing has let pw in after the minute: a hang guard
+// for a loaded machine, not a bound under test.
+func AwaitLogin(t testing.TB, addr, pw string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := Login(addr, pw)
+		if err == nil {
+			return time.Since(start)
+		}
+		if errors.Is(err, rfb.ErrAuthFailed) {
+			t.Fatalf("%s refused the password it should hold", addr)
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("%s does not let the password in after a minute: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

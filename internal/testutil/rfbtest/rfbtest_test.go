@@ -147,3 +147,20 @@ func (f *fatalT) Fatalf(format string, args ...any) {
 	f.msg = fmt.Sprintf(format, args...)
 	panic(f)
 }
+
+func TestAwaitLogin(t *testing.T) {
+	addr, _ := serve(t)
+	AwaitLogin(t, addr, "Abc123")
+	f := &fatalT{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != f {
+				panic(r)
+			}
+		}()
+		AwaitLogin(f, addr, "Xyz789")
+	}()
+	if !f.failed || strings.Contains(f.msg, "Xyz789") {
+		t.Errorf("AwaitLogin with a refused password: failed %v (%q), want failed without the password", f.failed, f.msg)
+	}
+}
