@@ -21,6 +21,9 @@ const (
 	LabelIO      = "io_optimized"
 	LabelIP      = "ip"
 	LabelPayment = "payment"
+	// LabelVisual holds the name of an E-HPC cluster's visual driver
+	// while its visual service may listen (see Cluster.Labels).
+	LabelVisual = "visual"
 )
 
 // scheduleLabels returns the labels name of a status that becomes each
@@ -75,11 +78,22 @@ func (i *Instance) Labels() []Label {
 }
 
 // Labels implements Labeled: a cluster is live, and found by name, until
-// its release ends.
+// its release ends. It carries LabelVisual, its driver's name, while its
+// visual service is started and no release is under way (whatever its
+// status: the listeners' follow decides from the status), and while an
+// operation holds it, until the lock's end: the operation may be
+// starting the service on its nodes before the store records it.
 func (c *Cluster) Labels() []Label {
 	out := pendingLabel(lastAt(c.Steps), c.ReleaseAt)
-	return append(out, Label{Name: LabelLive, Value: "1", Until: c.ReleaseAt},
+	out = append(out, Label{Name: LabelLive, Value: "1", Until: c.ReleaseAt},
 		Label{Name: LabelName, Value: c.Name, Until: c.ReleaseAt})
+	switch {
+	case c.Visual.Started && c.ReleaseAt.IsZero():
+		out = append(out, Label{Name: LabelVisual, Value: c.Driver})
+	case c.Lock != nil:
+		out = append(out, Label{Name: LabelVisual, Value: c.Driver, Until: c.Lock.Until})
+	}
+	return out
 }
 
 // Labels implements Labeled: an instance is listed by name, zone, status,

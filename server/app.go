@@ -65,7 +65,10 @@ type App struct {
 	tls     *pki.Material
 	handler http.Handler
 	// ready is what /healthz reports; Serve sets it.
-	ready   atomic.Bool
+	ready atomic.Bool
+	// up is closed when Serve first reports ready: the work start-up
+	// leaves to the background (the visual follow) waits for it.
+	up      chan struct{}
 	banner  banner
 	closers []func() error
 	// libvirt is the libvirt driver when --libvirt-hosts names a file.

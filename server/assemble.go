@@ -36,7 +36,7 @@ import (
 func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, err error) {
 	log := cfg.Log
 	eps := cfg.Endpoints
-	a := &App{cfg: cfg, tls: tlsMat, banner: banner{dataDir: cfg.DataDir, eps: eps, caFile: tlsMat.CAFile}}
+	a := &App{cfg: cfg, tls: tlsMat, banner: banner{dataDir: cfg.DataDir, eps: eps, caFile: tlsMat.CAFile}, up: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -190,7 +190,8 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	// Consoles and visual services hold no state across a restart of
 	// latchkey: the store's passwords are the truth. Reconcile bypasses
 	// fault rules: stored rules stop client operations, and must not
-	// leave consoles without their passwords.
+	// leave consoles without their passwords. The sim visual listeners
+	// start after ready, at the follow's first pass.
 	if err := registry.Reconcile(faults.Bypass(ctx)); err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
@@ -198,7 +199,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		ehpc.FollowVisual(followCtx)
+		ehpc.FollowVisual(followCtx, a.up)
 	}()
 	a.closers = append(a.closers, func() error {
 		stopFollowing()

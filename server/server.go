@@ -131,6 +131,7 @@ func (a *App) Serve(ctx context.Context, httpsLn, httpLn net.Listener) error {
 	// for readiness can read it whole.
 	a.banner.print(cfg.Banner)
 	a.ready.Store(true)
+	close(a.up)
 	log.Info("latchkey ready", "https", eps.HTTPS, "http", eps.HTTP, "data_dir", cfg.DataDir)
 	if cfg.Ready != nil {
 		cfg.Ready(eps)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,12 +71,19 @@ type EHPC struct {
 	regions *catalog.Alibaba
 	gate    gate
 
-	// listeners holds the lease Reconcile took, for FollowVisual, and
-	// the nodes whose listener failed to start (logged once).
+	// listeners holds the lease Reconcile took, for FollowVisual, the
+	// nodes whose listener failed to start (logged once), and what the
+	// last full follow pass saw (see the follow's contract): whether one
+	// ran since the lease was taken, the visual version, the next time a
+	// schedule changes a listener, and whether it left work to redo.
 	listeners struct {
 		mu      sync.Mutex
 		lease   core.Lease
 		failing map[core.NodeID]bool
+		synced  bool
+		seen    visualVersion
+		due     time.Time
+		again   bool
 	}
 }
 
@@ -373,7 +381,7 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 			// Hold the cluster while its visual service starts.
 			cl.Lock = &core.OperationLock{Token: lockToken, Op: "CreateCluster", Until: now.Add(s.ecfg.LockTTL)}
 		}
-		if err := core.Put(ctx, tx, cl); err != nil {
+		if err := s.saveCluster(ctx, tx, cl); err != nil {
 			return err
 		}
 		created, result = cl, core.ClusterCreated{ClusterID: cl.ID, TaskID: taskID}
@@ -480,7 +488,7 @@ func (s *EHPC) freeLoginAddresses(ctx context.Context, tx core.Tx, n int) ([]net
 	now := tx.Now()
 	for _, cl := range all {
 		if cl.Released(now) {
-			if err := core.Delete(ctx, tx, cl); err != nil {
+			if err := s.purgeCluster(ctx, tx, cl); err != nil {
 				return nil, err
 			}
 			continue
@@ -656,7 +664,7 @@ func (s *EHPC) acquire(ctx context.Context, c core.Caller, ref core.ClusterRef, 
 		}
 		cur.Lock = &core.OperationLock{Token: token, Op: op, Until: now.Add(s.ecfg.LockTTL)}
 		cl = cur
-		return core.Put(ctx, tx, cur)
+		return s.saveCluster(ctx, tx, cur)
 	})
 	if err != nil {
 		return nil, "", err
@@ -692,9 +700,9 @@ func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.Clus
 			cl.Lock = nil
 		}
 		if cl.Released(tx.Now()) {
-			return core.Delete(ctx, tx, cl)
+			return s.purgeCluster(ctx, tx, cl)
 		}
-		return core.Put(ctx, tx, cl)
+		return s.saveCluster(ctx, tx, cl)
 	})
 	if err != nil {
 		s.cfg.Log.Error("cluster operation could not be recorded", "cluster", id, "err", err)
@@ -918,28 +926,45 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 	return taskID, err
 }
 
-// Reconcile brings every visual service to the state the store records.
-// The server calls it at start: drivers keep no state of their own across
-// a restart of latchkey, the store is the truth. The services of local
-// drivers (sim) start only if this replica takes their lease (see
-// FollowVisual).
+// Reconcile runs at start, before the server reports ready. It brings
+// the cluster index up to date (reindex: once, on a store an older
+// latchkey wrote) and tries to take the local drivers' lease, whose
+// listeners start at FollowVisual's first pass, after ready; then it
+// starts the visual services of the other drivers that the store has
+// listening, read through core.LabelVisual: drivers keep no state of
+// their own across a restart of latchkey, the store is the truth.
 func (s *EHPC) Reconcile(ctx context.Context) error {
+	if n, err := s.reindex(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		s.cfg.Log.Info("clusters indexed for the visual services", "clusters", n)
+	}
 	if lease := s.takeListeners(ctx); lease != nil {
 		s.listeners.mu.Lock()
 		s.listeners.lease = lease
 		s.listeners.mu.Unlock()
 	}
 	locals := s.localDrivers()
+	var remote []string
+	for name := range s.ecfg.Probes {
+		if _, local := locals[name]; !local {
+			remote = append(remote, name)
+		}
+	}
+	if len(remote) == 0 {
+		return nil
+	}
+	slices.Sort(remote)
 	var all []*core.Cluster
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
-		list, err := core.List[core.Cluster](ctx, tx, core.Query{})
+		list, err := core.List[core.Cluster](ctx, tx, visualQuery(remote))
 		if err != nil {
 			return err
 		}
 		now := tx.Now()
 		for _, cl := range list {
 			cl.Advance(now)
-			if _, local := locals[cl.Driver]; !local && listening(cl, now) {
+			if listening(cl, now) {
 				all = append(all, cl)
 			}
 		}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // FollowEvery; the others try to take the lease as often, and PostgreSQL
 // frees it when its holder's session ends, so a replica that dies is
 // replaced within about FollowEvery. On SQLite the single process holds
-// it from its start.
+// it from its start. A pass reads only the clusters of local drivers
+// (core.LabelVisual), and only when something may have changed (see the
+// follow's contract below).
 
 // visualLease names the lease of the in-process visual listeners.
 const visualLease = "ehpc.visual-listeners"
@@ -92,8 +95,8 @@ func (s *EHPC) LiveVisual(ctx context.Context, cluster core.ClusterID, node core
 }
 
 // takeListeners tries to take the lease once; when it does, the local
-// drivers become active and serve what the store holds. It returns the
-// lease, or nil when another replica holds it.
+// drivers become active, and the next follow pass reads every cluster
+// they serve. It returns the lease, or nil when another replica holds it.
 func (s *EHPC) takeListeners(ctx context.Context) core.Lease {
 	lease, err := s.cfg.Store.TryLease(ctx, visualLease)
 	if err != nil {
@@ -106,8 +109,8 @@ func (s *EHPC) takeListeners(ctx context.Context) core.Lease {
 	for _, d := range s.localDrivers() {
 		d.SetActive(true)
 	}
+	s.unsync()
 	s.cfg.Log.Info("this replica serves the sim visual services")
-	s.followStore(ctx)
 	return lease
 }
 
@@ -117,21 +120,22 @@ func (s *EHPC) dropListeners() {
 	for _, d := range s.localDrivers() {
 		d.SetActive(false)
 	}
+	s.unsync()
 	s.cfg.Log.Warn("this replica no longer serves the sim visual services (lease lost)")
 }
 
-// FollowVisual runs until ctx ends: while this replica holds the
-// listeners' lease it brings the local drivers' listeners to what the
-// store holds every FollowEvery; while another one holds it, it tries to
-// take it as often. It starts from the lease Reconcile took, if any. At
-// the end the listeners close and the lease is released, so another
-// replica takes over at once.
-func (s *EHPC) FollowVisual(ctx context.Context) {
+// FollowVisual runs until ctx ends. It waits for ready to close (the
+// server reports ready: start-up does not wait for listeners), then
+// makes its first pass at once and one every FollowEvery: while this
+// replica holds the listeners' lease it brings the local drivers'
+// listeners to what the store holds (follow); while another one holds
+// it, it tries to take it. It starts from the lease Reconcile took, if
+// any. At the end the listeners close and the lease is released, so
+// another replica takes over at once.
+func (s *EHPC) FollowVisual(ctx context.Context, ready <-chan struct{}) {
 	if len(s.localDrivers()) == 0 {
 		return
 	}
-	t := time.NewTicker(s.ecfg.FollowEvery)
-	defer t.Stop()
 	s.listeners.mu.Lock()
 	lease := s.listeners.lease
 	s.listeners.lease = nil
@@ -144,6 +148,30 @@ func (s *EHPC) FollowVisual(ctx context.Context) {
 			lease.Release()
 		}
 	}()
+	select {
+	case <-ctx.Done():
+		return
+	case <-ready:
+	}
+	pass := func() {
+		if lease != nil {
+			select {
+			case <-lease.Lost():
+				s.dropListeners()
+				lease = nil
+			default:
+			}
+		}
+		if lease == nil {
+			lease = s.takeListeners(ctx)
+		}
+		if lease != nil {
+			s.follow(ctx)
+		}
+	}
+	pass()
+	t := time.NewTicker(s.ecfg.FollowEvery)
+	defer t.Stop()
 	for {
 		var lost <-chan struct{}
 		if lease != nil {
@@ -155,19 +183,15 @@ func (s *EHPC) FollowVisual(ctx context.Context) {
 		case <-lost:
 			s.dropListeners()
 			lease = nil
-			continue
 		case <-t.C:
+			pass()
 		}
-		if lease == nil {
-			lease = s.takeListeners(ctx)
-			continue
-		}
-		s.followStore(ctx)
 	}
 }
 
 // noteStart logs a listener that did not start, once until it starts:
-// followStore tries again every FollowEvery.
+// while one is failing, every follow pass reads the clusters again and
+// tries it again.
 func (s *EHPC) noteStart(cluster core.ClusterID, node core.NodeID, err error) {
 	s.listeners.mu.Lock()
 	defer s.listeners.mu.Unlock()
@@ -185,16 +209,79 @@ func (s *EHPC) noteStart(cluster core.ClusterID, node core.NodeID, err error) {
 	s.cfg.Log.Warn("visual service did not start; trying again while the store has it started", "cluster", cluster, "node", node, "err", err)
 }
 
+// The follow's contract. A full pass (followStore) reads, in one View,
+// the visual version and the clusters labeled with a local driver
+// (core.LabelVisual), and makes the listeners what they say. The
+// listeners it leaves stay right until one of these happens, and each
+// makes the next pass a full one:
+//   - the visual version changes: every Update that changes whether a
+//     cluster listens, or where (driver, address, port), changes it
+//     (saveCluster, purgeCluster), and a reset deletes it;
+//   - the time comes at which a labeled cluster's schedule changes
+//     whether it listens (nextListenChange): status changes with time,
+//     with no Update;
+//   - the last full pass found a labeled cluster busy (an operation's
+//     lock, which ends with the operation's last Update or with time),
+//     or a listener that did not start;
+//   - the lease was taken or lost (unsync).
+// Otherwise a pass reads the visual version alone. Password and CIDR
+// changes need no pass: the listeners ask the store at every connection.
+
+// unsync makes the next follow pass a full one.
+func (s *EHPC) unsync() {
+	s.listeners.mu.Lock()
+	s.listeners.synced = false
+	s.listeners.mu.Unlock()
+}
+
+// follow makes one pass while this replica holds the lease: a full one
+// unless the last one still holds (upToDate).
+func (s *EHPC) follow(ctx context.Context) {
+	if !s.upToDate(ctx) {
+		s.followStore(ctx)
+	}
+}
+
+// upToDate reports whether the listeners the last full pass left are
+// still what the store says, reading the visual version alone (see the
+// follow's contract).
+func (s *EHPC) upToDate(ctx context.Context) bool {
+	s.listeners.mu.Lock()
+	synced, seen, due, again := s.listeners.synced, s.listeners.seen, s.listeners.due, s.listeners.again || len(s.listeners.failing) > 0
+	s.listeners.mu.Unlock()
+	if !synced || again {
+		return false
+	}
+	var v visualVersion
+	var now time.Time
+	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		v, err = readVisualVersion(ctx, tx)
+		now = tx.Now()
+		return err
+	})
+	return err == nil && v == seen && (due.IsZero() || now.Before(due))
+}
+
+// visualQuery selects the clusters labeled with one of the drivers.
+func visualQuery(drivers []string) core.Query {
+	return core.Query{Kind: core.ClusterKind, Labels: []core.LabelMatch{{Name: core.LabelVisual, Values: drivers}}}
+}
+
 // followStore starts the listeners of every started service of a local
 // driver, and stops those whose service the store no longer has. A
 // cluster under an operation is left alone: the operation's replica
-// changes its nodes and then the store.
+// changes its nodes and then the store. It records what the follow's
+// contract needs to skip the passes that would change nothing.
 func (s *EHPC) followStore(ctx context.Context) {
 	locals := s.localDrivers()
 	var clusters []*core.Cluster
 	var now time.Time
+	var v visualVersion
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		clusters, err = core.List[core.Cluster](ctx, tx, core.Query{Kind: core.ClusterKind})
+		if v, err = readVisualVersion(ctx, tx); err != nil {
+			return err
+		}
+		clusters, err = core.List[core.Cluster](ctx, tx, visualQuery(slices.Sorted(maps.Keys(locals))))
 		now = tx.Now()
 		return err
 	})
@@ -203,13 +290,19 @@ func (s *EHPC) followStore(ctx context.Context) {
 		return
 	}
 	keep := map[core.NodeID]bool{}
+	var due time.Time
+	again := false
 	for _, cl := range clusters {
 		d := locals[cl.Driver]
 		if d == nil {
 			continue
 		}
+		if t := nextListenChange(cl, now); !t.IsZero() && (due.IsZero() || t.Before(due)) {
+			due = t
+		}
 		cl.Advance(now)
 		busy := cl.Busy(now)
+		again = again || busy
 		on := listening(cl, now)
 		for li, i := range cl.LoginNodes() {
 			n := cl.Nodes[i]
@@ -230,6 +323,7 @@ func (s *EHPC) followStore(ctx context.Context) {
 			delete(s.listeners.failing, id)
 		}
 	}
+	s.listeners.synced, s.listeners.seen, s.listeners.due, s.listeners.again = true, v, due, again
 	s.listeners.mu.Unlock()
 	for _, d := range locals {
 		for _, n := range d.Serving() {

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,10 +38,12 @@ func (f *ehpcFixture) replica(t *testing.T) *listenerReplica {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	close(ready)
 	r.stop = func() { cancel(); <-r.done }
 	go func() {
 		defer close(r.done)
-		r.ehpc.FollowVisual(ctx)
+		r.ehpc.FollowVisual(ctx, ready)
 	}()
 	t.Cleanup(r.stop)
 	return r
@@ -97,5 +101,101 @@ func TestEHPCVisualListenersFollowTheStore(t *testing.T) {
 		if _, ok := a.driver.Listening(cl.Nodes[i].ID); ok {
 			t.Errorf("login node %d: the stopped replica still listens", li)
 		}
+	}
+}
+
+// labeledVisual counts the clusters labeled with the sim visual driver
+// (core.LabelVisual).
+func labeledVisual(t *testing.T, st core.Store) int {
+	t.Helper()
+	var n int
+	err := st.View(context.Background(), func(tx core.Tx) (err error) {
+		n, err = tx.CountDocs(context.Background(), core.Query{Kind: core.ClusterKind,
+			Labels: []core.LabelMatch{{Name: core.LabelVisual, Values: []string{"sim"}}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// indexedAt returns when the cluster index was last built, zero when
+// never.
+func indexedAt(t *testing.T, st core.Store) time.Time {
+	t.Helper()
+	var m struct{ At time.Time }
+	err := st.View(context.Background(), func(tx core.Tx) error {
+		d, err := tx.GetDoc(context.Background(), "ehpc.index", "clusters-indexed")
+		if core.KindOf(err) == core.KindNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(d.Body, &m)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.At
+}
+
+// A store written by a latchkey older than the cluster index: its
+// clusters carry no core.LabelVisual and there is no index marker. The
+// first start puts every cluster again, so the follow, which lists only
+// labeled clusters, serves them; it records the marker, and a later
+// start does not index again.
+func TestEHPCReindexesAnOlderStore(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	ctx := context.Background()
+	st := f.cfg.Store
+	old := f.replica(t)
+	f.ehpc = old.ehpc
+	cl := f.create(t, 2)
+	if _, err := f.modify(cl, "root", rootPassword, "Abc123"); err != nil {
+		t.Fatal(err)
+	}
+	old.stop()
+	err := st.Update(ctx, func(tx core.Tx) error {
+		docs, err := tx.ListDocs(ctx, core.Query{Kind: core.ClusterKind})
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			d.Labels = slices.DeleteFunc(d.Labels, func(l core.Label) bool { return l.Name == core.LabelVisual })
+			if err := tx.PutDoc(ctx, d); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteDoc(ctx, "ehpc.index", "clusters-indexed")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := labeledVisual(t, st); n != 0 {
+		t.Fatalf("%d clusters labeled in the older store", n)
+	}
+
+	r := f.replica(t)
+	if n := labeledVisual(t, st); n != 1 {
+		t.Fatalf("%d clusters labeled after the first start, want 1", n)
+	}
+	first := indexedAt(t, st)
+	if first.IsZero() {
+		t.Fatal("no index marker after the first start")
+	}
+	for li := range cl.LoginNodes() {
+		awaitLogin(t, loginAddr(cl, li), "Abc123")
+	}
+	r.stop()
+
+	f.clock.Add(time.Hour)
+	f.replica(t)
+	if at := indexedAt(t, st); !at.Equal(first) {
+		t.Errorf("a later start indexed again (marker %v, first %v)", at, first)
+	}
+	for li := range cl.LoginNodes() {
+		awaitLogin(t, loginAddr(cl, li), "Abc123")
 	}
 }

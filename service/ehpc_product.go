@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -26,8 +28,22 @@ func (*EHPC) Describe(d core.Doc, now time.Time) (Description, error) {
 
 // Settle implements Product: a cluster being released is released now;
 // the next creation purges it (freeLoginAddresses).
-func (*EHPC) Settle(ctx context.Context, tx core.Tx) (int, error) {
-	return settleKind[core.Cluster](ctx, tx, nil)
+func (s *EHPC) Settle(ctx context.Context, tx core.Tx) (int, error) {
+	list, err := core.List[core.Cluster](ctx, tx, pendingQuery)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, cl := range list {
+		if !cl.Settle(tx.Now()) {
+			continue
+		}
+		n++
+		if err := s.saveCluster(ctx, tx, cl); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // Pending implements Product.
@@ -35,12 +51,16 @@ func (*EHPC) Pending(ctx context.Context, tx core.Tx) (int, error) {
 	return pendingKind[core.Cluster](ctx, tx)
 }
 
-// Stop implements Product: every login node's visual service stops,
-// through the drivers without fault rules (EHPCConfig.Probes).
+// Stop implements Product: every login node's visual service that may
+// listen (core.LabelVisual) stops, through the drivers without fault
+// rules (EHPCConfig.Probes).
 func (s *EHPC) Stop(ctx context.Context) {
+	if len(s.ecfg.Probes) == 0 {
+		return
+	}
 	var clusters []*core.Cluster
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		clusters, err = core.List[core.Cluster](ctx, tx, core.Query{})
+		clusters, err = core.List[core.Cluster](ctx, tx, visualQuery(slices.Sorted(maps.Keys(s.ecfg.Probes))))
 		return err
 	})
 	if err != nil {
@@ -142,7 +162,7 @@ func (s *EHPC) SwitchDriver(ctx context.Context, c core.Caller, ref core.Cluster
 			return conflictingOperation()
 		}
 		cl.Driver = driver
-		return core.Put(ctx, tx, cl)
+		return s.saveCluster(ctx, tx, cl)
 	})
 }
 

@@ -62,7 +62,7 @@ func (s *EHPC) updateRunning(ctx context.Context, c core.Caller, ref core.Cluste
 		if err := fn(tx, cl); err != nil {
 			return err
 		}
-		return core.Put(ctx, tx, cl)
+		return s.saveCluster(ctx, tx, cl)
 	})
 }
 

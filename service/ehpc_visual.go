@@ -282,7 +282,7 @@ func (s *EHPC) recordFailure(ctx context.Context, c core.Caller, id core.Cluster
 				return err
 			}
 		}
-		return core.Put(ctx, tx, cl)
+		return s.saveCluster(ctx, tx, cl)
 	})
 	if err != nil {
 		s.cfg.Log.Error("wrong RunasUserPassword could not be recorded", "cluster", id, "err", err)
