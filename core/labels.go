@@ -24,6 +24,9 @@ const (
 	// LabelVisual holds the name of an E-HPC cluster's visual driver
 	// while its visual service may listen (see Cluster.Labels).
 	LabelVisual = "visual"
+	// LabelReleased holds "1" on an E-HPC cluster from the end of its
+	// release, until it is purged.
+	LabelReleased = "released"
 )
 
 // scheduleLabels returns the labels name of a status that becomes each
@@ -78,7 +81,7 @@ func (i *Instance) Labels() []Label {
 }
 
 // Labels implements Labeled: a cluster is live, and found by name, until
-// its release ends. It carries LabelVisual, its driver's name, while its
+// its release ends, and released from then on. It carries LabelVisual, its driver's name, while its
 // visual service is started and no release is under way (whatever its
 // status: the listeners' follow decides from the status), and while an
 // operation holds it, until the lock's end: the operation may be
@@ -87,6 +90,9 @@ func (c *Cluster) Labels() []Label {
 	out := pendingLabel(lastAt(c.Steps), c.ReleaseAt)
 	out = append(out, Label{Name: LabelLive, Value: "1", Until: c.ReleaseAt},
 		Label{Name: LabelName, Value: c.Name, Until: c.ReleaseAt})
+	if !c.ReleaseAt.IsZero() {
+		out = append(out, Label{Name: LabelReleased, Value: "1", From: c.ReleaseAt})
+	}
 	switch {
 	case c.Visual.Started && c.ReleaseAt.IsZero():
 		out = append(out, Label{Name: LabelVisual, Value: c.Driver})

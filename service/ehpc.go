@@ -476,42 +476,6 @@ func (s *EHPC) newCluster(ctx context.Context, tx core.Tx, c core.Caller, in cor
 	return cl, nil
 }
 
-// freeLoginAddresses returns n addresses of the login range that no
-// existing cluster's login node uses, lowest first. Released clusters are
-// purged on the way: their addresses are free again.
-func (s *EHPC) freeLoginAddresses(ctx context.Context, tx core.Tx, n int) ([]netip.Addr, error) {
-	all, err := core.List[core.Cluster](ctx, tx, core.Query{})
-	if err != nil {
-		return nil, err
-	}
-	used := make(map[netip.Addr]bool)
-	now := tx.Now()
-	for _, cl := range all {
-		if cl.Released(now) {
-			if err := s.purgeCluster(ctx, tx, cl); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		for _, node := range cl.Nodes {
-			if node.PublicIP.IsValid() {
-				used[node.PublicIP] = true
-			}
-		}
-	}
-	var out []netip.Addr
-	p := s.ecfg.LoginAddresses
-	for a := p.Addr().Next(); p.Contains(a) && len(out) < n; a = a.Next() {
-		if !used[a] && p.Contains(a.Next()) { // the last address is the range's broadcast
-			out = append(out, a)
-		}
-	}
-	if len(out) < n {
-		return nil, &core.Error{Kind: core.KindUnavailable, Reason: core.ReasonUpstreamFailed, Message: "no free login node address"}
-	}
-	return out, nil
-}
-
 // regionCode is the short region code of cluster ids (ehpc-hz-… in
 // Hangzhou).
 func regionCode(r core.RegionID) string {

@@ -17,6 +17,8 @@ import (
 //   - the visual version (visualVersion), which saveCluster and
 //     purgeCluster change in the Update that changes what a listener
 //     serves, so a follow pass with nothing to do reads one document;
+//   - one document per taken login address and the pool of free ones
+//     (ehpc_addresses.go), so a creation finds free addresses by key;
 //   - the index marker (indexMarker), the version of this index the
 //     stored clusters were last put under: a store written by an older
 //     latchkey has its clusters put again once, at start (reindex).
@@ -30,7 +32,9 @@ const ehpcIndexKind core.ResourceKind = "ehpc.index"
 // clusterIndexVersion is the version of what Cluster.Labels and
 // saveCluster store beside a cluster; raising it makes the next start
 // put every cluster again.
-const clusterIndexVersion = 1
+// Version 1: core.LabelVisual; 2: core.LabelReleased and the login
+// address documents.
+const clusterIndexVersion = 2
 
 // visualVersion changes whenever a listener-relevant field of a cluster
 // changes (listenKey). Epoch is chosen when the document is created, so
@@ -135,13 +139,19 @@ func (s *EHPC) saveCluster(ctx context.Context, tx core.Tx, cl *core.Cluster) er
 	if err := core.Put(ctx, tx, cl); err != nil {
 		return err
 	}
+	if err := s.noteAddresses(ctx, tx, prev, cl); err != nil {
+		return err
+	}
 	return s.noteListeners(ctx, tx, prev, cl)
 }
 
-// purgeCluster removes cl from the store in tx, and changes the visual
-// version when it still listened.
+// purgeCluster removes cl from the store in tx with its login
+// addresses, and changes the visual version when it still listened.
 func (s *EHPC) purgeCluster(ctx context.Context, tx core.Tx, cl *core.Cluster) error {
 	if err := core.Delete(ctx, tx, cl); err != nil {
+		return err
+	}
+	if err := s.noteAddresses(ctx, tx, cl, nil); err != nil {
 		return err
 	}
 	return s.noteListeners(ctx, tx, cl, nil)
@@ -192,6 +202,9 @@ func (s *EHPC) reindex(ctx context.Context) (int, error) {
 			n = len(list)
 			for _, l := range list {
 				if err := core.Put(ctx, tx, l.V); err != nil {
+					return err
+				}
+				if err := s.noteAddresses(ctx, tx, nil, l.V); err != nil {
 					return err
 				}
 				last = l.Seq

@@ -142,10 +142,11 @@ func indexedAt(t *testing.T, st core.Store) time.Time {
 }
 
 // A store written by a latchkey older than the cluster index: its
-// clusters carry no core.LabelVisual and there is no index marker. The
-// first start puts every cluster again, so the follow, which lists only
-// labeled clusters, serves them; it records the marker, and a later
-// start does not index again.
+// clusters carry no core.LabelVisual, there are no login address
+// documents and no index marker. The first start puts every cluster
+// again, so the follow, which lists only labeled clusters, serves them,
+// and a new cluster does not get an older one's address; it records the
+// marker, and a later start does not index again.
 func TestEHPCReindexesAnOlderStore(t *testing.T) {
 	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
 	ctx := context.Background()
@@ -168,7 +169,21 @@ func TestEHPCReindexesAnOlderStore(t *testing.T) {
 				return err
 			}
 		}
-		return tx.DeleteDoc(ctx, "ehpc.index", "clusters-indexed")
+		taken, err := tx.ListDocs(ctx, core.Query{Kind: "ehpc.login-address"})
+		if err != nil {
+			return err
+		}
+		for _, d := range taken {
+			if err := tx.DeleteDoc(ctx, d.Kind, d.Key); err != nil {
+				return err
+			}
+		}
+		for _, key := range []string{"clusters-indexed", "login-pool", "visual-version"} {
+			if err := tx.DeleteDoc(ctx, "ehpc.index", key); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +202,10 @@ func TestEHPCReindexesAnOlderStore(t *testing.T) {
 	}
 	for li := range cl.LoginNodes() {
 		awaitLogin(t, loginAddr(cl, li), "Abc123")
+	}
+	f.ehpc = r.ehpc
+	if other := f.create(t, 1); slices.Contains(loginIPs(cl), loginIPs(other)[0]) {
+		t.Fatalf("a cluster created after the reindex got the address %v of an older one", loginIPs(other)[0])
 	}
 	r.stop()
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -797,5 +798,48 @@ func TestEHPCPageNumberBounds(t *testing.T) {
 	page, err := f.ehpc.ListClusters(ctx, f.caller, "", core.Page{PageNumber: math.MaxInt32, PageSize: 50})
 	if err != nil || len(page.Clusters) != 0 {
 		t.Errorf("ListClusters PageNumber MaxInt32 = %+v, %v; want an empty page", page, err)
+	}
+}
+
+// loginIPs returns the addresses of the cluster's login nodes.
+func loginIPs(cl *core.Cluster) []netip.Addr {
+	var out []netip.Addr
+	for _, i := range cl.LoginNodes() {
+		out = append(out, cl.Nodes[i].PublicIP)
+	}
+	return out
+}
+
+// Login addresses are given out lowest first and never twice: a cluster
+// being released keeps its addresses, and once its release has ended
+// the next creation gets them back.
+func TestEHPCLoginAddressesAreUniqueAndReused(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	f.cfg.Transition = time.Second
+	f.ehpc = service.NewEHPC(f.cfg, f.ecfg, catalog.NewAlibaba())
+	ctx := context.Background()
+	first := f.ecfg.LoginAddresses.Addr().Next()
+	a := f.create(t, 1)
+	b := f.create(t, 2)
+	want := []netip.Addr{first, first.Next(), first.Next().Next()}
+	if got := append(loginIPs(a), loginIPs(b)...); !slices.Equal(got, want) {
+		t.Fatalf("login addresses %v, want %v", got, want)
+	}
+	f.clock.Add(time.Second)
+	if _, err := f.ehpc.DeleteCluster(ctx, f.caller, cref(a.ID)); err != nil {
+		t.Fatal(err)
+	}
+	c := f.create(t, 1)
+	if got := loginIPs(c); !slices.Equal(got, []netip.Addr{want[2].Next()}) {
+		t.Fatalf("created while another is releasing: %v, want the next address", got)
+	}
+	f.clock.Add(time.Second)
+	d := f.create(t, 1)
+	if got := loginIPs(d); !slices.Equal(got, []netip.Addr{first}) {
+		t.Fatalf("created after a release ended: %v, want the released %v", got, first)
+	}
+	e := f.create(t, 1)
+	if got := loginIPs(e); !slices.Equal(got, []netip.Addr{want[2].Next().Next()}) {
+		t.Fatalf("next creation: %v", got)
 	}
 }
