@@ -1,6 +1,7 @@
 package internalapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -186,11 +187,11 @@ type transitionsBody struct {
 	Pending    int             `json:"pending"`
 }
 
-func (a *api) interval() time.Duration {
+func (a *api) interval(ctx context.Context) (time.Duration, error) {
 	if a.d.Timing != nil {
-		return a.d.Timing.Transition()
+		return a.d.Timing.Transition(ctx)
 	}
-	return a.d.Interval
+	return a.d.Interval, nil
 }
 
 func (a *api) getTransitions(w http.ResponseWriter, r *http.Request) {
@@ -199,7 +200,12 @@ func (a *api) getTransitions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, "GetTransitions", err)
 		return
 	}
-	a.ok(w, r, "GetTransitions", http.StatusOK, transitionsBody{Interval: faults.Duration(a.interval()), Adjustable: a.d.Timing != nil, Pending: n})
+	d, err := a.interval(r.Context())
+	if err != nil {
+		a.fail(w, r, "GetTransitions", err)
+		return
+	}
+	a.ok(w, r, "GetTransitions", http.StatusOK, transitionsBody{Interval: faults.Duration(d), Adjustable: a.d.Timing != nil, Pending: n})
 }
 
 type setTransitionsBody struct {
@@ -224,7 +230,7 @@ func (a *api) setTransitions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, action, newError("InvalidParameter", "interval", "interval must be a duration between 0s and 10m, e.g. \"300ms\""))
 		return
 	}
-	if err := a.d.Timing.SetTransition(time.Duration(*body.Interval)); err != nil {
+	if err := a.d.Timing.SetTransition(r.Context(), time.Duration(*body.Interval)); err != nil {
 		a.fail(w, r, action, err)
 		return
 	}

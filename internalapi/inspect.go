@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/faults"
+	"github.com/latchkey/latchkey/service"
 )
 
 // redacted replaces every secret in an inspection answer. An unset secret
@@ -16,9 +17,12 @@ import (
 // pending console password.
 const redacted = "[redacted]"
 
-// hiddenKinds are never listed or shown: their keys are secrets (a
-// console ticket's key is the ticket).
-func hiddenKind(k core.ResourceKind) bool { return k == core.VNCTokenKind }
+// hiddenKind reports whether documents of kind k are never listed or
+// shown: console tickets, whose keys are secrets (a ticket's key is the
+// ticket), and the services' bookkeeping (service.Bookkeeping).
+func hiddenKind(k core.ResourceKind) bool {
+	return k == core.VNCTokenKind || service.Bookkeeping(k)
+}
 
 // secretKey reports whether a JSON field of that name holds a secret:
 // passwords (live, pending, per node, hashes), sealed secrets, tokens.

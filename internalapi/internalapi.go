@@ -31,11 +31,13 @@ const (
 )
 
 // Timing reads and changes the transition interval of the services at run
-// time. Services that copy the interval at construction cannot offer it;
-// then Deps.Timing is nil and the interval is read-only.
+// time (service.Timing: in the store, so a change through one replica
+// holds on every replica). Services that copy the interval at
+// construction cannot offer it; then Deps.Timing is nil and the interval
+// is read-only.
 type Timing interface {
-	Transition() time.Duration
-	SetTransition(time.Duration) error
+	Transition(ctx context.Context) (time.Duration, error)
+	SetTransition(ctx context.Context, d time.Duration) error
 }
 
 // Deps is what the internal API needs. Token, Store and Registry are

@@ -110,9 +110,17 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		Probes:  consoleDrivers,
 		// Machines follow their instances (start, stop, reboot, delete).
 		Machines: machineDrivers(consoleDrivers),
-		// One Timing for every service, so the internal API can change
-		// the transition interval of all of them at once.
-		Timing: service.NewTiming(cfg.Transition),
+		// The interval until the store holds one; it does from the
+		// write below on.
+		Transition: cfg.Transition,
+	}
+	// The transition interval lives in the store, read by every
+	// transaction that schedules a transition, so a change through the
+	// internal API of any replica holds on all of them. Every start sets
+	// it to --transition (the flag sets the interval).
+	timing := service.NewTiming(svc)
+	if err := timing.SetTransition(ctx, cfg.Transition); err != nil {
+		return nil, fmt.Errorf("transition interval: %w", err)
 	}
 	// Every call is authorized by RAM policy; roots are always allowed
 	// (PRODUCT.md §4).
@@ -259,7 +267,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 			Log: log.With("component", "internal"), Audit: audit, Metrics: m,
 			Root:       core.Principal{AccountID: creds.AccountID, AccessKeyID: creds.AccessKeyID},
 			Faults:     injector,
-			Timing:     svc.Timing,
+			Timing:     timing,
 			EHPCPolicy: ehpcPolicy,
 			Profiling:  cfg.Pprof,
 		}),

@@ -206,3 +206,49 @@ func TestPublicAddressNamesConsoleURLs(t *testing.T) {
 		t.Errorf("the console behind the public address: %v", err)
 	}
 }
+
+// instanceStatus returns the status of instance id through c.
+func instanceStatus(t *testing.T, c *ecs.Client, id string) string {
+	t.Helper()
+	req := ecs.CreateDescribeInstancesRequest()
+	req.RegionId, req.InstanceIds = testenv.Region, `["`+id+`"]`
+	resp, err := c.DescribeInstances(req)
+	if err != nil || len(resp.Instances.Instance) != 1 {
+		t.Fatalf("DescribeInstances %s: %v", id, err)
+	}
+	return resp.Instances.Instance[0].Status
+}
+
+// The transition interval is the store's: set through one replica's
+// internal API, the other replica reports it and schedules with it, and
+// a replica that starts later sets it to its own --transition.
+func TestReplicasShareTheTransitionInterval(t *testing.T) {
+	a, b := startReplicas(t)
+	var got struct{ Interval string }
+	if err := a.Server().Admin("PUT", "transitions", map[string]string{"interval": "5m"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Server().Admin("GET", "transitions", nil, &got); err != nil || got.Interval != "5m0s" {
+		t.Fatalf("the other replica's interval = %q, %v; want 5m0s", got.Interval, err)
+	}
+	slow := runInstance(t, b.ECS(t), "optimized")
+	if st := instanceStatus(t, a.ECS(t), slow); st != "Pending" {
+		t.Fatalf("an instance created through the other replica is %s, want Pending for five minutes", st)
+	}
+
+	if err := b.Server().Admin("PUT", "transitions", map[string]string{"interval": "0s"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fast := runInstance(t, a.ECS(t), "optimized")
+	if st := instanceStatus(t, b.ECS(t), fast); st != "Running" {
+		t.Fatalf("with the interval set to 0 through the other replica: %s, want Running", st)
+	}
+
+	if err := a.Server().Admin("PUT", "transitions", map[string]string{"interval": "5m"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart(t)
+	if err := a.Server().Admin("GET", "transitions", nil, &got); err != nil || got.Interval != "0s" {
+		t.Fatalf("after a replica restarted with --transition 0: %q, %v; want 0s", got.Interval, err)
+	}
+}

@@ -201,12 +201,16 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 			mismatch:     &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"},
 		}
 	}
-	ids, created, err := createAll(ctx, s.cfg.Store, call, in.PurchaseCount, func(now time.Time) (*core.BCCInstance, core.BCCInstanceID, error) {
-		inst, err := s.newInstance(c, in, hash, now)
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.PurchaseCount, func(tx core.Tx) (*core.BCCInstance, core.BCCInstanceID, error) {
+		interval, err := s.cfg.transition(ctx, tx)
 		if err != nil {
 			return nil, "", err
 		}
-		inst.Schedule(now, s.cfg.transition(), core.StatusStarting, core.StatusRunning)
+		inst, err := s.newInstance(c, in, hash, tx.Now())
+		if err != nil {
+			return nil, "", err
+		}
+		inst.Schedule(tx.Now(), interval, core.StatusStarting, core.StatusRunning)
 		return inst, inst.ID, nil
 	})
 	if err != nil {
@@ -505,7 +509,11 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 		if err := allowed(inst); err != nil {
 			return err
 		}
-		inst.Schedule(tx.Now(), s.cfg.transition(), through...)
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		inst.Schedule(tx.Now(), interval, through...)
 		return core.Put(ctx, tx, inst)
 	})
 }

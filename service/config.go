@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
@@ -39,12 +38,10 @@ type Config struct {
 	Machines map[string]core.MachineDriver
 
 	// Transition is how long each intermediate status lasts (Pending,
-	// Starting, Stopping, creating, …); 0 makes transitions immediate.
-	// It is the initial value of Timing when Timing is nil.
+	// Starting, Stopping, creating, …) while the store holds no interval
+	// (Timing); 0 makes transitions immediate. A server writes its
+	// --transition there at every start.
 	Transition time.Duration
-	// Timing holds the interval in use; services built from one Config
-	// share it, so it can be changed while latchkey runs.
-	Timing *Timing
 }
 
 func (c *Config) fill() {
@@ -66,35 +63,69 @@ func (c *Config) fill() {
 	if c.Probes == nil {
 		c.Probes = c.Drivers
 	}
-	if c.Timing == nil {
-		c.Timing = NewTiming(c.Transition)
+}
+
+// The transition interval is a store document, so that every replica
+// sharing the store schedules with the one interval: each transaction
+// that schedules steps reads it (Config.transition), Timing changes it.
+// It is a setting of the servers, not a resource: a reset keeps it.
+
+// timingKind is the store kind of transitionSetting.
+const timingKind core.ResourceKind = "service.timing"
+
+// transitionSetting is the transition interval in force.
+type transitionSetting struct {
+	Interval time.Duration
+}
+
+func (*transitionSetting) Kind() core.ResourceKind { return timingKind }
+func (*transitionSetting) Key() string             { return "transition" }
+func (*transitionSetting) Owner() core.AccountID   { return "" }
+func (*transitionSetting) Location() core.RegionID { return "" }
+
+// transition returns the interval in force in tx: the store's, or
+// Config.Transition when the store holds none.
+func (c *Config) transition(ctx context.Context, tx core.Tx) (time.Duration, error) {
+	t, err := core.Get[transitionSetting](ctx, tx, (*transitionSetting)(nil).Key())
+	if core.KindOf(err) == core.KindNotFound {
+		return c.Transition, nil
 	}
+	if err != nil {
+		return 0, err
+	}
+	return t.Interval, nil
 }
 
-// transition returns the interval in use now.
-func (c *Config) transition() time.Duration { return c.Timing.Transition() }
+// Timing reads and changes the transition interval in the store. A
+// change applies to transitions scheduled afterwards, through any
+// replica.
+type Timing struct{ cfg Config }
 
-// Timing is the transition interval, safe to read and change
-// concurrently. A change applies to transitions scheduled afterwards.
-type Timing struct{ d atomic.Int64 }
-
-// NewTiming returns a Timing set to d.
-func NewTiming(d time.Duration) *Timing {
-	t := &Timing{}
-	t.d.Store(int64(d))
-	return t
+// NewTiming returns the Timing of cfg's store.
+func NewTiming(cfg Config) *Timing {
+	cfg.fill()
+	return &Timing{cfg: cfg}
 }
 
-// Transition returns the interval.
-func (t *Timing) Transition() time.Duration { return time.Duration(t.d.Load()) }
+// Transition returns the interval in force.
+func (t *Timing) Transition(ctx context.Context) (time.Duration, error) {
+	var d time.Duration
+	err := t.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		d, err = t.cfg.transition(ctx, tx)
+		return err
+	})
+	return d, err
+}
 
-// SetTransition changes the interval; negative intervals are refused.
-func (t *Timing) SetTransition(d time.Duration) error {
+// SetTransition changes the interval; negative intervals are refused
+// (KindInvalid).
+func (t *Timing) SetTransition(ctx context.Context, d time.Duration) error {
 	if d < 0 {
 		return core.Invalid(core.ReasonInvalidParameter, "interval")
 	}
-	t.d.Store(int64(d))
-	return nil
+	return t.cfg.Store.Update(ctx, func(tx core.Tx) error {
+		return core.Put(ctx, tx, &transitionSetting{Interval: d})
+	})
 }
 
 // machineAct is one call on a machine: start, stop, reboot or delete.

@@ -147,12 +147,16 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 			mismatch: &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"},
 		}
 	}
-	ids, created, err := createAll(ctx, s.cfg.Store, call, in.Amount, func(now time.Time) (*core.Instance, core.InstanceID, error) {
-		inst, err := s.newInstance(c, in, hash, now)
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.Amount, func(tx core.Tx) (*core.Instance, core.InstanceID, error) {
+		interval, err := s.cfg.transition(ctx, tx)
 		if err != nil {
 			return nil, "", err
 		}
-		inst.Schedule(now, s.cfg.transition(), through...)
+		inst, err := s.newInstance(c, in, hash, tx.Now())
+		if err != nil {
+			return nil, "", err
+		}
+		inst.Schedule(tx.Now(), interval, through...)
 		return inst, inst.ID, nil
 	})
 	if err != nil {
@@ -419,7 +423,11 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 		if ref.StoppedMode != "" {
 			cur.StoppedMode = ref.StoppedMode
 		}
-		cur.Schedule(tx.Now(), s.cfg.transition(), through...)
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		cur.Schedule(tx.Now(), interval, through...)
 		if err := core.RecordChange(ctx, tx); err != nil {
 			return err
 		}
@@ -497,10 +505,14 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 		if err := core.RecordChange(ctx, tx); err != nil {
 			return err
 		}
-		if s.cfg.transition() == 0 {
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if interval == 0 {
 			return core.Delete(ctx, tx, inst)
 		}
-		inst.ReleaseAt = tx.Now().Add(s.cfg.transition())
+		inst.ReleaseAt = tx.Now().Add(interval)
 		inst.Steps = nil
 		return core.Put(ctx, tx, inst)
 	})

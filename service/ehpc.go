@@ -376,7 +376,11 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 			}
 			cl.Nodes[i].VisualPassword = sealed
 		}
-		cl.Schedule(now, s.cfg.transition(), core.ClusterCreating, core.ClusterRunning)
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		cl.Schedule(now, interval, core.ClusterCreating, core.ClusterRunning)
 		if cl.Visual.Started {
 			// Hold the cluster while its visual service starts.
 			cl.Lock = &core.OperationLock{Token: lockToken, Op: "CreateCluster", Until: now.Add(s.ecfg.LockTTL)}
@@ -641,7 +645,7 @@ func (s *EHPC) acquire(ctx context.Context, c core.Caller, ref core.ClusterRef, 
 // was cancelled: what the nodes did must reach the store. If the lock
 // expired and another operation took it, apply still runs but the other
 // operation's lock stays.
-func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.ClusterID, token string, apply func(tx core.Tx, cl *core.Cluster) error) error {
+func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.ClusterID, token string, apply func(ctx context.Context, tx core.Tx, cl *core.Cluster) error) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		cl, err := core.Get[core.Cluster](ctx, tx, string(id))
@@ -656,7 +660,7 @@ func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.Clus
 		}
 		cl.Advance(tx.Now())
 		if apply != nil {
-			if err := apply(tx, cl); err != nil {
+			if err := apply(ctx, tx, cl); err != nil {
 				return err
 			}
 		}
@@ -806,10 +810,13 @@ func (s *EHPC) DeleteCluster(ctx context.Context, c core.Caller, ref core.Cluste
 		return "", err
 	}
 	s.stopAll(ctx, cl)
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
-		now := tx.Now()
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
 		cur.Status, cur.Steps = core.ClusterReleasing, nil
-		cur.ReleaseAt = now.Add(s.cfg.transition())
+		cur.ReleaseAt = tx.Now().Add(interval)
 		return nil
 	})
 	if err != nil {
@@ -847,8 +854,12 @@ func (s *EHPC) StopCluster(ctx context.Context, c core.Caller, ref core.ClusterR
 		return "", err
 	}
 	s.stopAll(ctx, cl)
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
-		cur.Schedule(tx.Now(), s.cfg.transition(), core.ClusterStopping, core.ClusterStopped)
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		cur.Schedule(tx.Now(), interval, core.ClusterStopping, core.ClusterStopped)
 		return nil
 	})
 	return taskID, err
@@ -883,8 +894,12 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 			}
 		}
 	}
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
-		cur.Schedule(tx.Now(), s.cfg.transition(), core.ClusterStarting, core.ClusterRunning)
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
+		interval, err := s.cfg.transition(ctx, tx)
+		if err != nil {
+			return err
+		}
+		cur.Schedule(tx.Now(), interval, core.ClusterStarting, core.ClusterRunning)
 		return nil
 	})
 	return taskID, err

@@ -173,8 +173,9 @@ func (r *Registry) Reconcile(ctx context.Context) error {
 }
 
 // Reset stops what every product runs outside the store, then deletes
-// every document but the keep account and its access key, in one
-// transaction; keep's account state returns to the defaults. The audit
+// every document but the keep account and its access key, and the
+// transition interval (a setting, see Timing), in one transaction;
+// keep's account state returns to the defaults. The audit
 // log is not a document and stays. It returns how many documents went.
 func (r *Registry) Reset(ctx context.Context, keep core.Principal) (int, error) {
 	for _, p := range r.products {
@@ -194,7 +195,7 @@ func (r *Registry) Reset(ctx context.Context, keep core.Principal) (int, error) 
 					return err
 				}
 				continue
-			case d.Kind == core.AccessKeyKind && d.Key == string(keep.AccessKeyID):
+			case d.Kind == core.AccessKeyKind && d.Key == string(keep.AccessKeyID), d.Kind == timingKind:
 				continue
 			}
 			if err := tx.DeleteDoc(ctx, d.Kind, d.Key); err != nil {
@@ -365,6 +366,13 @@ func (r *Registry) Find(ctx context.Context, tx core.Tx, id string, extra ...cor
 		}
 	}
 	return core.Doc{}, &core.Error{Kind: core.KindNotFound, Message: "no resource " + quote(id)}
+}
+
+// Bookkeeping reports whether documents of kind k are the services' own
+// bookkeeping (the E-HPC index, the transition interval) rather than
+// resources: inspection does not list them.
+func Bookkeeping(k core.ResourceKind) bool {
+	return k == ehpcIndexKind || k == loginAddressKind || k == timingKind
 }
 
 // labeler is a product whose documents carry labels (core.Labeled):

@@ -92,7 +92,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.PublicAddress, "public-address", "", "`host:port` clients reach the HTTPS listener at from outside (a load balancer in front of replicas): console URLs name it")
 	fs.BoolVar(&cfg.Demo, "demo", false, "on first start, seed the demo fleet and print its console passwords")
 	fs.StringVar(&cfg.Store, "store", "", "store `URL`: sqlite://PATH or postgres://… (default sqlite://DATA_DIR/latchkey.db)")
-	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate")
+	fs.DurationVar(&cfg.Transition, "transition", cfg.Transition, "how long each intermediate instance status (Pending, Starting, Stopping) lasts; 0 makes changes immediate (written to the store at start: replicas share one interval)")
 	fs.StringVar(&cfg.ConsoleDriver, "console-driver", cfg.ConsoleDriver, "console `driver` of new ECS instances: sim (latchkey's own consoles), qemu (a QEMU process per console, under DATA_DIR/qemu) or libvirt (domains on the hosts of --libvirt-hosts, for BCC instances too)")
 	fs.StringVar(&cfg.QEMUGuest, "qemu-guest", "", "`directory` of a real guest (vmlinuz and initramfs.gz from internal/guestimage/build.sh) that the qemu driver's consoles boot; BCC instances then use the qemu driver too")
 	fs.StringVar(&cfg.LibvirtHosts, "libvirt-hosts", "", "hosts `file` (YAML) of the libvirt console driver: each host's name, URI and credentials, and the template of the domains latchkey creates")
