@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/latchkey/latchkey/aliyun"
 	"github.com/latchkey/latchkey/bce"
@@ -203,15 +204,16 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 	if err := registry.Reconcile(faults.Bypass(ctx)); err != nil {
 		return nil, fmt.Errorf("reconcile: %w", err)
 	}
-	followCtx, stopFollowing := context.WithCancel(context.WithoutCancel(ctx))
-	followed := make(chan struct{})
-	go func() {
-		defer close(followed)
-		ehpc.FollowVisual(followCtx, a.up)
-	}()
+	// After ready, in the background: the sim visual listeners follow
+	// the store, and the tigervnc nodes get the services the store has
+	// started (their agents may have restarted meanwhile).
+	followCtx, stopFollowing := context.WithCancel(faults.Bypass(context.WithoutCancel(ctx)))
+	var followed sync.WaitGroup
+	followed.Go(func() { ehpc.FollowVisual(followCtx, a.up) })
+	followed.Go(func() { ehpc.ReconcileRemote(followCtx, a.up) })
 	a.closers = append(a.closers, func() error {
 		stopFollowing()
-		<-followed
+		followed.Wait()
 		return nil
 	})
 

@@ -905,13 +905,12 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 	return taskID, err
 }
 
-// Reconcile runs at start, before the server reports ready. It brings
-// the cluster index up to date (reindex: once, on a store an older
-// latchkey wrote) and tries to take the local drivers' lease, whose
-// listeners start at FollowVisual's first pass, after ready; then it
-// starts the visual services of the other drivers that the store has
-// listening, read through core.LabelVisual: drivers keep no state of
-// their own across a restart of latchkey, the store is the truth.
+// Reconcile runs at start, before the server reports ready, and reads
+// no cluster: it brings the cluster index up to date (reindex: once, on
+// a store an older latchkey wrote) and tries to take the local drivers'
+// lease. What the drivers then need is done after ready, in the
+// background: the local drivers' listeners start at FollowVisual's
+// first pass, the other drivers' services in ReconcileRemote.
 func (s *EHPC) Reconcile(ctx context.Context) error {
 	if n, err := s.reindex(ctx); err != nil {
 		return err
@@ -923,17 +922,41 @@ func (s *EHPC) Reconcile(ctx context.Context) error {
 		s.listeners.lease = lease
 		s.listeners.mu.Unlock()
 	}
+	return nil
+}
+
+// remoteDrivers returns the names of the drivers (without fault rules)
+// whose services run outside this process (tigervnc), sorted.
+func (s *EHPC) remoteDrivers() []string {
 	locals := s.localDrivers()
-	var remote []string
+	var out []string
 	for name := range s.ecfg.Probes {
 		if _, local := locals[name]; !local {
-			remote = append(remote, name)
+			out = append(out, name)
 		}
 	}
+	slices.Sort(out)
+	return out
+}
+
+// ReconcileRemote waits for ready to close (the server reports ready),
+// then starts once the visual services of the drivers outside this
+// process that the store has listening, read through core.LabelVisual:
+// those drivers keep no state of their own across a restart of
+// latchkey, the store is the truth. It runs in the background, so
+// readiness never waits for the nodes' agents; a node that does not
+// answer is logged, and the next StartVisualService retries it. It
+// returns when done or when ctx ends.
+func (s *EHPC) ReconcileRemote(ctx context.Context, ready <-chan struct{}) {
+	remote := s.remoteDrivers()
 	if len(remote) == 0 {
-		return nil
+		return
 	}
-	slices.Sort(remote)
+	select {
+	case <-ctx.Done():
+		return
+	case <-ready:
+	}
 	var all []*core.Cluster
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) error {
 		list, err := core.List[core.Cluster](ctx, tx, visualQuery(remote))
@@ -950,9 +973,13 @@ func (s *EHPC) Reconcile(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		s.cfg.Log.Warn("visual services: clusters unreadable; not reconciled", "err", err)
+		return
 	}
 	for _, cl := range all {
+		if ctx.Err() != nil {
+			return
+		}
 		errs := s.fanOut(ctx, cl, func(ctx context.Context, d core.VisualDriver, n core.VisualNode, pw core.Secret) error {
 			return d.StartVisual(ctx, n, pw)
 		})
@@ -962,5 +989,4 @@ func (s *EHPC) Reconcile(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
 }

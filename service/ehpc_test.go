@@ -67,8 +67,10 @@ func (f *ehpcFixture) open(t *testing.T) {
 }
 
 // restart stops the visual services and opens the fixture again, as a
-// restart of latchkey does; Reconcile then brings the services back from
-// the store.
+// restart of latchkey does; Reconcile, then ReconcileRemote once the
+// server would be ready, bring the services back from the store (the
+// fixture's driver, behind the fault rules, runs no listener of the
+// lease's: it is reconciled as a driver outside latchkey is).
 func (f *ehpcFixture) restart(t *testing.T) {
 	t.Helper()
 	f.driver.Close()
@@ -76,6 +78,9 @@ func (f *ehpcFixture) restart(t *testing.T) {
 	if err := f.ehpc.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	ready := make(chan struct{})
+	close(ready)
+	f.ehpc.ReconcileRemote(context.Background(), ready)
 }
 
 // create makes a running cluster with logins login nodes and its visual
@@ -841,5 +846,45 @@ func TestEHPCLoginAddressesAreUniqueAndReused(t *testing.T) {
 	e := f.create(t, 1)
 	if got := loginIPs(e); !slices.Equal(got, []netip.Addr{want[2].Next().Next()}) {
 		t.Fatalf("next creation: %v", got)
+	}
+}
+
+// Start-up does not wait for the visual services of drivers outside
+// latchkey: Reconcile starts none of them, and ReconcileRemote, once the
+// server is ready, starts every one the store has listening, and only
+// those.
+func TestEHPCRemoteDriversReconcileAfterReady(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	ctx := context.Background()
+	on := f.create(t, 2)
+	off := f.create(t, 1)
+	if _, err := f.ehpc.StopVisualService(ctx, f.caller, cref(off.ID), core.VisualServiceInput{}); err != nil {
+		t.Fatal(err)
+	}
+	f.driver.Close()
+	f.open(t)
+	if err := f.ehpc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for li := range on.LoginNodes() {
+		if accepts(loginAddr(on, li)) {
+			t.Fatalf("login node %d listens before the server is ready", li)
+		}
+	}
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.ehpc.ReconcileRemote(ctx, ready)
+	}()
+	close(ready)
+	<-done
+	for li := range on.LoginNodes() {
+		if !accepts(loginAddr(on, li)) {
+			t.Errorf("login node %d does not listen after ready", li)
+		}
+	}
+	if accepts(loginAddr(off, 0)) {
+		t.Error("a stopped service listens after ready")
 	}
 }
