@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -217,4 +218,55 @@ func TestEHPCReindexesAnOlderStore(t *testing.T) {
 	for li := range cl.LoginNodes() {
 		awaitLogin(t, loginAddr(cl, li), "Abc123")
 	}
+}
+
+// awaitNotListening polls until the driver listens for node on nothing,
+// with a minute's hang guard. (A listener whose service the store no
+// longer has refuses every connection at once, before the follow closes
+// it: only the driver tells.)
+func awaitNotListening(t *testing.T, d *sim.Driver, node core.NodeID) {
+	t.Helper()
+	start := time.Now()
+	for {
+		if _, ok := d.Listening(node); !ok {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("login node %s still listens after a minute", node)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The replica serving the listeners learns of every change through the
+// visual version, whatever replica made it: a service stopped and
+// started again through the other replica, and a reset through it, which
+// deletes the clusters with the version, close and open the listeners.
+func TestEHPCListenersFollowChangesThroughTheVersion(t *testing.T) {
+	f := newEHPCFixture(t, core.EHPCPasswordPolicy2025)
+	ctx := context.Background()
+	a := f.replica(t)
+	b := f.replica(t)
+	f.ehpc = b.ehpc
+	cl := f.create(t, 1)
+	if _, err := f.modify(cl, "root", rootPassword, "Abc123"); err != nil {
+		t.Fatal(err)
+	}
+	awaitLogin(t, loginAddr(cl, 0), "Abc123")
+	node := cl.Nodes[cl.LoginNodes()[0]].ID
+	if _, err := b.ehpc.StopVisualService(ctx, f.caller, cref(cl.ID), core.VisualServiceInput{}); err != nil {
+		t.Fatal(err)
+	}
+	awaitNotListening(t, a.driver, node)
+	if _, err := b.ehpc.StartVisualService(ctx, f.caller, cref(cl.ID), core.VisualServiceInput{Port: 12017}); err != nil {
+		t.Fatal(err)
+	}
+	moved := netip.AddrPortFrom(cl.Nodes[cl.LoginNodes()[0]].PublicIP, 12017).String()
+	awaitLogin(t, moved, "Abc123")
+
+	reg := service.NewRegistry(f.cfg, service.NewIdentity(f.cfg), service.NewAccounts(f.cfg), b.ehpc)
+	if _, err := reg.Reset(ctx, f.caller.Principal); err != nil {
+		t.Fatal(err)
+	}
+	awaitNotListening(t, a.driver, node)
 }

@@ -173,9 +173,9 @@ func (r *Registry) Reconcile(ctx context.Context) error {
 }
 
 // Reset stops what every product runs outside the store, then deletes
-// every document but the keep account and its access key, and the
-// transition interval (a setting, see Timing), in one transaction;
-// keep's account state returns to the defaults. The audit
+// every document but the keep account and its access key and the
+// bookkeeping that outlives the resources (keptOnReset), in one
+// transaction; keep's account state returns to the defaults. The audit
 // log is not a document and stays. It returns how many documents went.
 func (r *Registry) Reset(ctx context.Context, keep core.Principal) (int, error) {
 	for _, p := range r.products {
@@ -195,7 +195,7 @@ func (r *Registry) Reset(ctx context.Context, keep core.Principal) (int, error) 
 					return err
 				}
 				continue
-			case d.Kind == core.AccessKeyKind && d.Key == string(keep.AccessKeyID), d.Kind == timingKind:
+			case d.Kind == core.AccessKeyKind && d.Key == string(keep.AccessKeyID), keptOnReset(d):
 				continue
 			}
 			if err := tx.DeleteDoc(ctx, d.Kind, d.Key); err != nil {
@@ -373,6 +373,15 @@ func (r *Registry) Find(ctx context.Context, tx core.Tx, id string, extra ...cor
 // resources: inspection does not list them.
 func Bookkeeping(k core.ResourceKind) bool {
 	return k == ehpcIndexKind || k == loginAddressKind || k == timingKind
+}
+
+// keptOnReset reports whether a reset keeps d: the transition interval
+// (a setting, see Timing) and the E-HPC index marker (every cluster
+// created afterwards is indexed, so the next start need not index
+// again). The visual version goes, which is the change the replica
+// serving the sim listeners sees (see visualVersion).
+func keptOnReset(d core.Doc) bool {
+	return d.Kind == timingKind || d.Kind == ehpcIndexKind && d.Key == (*indexMarker)(nil).Key()
 }
 
 // labeler is a product whose documents carry labels (core.Labeled):
