@@ -201,16 +201,16 @@ func (s *BCC) CreateInstance(ctx context.Context, c core.Caller, in core.BCCCrea
 			mismatch:     &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Op: bccOp(op), Field: "clientToken"},
 		}
 	}
-	ids, created, err := createAll(ctx, s.cfg.Store, call, in.PurchaseCount, func(tx core.Tx) (*core.BCCInstance, core.BCCInstanceID, error) {
-		interval, err := s.cfg.transition(ctx, tx)
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.PurchaseCount, func(now time.Time) (*core.BCCInstance, core.BCCInstanceID, error) {
+		inst, err := s.newInstance(c, in, hash, now)
 		if err != nil {
 			return nil, "", err
 		}
-		inst, err := s.newInstance(c, in, hash, tx.Now())
-		if err != nil {
-			return nil, "", err
-		}
-		inst.Schedule(tx.Now(), interval, core.StatusStarting, core.StatusRunning)
+		inst.Schedule(now, interval, core.StatusStarting, core.StatusRunning)
 		return inst, inst.ID, nil
 	})
 	if err != nil {
@@ -501,16 +501,16 @@ func (s *BCC) transition(ctx context.Context, c core.Caller, op string, ref core
 	if err := s.onMachine(op, inst, act); err != nil {
 		return err
 	}
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return err
+	}
 	return s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		inst, err := s.load(ctx, tx, c, op, ref)
 		if err != nil {
 			return err
 		}
 		if err := allowed(inst); err != nil {
-			return err
-		}
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
 			return err
 		}
 		inst.Schedule(tx.Now(), interval, through...)

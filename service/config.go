@@ -66,9 +66,9 @@ func (c *Config) fill() {
 }
 
 // The transition interval is a store document, so that every replica
-// sharing the store schedules with the one interval: each transaction
-// that schedules steps reads it (Config.transition), Timing changes it.
-// It is a setting of the servers, not a resource: a reset keeps it.
+// sharing the store schedules with the one interval: each call that
+// schedules steps reads it (Config.transition), Timing changes it. It is
+// a setting of the servers, not a resource: a reset keeps it.
 
 // timingKind is the store kind of transitionSetting.
 const timingKind core.ResourceKind = "service.timing"
@@ -83,9 +83,24 @@ func (*transitionSetting) Key() string             { return "transition" }
 func (*transitionSetting) Owner() core.AccountID   { return "" }
 func (*transitionSetting) Location() core.RegionID { return "" }
 
-// transition returns the interval in force in tx: the store's, or
-// Config.Transition when the store holds none.
-func (c *Config) transition(ctx context.Context, tx core.Tx) (time.Duration, error) {
+// transition returns the interval in force: the store's, or
+// Config.Transition when the store holds none. A call that schedules
+// steps reads it in a View of its own just before the Update that
+// schedules them, so a change acknowledged before the call began
+// applies to it. Not in that Update: there, on PostgreSQL, the read
+// would lock the document, and every scheduling Update of every replica
+// would wait behind that one lock.
+func (c *Config) transition(ctx context.Context) (time.Duration, error) {
+	var d time.Duration
+	err := c.Store.View(ctx, func(tx core.Tx) (err error) {
+		d, err = c.transitionIn(ctx, tx)
+		return err
+	})
+	return d, err
+}
+
+// transitionIn is transition's read in tx.
+func (c *Config) transitionIn(ctx context.Context, tx core.Tx) (time.Duration, error) {
 	t, err := core.Get[transitionSetting](ctx, tx, (*transitionSetting)(nil).Key())
 	if core.KindOf(err) == core.KindNotFound {
 		return c.Transition, nil
@@ -109,12 +124,7 @@ func NewTiming(cfg Config) *Timing {
 
 // Transition returns the interval in force.
 func (t *Timing) Transition(ctx context.Context) (time.Duration, error) {
-	var d time.Duration
-	err := t.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		d, err = t.cfg.transition(ctx, tx)
-		return err
-	})
-	return d, err
+	return t.cfg.transition(ctx)
 }
 
 // SetTransition changes the interval; negative intervals are refused

@@ -147,16 +147,16 @@ func (s *ECS) create(ctx context.Context, c core.Caller, action string, in core.
 			mismatch: &core.Error{Kind: core.KindInvalid, Reason: core.ReasonIdempotentMismatch, Field: "ClientToken"},
 		}
 	}
-	ids, created, err := createAll(ctx, s.cfg.Store, call, in.Amount, func(tx core.Tx) (*core.Instance, core.InstanceID, error) {
-		interval, err := s.cfg.transition(ctx, tx)
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, created, err := createAll(ctx, s.cfg.Store, call, in.Amount, func(now time.Time) (*core.Instance, core.InstanceID, error) {
+		inst, err := s.newInstance(c, in, hash, now)
 		if err != nil {
 			return nil, "", err
 		}
-		inst, err := s.newInstance(c, in, hash, tx.Now())
-		if err != nil {
-			return nil, "", err
-		}
-		inst.Schedule(tx.Now(), interval, through...)
+		inst.Schedule(now, interval, through...)
 		return inst, inst.ID, nil
 	})
 	if err != nil {
@@ -376,8 +376,12 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 	defer unlock()
 
 	var inst *core.Instance
+	var interval time.Duration
 	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		inst, err = s.load(ctx, tx, c, ref)
+		if inst, err = s.load(ctx, tx, c, ref); err != nil {
+			return err
+		}
+		interval, err = s.cfg.transitionIn(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -422,10 +426,6 @@ func (s *ECS) transition(ctx context.Context, c core.Caller, action string, ref 
 		}
 		if ref.StoppedMode != "" {
 			cur.StoppedMode = ref.StoppedMode
-		}
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
-			return err
 		}
 		cur.Schedule(tx.Now(), interval, through...)
 		if err := core.RecordChange(ctx, tx); err != nil {
@@ -481,8 +481,12 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 	// The machine goes first: one that cannot be reached fails the call
 	// with nothing changed.
 	var inst *core.Instance
+	var interval time.Duration
 	err = s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
 		if inst, err = s.load(ctx, tx, c, ref); err != nil {
+			return err
+		}
+		if interval, err = s.cfg.transitionIn(ctx, tx); err != nil {
 			return err
 		}
 		return deletable(inst)
@@ -503,10 +507,6 @@ func (s *ECS) DeleteInstance(ctx context.Context, c core.Caller, ref core.Instan
 			return err
 		}
 		if err := core.RecordChange(ctx, tx); err != nil {
-			return err
-		}
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
 			return err
 		}
 		if interval == 0 {

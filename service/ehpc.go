@@ -347,6 +347,10 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 		return nil, err
 	}
 
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var created *core.Cluster
 	var result core.ClusterCreated
 	err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
@@ -375,10 +379,6 @@ func (s *EHPC) CreateCluster(ctx context.Context, c core.Caller, in core.CreateC
 				return err
 			}
 			cl.Nodes[i].VisualPassword = sealed
-		}
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
-			return err
 		}
 		cl.Schedule(now, interval, core.ClusterCreating, core.ClusterRunning)
 		if cl.Visual.Started {
@@ -645,7 +645,7 @@ func (s *EHPC) acquire(ctx context.Context, c core.Caller, ref core.ClusterRef, 
 // was cancelled: what the nodes did must reach the store. If the lock
 // expired and another operation took it, apply still runs but the other
 // operation's lock stays.
-func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.ClusterID, token string, apply func(ctx context.Context, tx core.Tx, cl *core.Cluster) error) error {
+func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.ClusterID, token string, apply func(tx core.Tx, cl *core.Cluster) error) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.cfg.Store.Update(ctx, func(tx core.Tx) error {
 		cl, err := core.Get[core.Cluster](ctx, tx, string(id))
@@ -660,7 +660,7 @@ func (s *EHPC) release(ctx context.Context, account core.AccountID, id core.Clus
 		}
 		cl.Advance(tx.Now())
 		if apply != nil {
-			if err := apply(ctx, tx, cl); err != nil {
+			if err := apply(tx, cl); err != nil {
 				return err
 			}
 		}
@@ -800,6 +800,10 @@ func (s *EHPC) DeleteCluster(ctx context.Context, c core.Caller, ref core.Cluste
 	if err != nil {
 		return "", err
 	}
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return "", err
+	}
 	cl, token, err := s.acquire(ctx, c, ref, "DeleteCluster", func(_ core.Tx, cl *core.Cluster) error {
 		if cl.Status == core.ClusterCreating || cl.Status == core.ClusterReleasing {
 			return invalidClusterStatus()
@@ -810,11 +814,7 @@ func (s *EHPC) DeleteCluster(ctx context.Context, c core.Caller, ref core.Cluste
 		return "", err
 	}
 	s.stopAll(ctx, cl)
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
 		cur.Status, cur.Steps = core.ClusterReleasing, nil
 		cur.ReleaseAt = tx.Now().Add(interval)
 		return nil
@@ -849,16 +849,16 @@ func (s *EHPC) StopCluster(ctx context.Context, c core.Caller, ref core.ClusterR
 	if err != nil {
 		return "", err
 	}
+	interval, err := s.cfg.transition(ctx)
+	if err != nil {
+		return "", err
+	}
 	cl, token, err := s.acquire(ctx, c, ref, "StopCluster", requireRunning)
 	if err != nil {
 		return "", err
 	}
 	s.stopAll(ctx, cl)
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
 		cur.Schedule(tx.Now(), interval, core.ClusterStopping, core.ClusterStopped)
 		return nil
 	})
@@ -872,6 +872,10 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 		return "", err
 	}
 	taskID, err := randomUUID(s.cfg.Rand)
+	if err != nil {
+		return "", err
+	}
+	interval, err := s.cfg.transition(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -894,11 +898,7 @@ func (s *EHPC) StartCluster(ctx context.Context, c core.Caller, ref core.Cluster
 			}
 		}
 	}
-	err = s.release(ctx, c.AccountID, cl.ID, token, func(ctx context.Context, tx core.Tx, cur *core.Cluster) error {
-		interval, err := s.cfg.transition(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err = s.release(ctx, c.AccountID, cl.ID, token, func(tx core.Tx, cur *core.Cluster) error {
 		cur.Schedule(tx.Now(), interval, core.ClusterStarting, core.ClusterRunning)
 		return nil
 	})

@@ -73,7 +73,7 @@ func (s *EHPC) StartVisualService(ctx context.Context, c core.Caller, ref core.C
 	})
 	outcome := combine(cl, errs)
 	anyStarted := outcome == nil || core.ReasonOf(outcome) == core.ReasonPartialFailure
-	s.release(ctx, c.AccountID, cl.ID, token, func(_ context.Context, _ core.Tx, cur *core.Cluster) error {
+	s.release(ctx, c.AccountID, cl.ID, token, func(_ core.Tx, cur *core.Cluster) error {
 		if anyStarted {
 			user := cur.Visual.User
 			cur.Visual = settings
@@ -105,7 +105,7 @@ func (s *EHPC) StopVisualService(ctx context.Context, c core.Caller, ref core.Cl
 	})
 	outcome := combine(cl, errs)
 	anyStopped := outcome == nil || core.ReasonOf(outcome) == core.ReasonPartialFailure
-	s.release(ctx, c.AccountID, cl.ID, token, func(_ context.Context, _ core.Tx, cur *core.Cluster) error {
+	s.release(ctx, c.AccountID, cl.ID, token, func(_ core.Tx, cur *core.Cluster) error {
 		if anyStopped {
 			cur.Visual.Started = false
 		}
@@ -208,7 +208,7 @@ func (s *EHPC) ModifyVisualServicePasswd(ctx context.Context, c core.Caller, ref
 	outcome := combine(cl, errs)
 	anyChanged := outcome == nil || core.ReasonOf(outcome) == core.ReasonPartialFailure
 	var started bool
-	recErr := s.release(ctx, c.AccountID, cl.ID, token, func(_ context.Context, _ core.Tx, cur *core.Cluster) error {
+	recErr := s.release(ctx, c.AccountID, cl.ID, token, func(_ core.Tx, cur *core.Cluster) error {
 		if anyChanged {
 			for li, i := range logins {
 				if errs[li] == nil && i < len(cur.Nodes) && cur.Nodes[i].ID == cl.Nodes[i].ID {

@@ -107,7 +107,7 @@ func typedIDs[ID ~string](ids []string) []ID {
 // createAll makes n new resources in one transaction, each from make,
 // and returns their ids; when call (nil without a client token) names an
 // earlier call, it returns that call's ids and makes nothing.
-func createAll[R core.Resource, ID ~string](ctx context.Context, st core.Store, call *idempotentCall, n int, make func(tx core.Tx) (R, ID, error)) ([]ID, []R, error) {
+func createAll[R core.Resource, ID ~string](ctx context.Context, st core.Store, call *idempotentCall, n int, make func(now time.Time) (R, ID, error)) ([]ID, []R, error) {
 	var ids []ID
 	var created []R
 	err := st.Update(ctx, func(tx core.Tx) error {
@@ -122,7 +122,7 @@ func createAll[R core.Resource, ID ~string](ctx context.Context, st core.Store, 
 			}
 		}
 		for range n {
-			r, id, err := make(tx)
+			r, id, err := make(tx.Now())
 			if err != nil {
 				return err
 			}
