@@ -111,6 +111,19 @@ type Store interface {
 	Close() error
 }
 
+// KindVersions is implemented by a Store that is the only writer of its
+// data (SQLite's single process: Open refuses a second one), so it knows
+// exactly when documents change. A cache of documents of one kind is
+// exact when it keeps, with what it read, the version it took before the
+// read's View began, and trusts it only while the version is the same.
+type KindVersions interface {
+	// KindVersion returns the version of kind's documents. It changes
+	// after every Update that wrote (put or deleted) a document of kind
+	// has committed and before that Update returns; it never changes
+	// back to a value it had.
+	KindVersion(kind ResourceKind) uint64
+}
+
 // Locker orders work that is not a transaction (a console push, a
 // visual service's listeners) across every process that shares the
 // store. Its locks hold no transaction open: work done under one may be

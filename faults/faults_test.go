@@ -465,3 +465,48 @@ func TestBypass(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRuleIsRememberedUntilARuleIsWritten: over SQLite (the only
+// writer of its data), a console driver that pulls passwords keeps
+// pulling once a call found no rule, and stops at once when a rule is
+// written, by this injector or by anything else that writes the store.
+func TestNoRuleIsRememberedUntilARuleIsWritten(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	d := f.inj.ConsoleDriver(&puller{})
+	if d.PullsPasswords(ctx, "ecs") {
+		t.Fatal("pulls before any call read the rules")
+	}
+	if err := d.SetConsolePassword(ctx, ecsTarget("i-x"), core.NewSecret("Abc123")); err != nil {
+		t.Fatal(err)
+	}
+	if !d.PullsPasswords(ctx, "ecs") {
+		t.Fatal("does not pull after a call found no rule")
+	}
+	other := faults.New(faults.Config{Store: f.store})
+	r, err := other.Add(ctx, faults.Rule{Product: "ecs", Effect: faults.Unreachable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.PullsPasswords(ctx, "ecs") {
+		t.Fatal("still pulls after a rule was written")
+	}
+	if err := d.SetConsolePassword(ctx, ecsTarget("i-x"), core.NewSecret("Abc123")); core.AsError(err).Reason != core.ReasonConsoleUnreachable {
+		t.Fatalf("SetConsolePassword under the rule = %v", err)
+	}
+	if err := other.Remove(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetConsolePassword(ctx, ecsTarget("i-x"), core.NewSecret("Abc123")); err != nil {
+		t.Fatal(err)
+	}
+	if !d.PullsPasswords(ctx, "ecs") {
+		t.Error("does not pull again once the rule is gone and a call found none")
+	}
+}
+
+// puller is a recorder that pulls every product's passwords
+// (core.PullingConsoleDriver).
+type puller struct{ recorder }
+
+func (*puller) PullsPasswords(context.Context, string) bool { return true }

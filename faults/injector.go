@@ -43,13 +43,6 @@ type Config struct {
 	// Log receives one record per injected fault (rule id, product,
 	// resource, operation, effect; never a password); nil discards.
 	Log *slog.Logger
-	// Exclusive says that no other process writes to Store (SQLite's
-	// single server): every rule is added through this Injector, so it
-	// may remember that the store holds none. With a shared store
-	// (replicas on PostgreSQL) the rules are read at every call, so that
-	// a rule added through any replica applies everywhere once it is
-	// acknowledged.
-	Exclusive bool
 }
 
 // Injector holds the fault rules and wraps drivers so that the rules take
@@ -59,15 +52,17 @@ type Injector struct {
 
 	randMu sync.Mutex
 
-	// noRulesUntil (Unix nanoseconds) caches "the store holds no rule at
-	// all", the common case, so that drivers do not read the store on
-	// every call; only with Config.Exclusive. Add clears it at once.
-	// cacheMu orders
-	// setting the cache against Add: addGen changes with every Add, and
-	// the cache is only set if no Add happened while the store was read.
-	noRulesUntil atomic.Int64
-	cacheMu      sync.Mutex
-	addGen       uint64
+	// With a store that is the only writer of its data
+	// (core.KindVersions), quietAt remembers "the store holds no rule at
+	// all", the common case, so that drivers do not read the store at
+	// every call: it is 1 + the rules' version taken before a read that
+	// found none, and 0 when there is no such read. Any write of a rule
+	// moves the version on, so the memory ends with it. With a shared
+	// store (replicas on PostgreSQL) the rules are read at every call, so
+	// that a rule added through any replica applies everywhere once it is
+	// acknowledged.
+	versions core.KindVersions
+	quietAt  atomic.Uint64
 
 	// groupsMu guards groups: the decisions taken for E-HPC operations
 	// in progress, so that every login node of one operation gets the
@@ -95,12 +90,10 @@ func New(cfg Config) *Injector {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Injector{cfg: cfg, groups: make(map[groupKey]*group)}
+	in := &Injector{cfg: cfg, groups: make(map[groupKey]*group)}
+	in.versions, _ = cfg.Store.(core.KindVersions)
+	return in
 }
-
-// emptyCacheTTL bounds how long an Exclusive Injector trusts that there
-// are no rules.
-const emptyCacheTTL = time.Second
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -133,10 +126,6 @@ func (in *Injector) Add(ctx context.Context, r Rule) (*Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.cacheMu.Lock()
-	in.addGen++
-	in.noRulesUntil.Store(0)
-	in.cacheMu.Unlock()
 	return &r, nil
 }
 
@@ -192,11 +181,10 @@ type verdict struct {
 }
 
 // quiet reports whether there is no fault rule at all, as decide last
-// found and caches for emptyCacheTTL. It reads nothing (a caller may hold
-// the store's writer): after the cache expires it answers false until the
-// next call that passes the rules refreshes it.
+// found, with no rule written since (quietAt). It reads nothing (a caller
+// may hold the store's writer): without KindVersions it answers false.
 func (in *Injector) quiet() bool {
-	return in.cfg.Clock.Now().UnixNano() < in.noRulesUntil.Load()
+	return in.versions != nil && in.quietAt.Load() == in.versions.KindVersion(RuleKind)+1
 }
 
 // decide applies the rules selected by match to one call: latency rules
@@ -205,22 +193,18 @@ func (in *Injector) quiet() bool {
 // charged: its Hits grow and a Count rule's Remaining shrinks, and a spent
 // rule is deleted. The common case, no rule at all, costs one read.
 func (in *Injector) decide(ctx context.Context, match func(*Rule) bool) (verdict, error) {
-	now := in.cfg.Clock.Now().UnixNano()
-	if now < in.noRulesUntil.Load() {
+	if in.quiet() {
 		return verdict{}, nil
 	}
-	in.cacheMu.Lock()
-	gen := in.addGen
-	in.cacheMu.Unlock()
+	var version uint64 // before the View: see core.KindVersions
+	if in.versions != nil {
+		version = in.versions.KindVersion(RuleKind)
+	}
 	var any bool
 	err := in.cfg.Store.View(ctx, func(tx core.Tx) error {
 		all, err := core.List[Rule](ctx, tx, core.Query{})
-		if err == nil && len(all) == 0 && in.cfg.Exclusive {
-			in.cacheMu.Lock()
-			if in.addGen == gen {
-				in.noRulesUntil.Store(now + int64(emptyCacheTTL))
-			}
-			in.cacheMu.Unlock()
+		if err == nil && len(all) == 0 && in.versions != nil {
+			in.quietAt.Store(version + 1)
 		}
 		for _, r := range all {
 			if match(r) {

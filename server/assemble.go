@@ -87,10 +87,7 @@ func assemble(ctx context.Context, cfg Config, tlsMat *pki.Material) (_ *App, er
 		Ledger: blacklist.NewStore(st, blacklist.Policy{}), Clock: cfg.Clock,
 		Auditor: audit, Recorder: m, Log: log.With("component", "vnc-blacklist"),
 	})
-	// Only SQLite's single process may remember that there is no fault
-	// rule: replicas read the rules at every call.
-	_, exclusive := st.(*sqlite.Store)
-	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Sleep: cfg.FaultSleep, Observer: m, Log: log.With("component", "faults"), Exclusive: exclusive})
+	injector := faults.New(faults.Config{Store: st, Clock: cfg.Clock, Sleep: cfg.FaultSleep, Observer: m, Log: log.With("component", "faults")})
 	simDriver := sim.New()
 	simDriver.OnAuth = m.ConsoleLogin
 	consoleDrivers := map[string]core.ConsoleDriver{"sim": simDriver}

@@ -97,9 +97,15 @@ func newStored(t *testing.T) stored {
 	}
 }
 
-// reopen opens the store (newConfig) and a fresh fault injector over it.
+// reopen closes the store, if open, and opens it again (newConfig) with a
+// fresh fault injector over it: one Store owns a SQLite database.
 func (s *stored) reopen(t *testing.T, transition time.Duration) {
 	t.Helper()
+	if s.cfg.Store != nil {
+		if err := s.cfg.Store.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.cfg = newConfig(t, s.dbPath, s.key, s.clock, transition)
 	s.faults = faults.New(faults.Config{Store: s.cfg.Store, Clock: s.clock})
 }
@@ -446,13 +452,15 @@ func TestDescribeInstancesPageNumberBounds(t *testing.T) {
 	}
 }
 
-// another returns a second latchkey over f's store file: its own ECS
-// service and sim consoles, the consoles reading their live passwords
-// from the store.
+// another returns a second latchkey's services over f's store: its own
+// ECS service and sim consoles, the consoles reading their live passwords
+// from the store. (One Store owns a SQLite database; replicas in
+// processes of their own, on PostgreSQL, are server's tests.)
 func (f *fixture) another(t *testing.T) replica {
 	t.Helper()
 	d := sim.New()
-	cfg := newConfig(t, f.dbPath, f.key, f.clock, 0)
+	cfg := f.cfg
+	cfg.Transition = 0
 	cfg.Drivers = map[string]core.ConsoleDriver{"sim": d}
 	r := newReplica(cfg)
 	d.ServeFrom("ecs", r.ecs)

@@ -2,20 +2,21 @@ package service
 
 import (
 	"context"
+	"sync"
 
 	"github.com/latchkey/latchkey/core"
 )
 
 // Identity manages accounts and access keys and resolves keys for
-// signature checks (core.Keyring). It keeps no copy of a key: every
-// lookup reads the store, so a key deleted or disabled through any
+// signature checks (core.Keyring). A key deleted or disabled through any
 // replica is refused by every replica as soon as the change is
-// acknowledged. (A cache would have to learn of every change on every
-// replica before it is acknowledged; the read costs one indexed lookup
-// by primary key, which the server benchmarks do not tell apart from a
-// cache hit.)
+// acknowledged: on a shared store every lookup reads the store; on a
+// store that is the only writer of its data (core.KindVersions) the keys
+// looked up are kept while no Update has written an access key since
+// they were read.
 type Identity struct {
-	cfg Config
+	cfg  Config
+	keys keyCache
 }
 
 var _ core.Keyring = (*Identity)(nil)
@@ -23,7 +24,9 @@ var _ core.Keyring = (*Identity)(nil)
 // NewIdentity returns the identity service.
 func NewIdentity(cfg Config) *Identity {
 	cfg.fill()
-	return &Identity{cfg: cfg}
+	s := &Identity{cfg: cfg}
+	s.keys.versions, _ = cfg.Store.(core.KindVersions)
+	return s
 }
 
 // Credentials are a freshly created access key with its plaintext secret.
@@ -123,8 +126,12 @@ func (s *Identity) createAccessKey(ctx context.Context, tx core.Tx, account core
 	return Credentials{AccountID: account, AccessKeyID: id, Secret: secret}, nil
 }
 
-// Lookup implements core.Keyring, from the store at every call.
+// Lookup implements core.Keyring.
 func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Principal, core.Secret, error) {
+	if k, ok := s.keys.get(id); ok {
+		return k.principal, k.secret, nil
+	}
+	version := s.keys.version() // before the View: see core.KindVersions
 	var key *core.AccessKey
 	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
 		key, err = core.Get[core.AccessKey](ctx, tx, string(id))
@@ -143,7 +150,59 @@ func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Princi
 	if err != nil {
 		return core.Principal{}, core.Secret{}, err
 	}
-	return core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}, secret, nil
+	p := core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}
+	s.keys.put(id, cachedKey{version: version, principal: p, secret: secret})
+	return p, secret, nil
+}
+
+// keyCache keeps the active access keys Lookup read, each with the
+// access keys' version taken before its read. Only with a store that
+// has KindVersions; without one it keeps nothing.
+type keyCache struct {
+	versions core.KindVersions
+
+	mu   sync.Mutex
+	keys map[core.AccessKeyID]cachedKey
+}
+
+type cachedKey struct {
+	version   uint64
+	principal core.Principal
+	secret    core.Secret
+}
+
+// maxCachedKeys bounds the cache: past it, the cache starts over.
+const maxCachedKeys = 4096
+
+func (c *keyCache) version() uint64 {
+	if c.versions == nil {
+		return 0
+	}
+	return c.versions.KindVersion(core.AccessKeyKind)
+}
+
+// get returns the key kept for id while no access key changed since it
+// was read.
+func (c *keyCache) get(id core.AccessKeyID) (cachedKey, bool) {
+	if c.versions == nil {
+		return cachedKey{}, false
+	}
+	c.mu.Lock()
+	k, ok := c.keys[id]
+	c.mu.Unlock()
+	return k, ok && k.version == c.version()
+}
+
+func (c *keyCache) put(id core.AccessKeyID, k cachedKey) {
+	if c.versions == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = make(map[core.AccessKeyID]cachedKey)
+	}
+	c.keys[id] = k
 }
 
 // ImportAccessKey makes id an active access key of the account (user

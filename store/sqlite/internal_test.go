@@ -436,3 +436,41 @@ func TestMigrationMovesNonceDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestKindVersions(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	kind := testDoc("a").Kind
+	const other = core.ResourceKind("test.other")
+	v0, o0 := s.KindVersion(kind), s.KindVersion(other)
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.PutDoc(ctx, testDoc("a")) }); err != nil {
+		t.Fatal(err)
+	}
+	v1 := s.KindVersion(kind)
+	if v1 == v0 {
+		t.Error("the version did not change when an Update put a document of the kind")
+	}
+	if s.KindVersion(other) != o0 {
+		t.Error("the version of a kind nobody wrote changed")
+	}
+	if err := s.View(ctx, func(tx core.Tx) error { _, err := tx.GetDoc(ctx, kind, "a"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if s.KindVersion(kind) != v1 {
+		t.Error("a View changed the version")
+	}
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.DeleteDoc(ctx, kind, "a") }); err != nil {
+		t.Fatal(err)
+	}
+	if s.KindVersion(kind) == v1 {
+		t.Error("the version did not change when an Update deleted a document of the kind")
+	}
+}
+
+func TestOneStorePerDatabase(t *testing.T) {
+	_, path := openTest(t)
+	_, err := Open(context.Background(), path, core.SystemClock{})
+	if core.KindOf(err) != core.KindUnavailable {
+		t.Fatalf("second Open of one database = %v, want KindUnavailable", err)
+	}
+}

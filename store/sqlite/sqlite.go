@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -65,6 +66,9 @@ type Store struct {
 	aborted bool      // SQLite rolled back the open transaction by itself
 	closed  atomic.Bool
 
+	owned    *os.File     // the database file, flocked (own)
+	versions kindVersions // core.KindVersions
+
 	locks  keylock.Set    // core.Locker's locks and leases
 	leases keylock.Leases // the held leases, ended by Close
 
@@ -73,7 +77,10 @@ type Store struct {
 	views sync.RWMutex
 }
 
-var _ core.Store = (*Store)(nil)
+var (
+	_ core.Store        = (*Store)(nil)
+	_ core.KindVersions = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database at path, applies the
 // pending migrations and returns the Store. clock gives each transaction
@@ -90,6 +97,10 @@ func Open(ctx context.Context, path string, clock core.Clock) (*Store, error) {
 		return nil, internal("sqlite.Open", err)
 	}
 	s := &Store{clock: clock}
+	var err error
+	if s.owned, err = own(path); err != nil {
+		return nil, err
+	}
 	if err := s.open(ctx, path); err != nil {
 		s.closeAll()
 		return nil, err
@@ -183,6 +194,9 @@ func (s *Store) closeAll() error {
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())
+	}
+	if s.owned != nil {
+		errs = append(errs, s.owned.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return internal("sqlite.Close", err)

@@ -19,6 +19,9 @@ type tx struct {
 	now  time.Time
 	rtx  *sql.Tx
 	done bool // the fn returned: the Tx must not be used any more
+	// written lists the kinds an Update's fn put or deleted documents
+	// of (Store.KindVersion).
+	written []core.ResourceKind
 }
 
 var _ core.Tx = (*tx)(nil)
@@ -95,6 +98,7 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	if d.Body == nil {
 		d.Body = []byte{} // NOT NULL: an empty body is stored as empty
 	}
+	t.wrote(d.Kind)
 	rows, encoded := tables.Labels(d.Labels)
 	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body, encoded}
 	res, err := t.s.ws.updateBody.ExecContext(ctx, args...)
@@ -129,6 +133,7 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 	if err != nil {
 		return err
 	}
+	t.wrote(kind)
 	_, err = t.s.ws.deleteDoc.ExecContext(ctx, string(kind), key)
 	return mapErr(op, err)
 }

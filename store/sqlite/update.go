@@ -24,13 +24,18 @@ import (
 // fn must not call Update on the same Store (it would deadlock) and must
 // not keep the Tx after it returns. The caller's context is checked
 // before fn and before each statement, never during one (see tx.enter).
-// After Close, Update fails with KindUnavailable.
+// After Close, Update fails with KindUnavailable. The versions of the
+// kinds fn wrote move on before Update returns (core.KindVersions).
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
+	var t *tx
 	err := s.writer.Do(ctx, func() error {
-		t := &tx{s: s, now: s.clock.Now()}
+		t = &tx{s: s, now: s.clock.Now()}
 		defer func() { t.done = true }()
 		return fn(t)
 	})
+	if t != nil {
+		s.versions.bump(t.written) // after the commit, before the answer
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return mapErr("sqlite.Update", err)
 	}
