@@ -114,13 +114,15 @@ type Store interface {
 // KindVersions is implemented by a Store that is the only writer of its
 // data (SQLite's single process: Open refuses a second one), so it knows
 // exactly when documents change. A cache of documents of one kind is
-// exact when it keeps, with what it read, the version it took before the
-// read's View began, and trusts it only while the version is the same.
+// exact when it fills only from Views, keeps with each value the version
+// it took before the View began, and trusts a value only while the
+// version is the same.
 type KindVersions interface {
 	// KindVersion returns the version of kind's documents. It changes
-	// after every Update that wrote (put or deleted) a document of kind
-	// has committed and before that Update returns; it never changes
-	// back to a value it had.
+	// when an Update writes (puts or deletes) a document of kind, so
+	// the Updates after it in an uncommitted batch see it changed, and
+	// again after that Update's transaction has ended, before the
+	// Update returns. It never changes back to a value it had.
 	KindVersion(kind ResourceKind) uint64
 }
 

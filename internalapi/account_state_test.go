@@ -25,9 +25,17 @@ func TestAccountStateECSAndBCC(t *testing.T) {
 	bccID := res.byName(t, "bcc.instance", "debtor").ID
 	ec, bc := e.ECS(t), e.BCC(t)
 
+	// A change before the account falls into debt: the account's state
+	// is then known to the server, and the change of state must reach it.
+	req := ecs.CreateModifyInstanceVncPasswdRequest()
+	req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, ecsID, "Dbt123"
+	if _, err := ec.ModifyInstanceVncPasswd(req); err != nil {
+		t.Fatalf("ModifyInstanceVncPasswd before the debt: %v", err)
+	}
+
 	a.must(200, "PATCH", "/_latchkey/accounts/root", map[string]any{"in_debt": true}, nil)
 
-	req := ecs.CreateModifyInstanceVncPasswdRequest()
+	req = ecs.CreateModifyInstanceVncPasswdRequest()
 	req.RegionId, req.InstanceId, req.VncPassword = testenv.Region, ecsID, "New123"
 	_, err := ec.ModifyInstanceVncPasswd(req)
 	if code, status := ecsCode(t, "ModifyInstanceVncPasswd", err); code != "InstanceExpiredOrInArrears" || status != 403 {

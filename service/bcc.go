@@ -47,7 +47,7 @@ func NewBCC(cfg Config, policy core.BCCPasswordPolicy) *BCC {
 	cfg.fill()
 	s := &BCC{cfg: cfg, policy: policy}
 	s.gate = gate{
-		cfg: &s.cfg, service: core.ServiceBCC, resource: bccARN,
+		cfg: &s.cfg, service: core.ServiceBCC, accounts: accountCache(cfg.Store), resource: bccARN,
 		region: func(op string, region core.RegionID) error {
 			if !catalog.IsBCCRegion(region) {
 				return &core.Error{Kind: core.KindNotFound, Reason: core.ReasonRegionNotFound, Op: bccOp(op), Message: "unknown BCC region " + string(region)}

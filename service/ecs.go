@@ -34,7 +34,7 @@ func NewECS(cfg Config, regions *catalog.Alibaba) *ECS {
 	cfg.fill()
 	s := &ECS{cfg: cfg, regions: regions}
 	s.gate = gate{
-		cfg: &s.cfg, service: core.ServiceECS,
+		cfg: &s.cfg, service: core.ServiceECS, accounts: accountCache(cfg.Store),
 		resource: func(region core.RegionID, account core.AccountID, id string) string {
 			return instanceARN(region, account, id)
 		},
@@ -557,6 +557,7 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 	if err := s.gate.authorize(ctx, c, op, ref.RegionID, string(ref.InstanceID)); err != nil {
 		return err
 	}
+	s.gate.warm(ctx, c.AccountID)
 	var sealed []byte
 	perr := vncParams(ref, pw)
 	if perr == nil {

@@ -116,7 +116,7 @@ func NewEHPC(cfg Config, ecfg EHPCConfig, regions *catalog.Alibaba) *EHPC {
 	}
 	s := &EHPC{cfg: cfg, ecfg: ecfg, regions: regions}
 	s.gate = gate{
-		cfg: &s.cfg, service: core.ServiceEHPC,
+		cfg: &s.cfg, service: core.ServiceEHPC, accounts: accountCache(cfg.Store),
 		resource: func(region core.RegionID, account core.AccountID, _ string) string {
 			return ehpcResource(region, account)
 		},

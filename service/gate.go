@@ -36,6 +36,14 @@ type gate struct {
 	// debt, nil where debt does not stop it.
 	disabled func(op string) error
 	inDebt   func(op string, cl opClass) error
+	// accounts keeps the accounts' states the gate read in Views (nil
+	// for an account the store does not know); never changed once kept.
+	accounts *kindCache[core.AccountID, *core.Account]
+}
+
+// accountCache returns a gate's accounts over st.
+func accountCache(st core.Store) *kindCache[core.AccountID, *core.Account] {
+	return newKindCache[core.AccountID, *core.Account](st, core.AccountKind)
 }
 
 // check runs the preamble for operation op of class cl.
@@ -43,7 +51,46 @@ func (g *gate) check(ctx context.Context, c core.Caller, op string, cl opClass, 
 	if err := g.authorize(ctx, c, op, region, id); err != nil {
 		return err
 	}
-	return g.cfg.Store.View(ctx, func(tx core.Tx) error { return g.admit(ctx, tx, c.AccountID, op, cl, region) })
+	a, err := g.viewAccount(ctx, c.AccountID)
+	if err != nil {
+		return err
+	}
+	return g.judge(a, op, cl, region)
+}
+
+// viewAccount returns the account's state, kept or read in a View (and
+// then kept). An account the store does not know is nil.
+func (g *gate) viewAccount(ctx context.Context, id core.AccountID) (*core.Account, error) {
+	if a, ok := g.accounts.get(id); ok {
+		return a, nil
+	}
+	version := g.accounts.version() // before the View: see kindCache
+	var a *core.Account
+	err := g.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
+		a, err = readAccount(ctx, tx, id)
+		return err
+	})
+	if err == nil {
+		g.accounts.put(id, version, a)
+	}
+	return a, err
+}
+
+// warm keeps the account's state for the admit of an Update to come, so
+// that the Update need not read it; only where the gate keeps states. A
+// failure leaves it to admit.
+func (g *gate) warm(ctx context.Context, id core.AccountID) {
+	if g.accounts.versions != nil {
+		_, _ = g.viewAccount(ctx, id) // on a failure, admit reads it
+	}
+}
+
+func readAccount(ctx context.Context, tx core.Tx, id core.AccountID) (*core.Account, error) {
+	a, err := core.Get[core.Account](ctx, tx, string(id))
+	if core.KindOf(err) == core.KindNotFound {
+		return nil, nil
+	}
+	return a, err
 }
 
 // authorize is the preamble's first step, RAM authorization of op on
@@ -53,15 +100,25 @@ func (g *gate) authorize(ctx context.Context, c core.Caller, op string, region c
 	return g.cfg.Authorizer.Authorize(ctx, c, string(g.service)+":"+op, g.resource(region, c.AccountID, id))
 }
 
-// admit is the rest of the preamble, read in tx: the account's state,
-// then the region. An account the store does not know has the defaults:
-// everything enabled, no debt. Services are checked before debt (seed
-// 004 lists NotEnabled before InDebt).
+// admit is the rest of the preamble inside an Update's tx: the account's
+// state (kept, when no account was written since it was kept, else read
+// in tx), then the region.
 func (g *gate) admit(ctx context.Context, tx core.Tx, id core.AccountID, op string, cl opClass, region core.RegionID) error {
-	a, err := core.Get[core.Account](ctx, tx, string(id))
-	if err != nil && core.KindOf(err) != core.KindNotFound {
-		return err
+	a, ok := g.accounts.get(id)
+	if !ok {
+		var err error
+		if a, err = readAccount(ctx, tx, id); err != nil {
+			return err
+		}
 	}
+	return g.judge(a, op, cl, region)
+}
+
+// judge checks the account's state a, then the region. An account the
+// store does not know (nil) has the defaults: everything enabled, no
+// debt. Services are checked before debt (seed 004 lists NotEnabled
+// before InDebt).
+func (g *gate) judge(a *core.Account, op string, cl opClass, region core.RegionID) error {
 	if a != nil {
 		if !a.Enabled(g.service) {
 			return g.disabled(op)

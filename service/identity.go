@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -16,7 +15,13 @@ import (
 // they were read.
 type Identity struct {
 	cfg  Config
-	keys keyCache
+	keys *kindCache[core.AccessKeyID, cachedKey]
+}
+
+// cachedKey is an active access key Lookup read.
+type cachedKey struct {
+	principal core.Principal
+	secret    core.Secret
 }
 
 var _ core.Keyring = (*Identity)(nil)
@@ -24,9 +29,7 @@ var _ core.Keyring = (*Identity)(nil)
 // NewIdentity returns the identity service.
 func NewIdentity(cfg Config) *Identity {
 	cfg.fill()
-	s := &Identity{cfg: cfg}
-	s.keys.versions, _ = cfg.Store.(core.KindVersions)
-	return s
+	return &Identity{cfg: cfg, keys: newKindCache[core.AccessKeyID, cachedKey](cfg.Store, core.AccessKeyKind)}
 }
 
 // Credentials are a freshly created access key with its plaintext secret.
@@ -151,58 +154,8 @@ func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Princi
 		return core.Principal{}, core.Secret{}, err
 	}
 	p := core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}
-	s.keys.put(id, cachedKey{version: version, principal: p, secret: secret})
+	s.keys.put(id, version, cachedKey{principal: p, secret: secret})
 	return p, secret, nil
-}
-
-// keyCache keeps the active access keys Lookup read, each with the
-// access keys' version taken before its read. Only with a store that
-// has KindVersions; without one it keeps nothing.
-type keyCache struct {
-	versions core.KindVersions
-
-	mu   sync.Mutex
-	keys map[core.AccessKeyID]cachedKey
-}
-
-type cachedKey struct {
-	version   uint64
-	principal core.Principal
-	secret    core.Secret
-}
-
-// maxCachedKeys bounds the cache: past it, the cache starts over.
-const maxCachedKeys = 4096
-
-func (c *keyCache) version() uint64 {
-	if c.versions == nil {
-		return 0
-	}
-	return c.versions.KindVersion(core.AccessKeyKind)
-}
-
-// get returns the key kept for id while no access key changed since it
-// was read.
-func (c *keyCache) get(id core.AccessKeyID) (cachedKey, bool) {
-	if c.versions == nil {
-		return cachedKey{}, false
-	}
-	c.mu.Lock()
-	k, ok := c.keys[id]
-	c.mu.Unlock()
-	return k, ok && k.version == c.version()
-}
-
-func (c *keyCache) put(id core.AccessKeyID, k cachedKey) {
-	if c.versions == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.keys == nil || len(c.keys) >= maxCachedKeys {
-		c.keys = make(map[core.AccessKeyID]cachedKey)
-	}
-	c.keys[id] = k
 }
 
 // ImportAccessKey makes id an active access key of the account (user

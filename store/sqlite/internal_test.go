@@ -459,11 +459,19 @@ func TestKindVersions(t *testing.T) {
 	if s.KindVersion(kind) != v1 {
 		t.Error("a View changed the version")
 	}
-	if err := s.Update(ctx, func(tx core.Tx) error { return tx.DeleteDoc(ctx, kind, "a") }); err != nil {
+	var inside uint64
+	if err := s.Update(ctx, func(tx core.Tx) error {
+		err := tx.DeleteDoc(ctx, kind, "a")
+		inside = s.KindVersion(kind)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if s.KindVersion(kind) == v1 {
-		t.Error("the version did not change when an Update deleted a document of the kind")
+	if inside == v1 {
+		t.Error("inside the Update, the version did not change when it deleted a document of the kind")
+	}
+	if s.KindVersion(kind) == inside {
+		t.Error("the version did not change again when the Update that deleted a document of the kind ended")
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/latchkey/latchkey/core"
 )
 
-// kindVersions counts, per kind, the Updates that wrote a document of
-// the kind and have ended. Exact because the Store owns its database
-// (own): no other writer can change a document behind it.
+// kindVersions counts, per kind, the writes of its documents and the
+// ends of the Updates that wrote them. Exact because the Store owns its
+// database (own): no other writer can change a document behind it.
 type kindVersions struct {
 	m sync.Map // core.ResourceKind → *atomic.Uint64
 }
@@ -36,8 +36,10 @@ func (s *Store) KindVersion(kind core.ResourceKind) uint64 {
 	return s.versions.counter(kind).Load()
 }
 
-// wrote notes that the Update writes a document of kind.
+// wrote notes that the Update writes a document of kind, and moves the
+// kind's version on for the Updates after it in the batch.
 func (t *tx) wrote(kind core.ResourceKind) {
+	t.s.versions.counter(kind).Add(1)
 	if !slices.Contains(t.written, kind) {
 		t.written = append(t.written, kind)
 	}
