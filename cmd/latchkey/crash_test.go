@@ -49,10 +49,7 @@ func TestAcknowledgedPasswordChangesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(t)
 	dir := filepath.Join(t.TempDir(), "data")
 
 	p := startBinary(t, bin, dir)

@@ -15,8 +15,6 @@ import (
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
-	"github.com/latchkey/latchkey/store/sqlite"
-	"github.com/latchkey/latchkey/vault"
 )
 
 // BenchmarkEHPCFleet measures start-to-ready of the real binary on one
@@ -33,10 +31,7 @@ import (
 // The clusters are written straight into the store while latchkey is
 // stopped, as running clusters of the root account in cn-hangzhou.
 func BenchmarkEHPCFleet(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(b)
 	for _, n := range []int{100, 10_000} {
 		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) { benchEHPCFleet(b, bin, n) })
 	}
@@ -103,18 +98,7 @@ func startEHPCProcess(b *testing.B, bin, dir string, logins netip.Prefix) func()
 // latchkey seals it. The index marker is deleted.
 func seedClusters(b *testing.B, dir string, account core.AccountID, logins netip.Prefix, n int) {
 	ctx := context.Background()
-	key, err := vault.LoadOrCreateKey(filepath.Join(dir, vault.KeyFileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sealer, err := vault.NewSealer(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "latchkey.db"), core.SystemClock{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, sealer := openSeedStore(b, dir)
 	defer st.Close()
 	now := time.Now().UTC()
 	addr := logins.Addr()
@@ -136,7 +120,7 @@ func seedClusters(b *testing.B, dir string, account core.AccountID, logins netip
 	}
 	// The first start wrote the marker of an empty store: without it,
 	// the store is one an older latchkey wrote.
-	err = st.Update(ctx, func(tx core.Tx) error { return tx.DeleteDoc(ctx, "ehpc.index", "clusters-indexed") })
+	err := st.Update(ctx, func(tx core.Tx) error { return tx.DeleteDoc(ctx, "ehpc.index", "clusters-indexed") })
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,10 +39,7 @@ import (
 // running instances of the root account in cn-hangzhou, each sealed with
 // the data directory's master key as latchkey seals them.
 func BenchmarkFleet(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(b)
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) { benchFleet(b, bin, n) })
 	}
@@ -160,18 +157,7 @@ func startProcess(b *testing.B, bin, dir string) (*exec.Cmd, server.Endpoints, f
 // stopped server's store, in creation order, and returns their ids.
 func seedInstances(b *testing.B, dir string, account core.AccountID, n int) []string {
 	ctx := context.Background()
-	key, err := vault.LoadOrCreateKey(filepath.Join(dir, vault.KeyFileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	sealer, err := vault.NewSealer(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "latchkey.db"), core.SystemClock{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, sealer := openSeedStore(b, dir)
 	defer st.Close()
 	ids := make([]string, n)
 	now := time.Now().UTC()
@@ -203,4 +189,22 @@ func seedInstances(b *testing.B, dir string, account core.AccountID, n int) []st
 		}
 	}
 	return ids
+}
+
+// openSeedStore opens the store of the stopped server at dir, with the
+// sealer of its master key, for a benchmark to seed.
+func openSeedStore(b *testing.B, dir string) (*sqlite.Store, *vault.Sealer) {
+	key, err := vault.LoadOrCreateKey(filepath.Join(dir, vault.KeyFileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealer, err := vault.NewSealer(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "latchkey.db"), core.SystemClock{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st, sealer
 }

@@ -319,11 +319,7 @@ func TestBinaryExitsZeroOnSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		dir := filepath.Join(t.TempDir(), "data")
 		cmd := exec.Command(bin, serveArgs(dir)...)
@@ -376,10 +372,7 @@ func BenchmarkStartToHealthz(b *testing.B) {
 // the built binary on an existing data directory to the first 200 on
 // /healthz.
 func BenchmarkBinaryStartToHealthz(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(b)
 	dir := filepath.Join(b.TempDir(), "data")
 	serve(b, dir).stop(b)
 	b.ResetTimer()
@@ -464,4 +457,15 @@ func TestServeRefusesNegativeMaxConnections(t *testing.T) {
 			t.Errorf("%v: run = %v, want a usage error naming --max-connections", args, err)
 		}
 	}
+}
+
+// buildLatchkey builds the binary into a temporary directory of t and
+// returns its path.
+func buildLatchkey(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "latchkey")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

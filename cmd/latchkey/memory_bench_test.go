@@ -24,10 +24,7 @@ import (
 // memory a second after the burst, when the request budget has handed the
 // burst's memory back.
 func BenchmarkLargeRequestsRSS(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(b)
 	dir := filepath.Join(b.TempDir(), "data")
 	cmd := exec.Command(bin, serveArgs(dir)...)
 	var stderr testutil.Buffer

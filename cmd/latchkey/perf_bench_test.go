@@ -81,10 +81,7 @@ type perfTarget struct {
 
 func startPerfTarget(b *testing.B) *perfTarget {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(b)
 	dir := filepath.Join(b.TempDir(), "data")
 	args := serveArgs(dir)
 	if st := os.Getenv("LATCHKEY_BENCH_STORE"); st != "" {

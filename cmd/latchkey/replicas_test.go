@@ -143,10 +143,7 @@ func TestReplicaKilled(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	pgURL := pgtest.Need(t).URL()
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(t)
 	dirA := filepath.Join(t.TempDir(), "a")
 	a := startReplica(t, bin, dirA, pgURL)
 	dirB := filepath.Join(t.TempDir(), "b")
