@@ -27,6 +27,9 @@ const (
 	// LabelReleased holds "1" on an E-HPC cluster from the end of its
 	// release, until it is purged.
 	LabelReleased = "released"
+	// LabelNode holds the id of each of an E-HPC cluster's nodes, until
+	// the cluster is purged.
+	LabelNode = "node"
 )
 
 // scheduleLabels returns the labels name of a status that becomes each
@@ -81,7 +84,8 @@ func (i *Instance) Labels() []Label {
 }
 
 // Labels implements Labeled: a cluster is live, and found by name, until
-// its release ends, and released from then on. It carries LabelVisual, its driver's name, while its
+// its release ends, and released from then on; it is found by the id of
+// each of its nodes until it is purged. It carries LabelVisual, its driver's name, while its
 // visual service is started and no release is under way (whatever its
 // status: the listeners' follow decides from the status), and while an
 // operation holds it, until the lock's end: the operation may be
@@ -98,6 +102,9 @@ func (c *Cluster) Labels() []Label {
 		out = append(out, Label{Name: LabelVisual, Value: c.Driver})
 	case c.Lock != nil:
 		out = append(out, Label{Name: LabelVisual, Value: c.Driver, Until: c.Lock.Until})
+	}
+	for _, n := range c.Nodes {
+		out = append(out, Label{Name: LabelNode, Value: string(n.ID)})
 	}
 	return out
 }

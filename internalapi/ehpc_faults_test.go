@@ -159,3 +159,23 @@ func anyMatch(m visualMatch) bool {
 	}
 	return false
 }
+
+// A node's id names its cluster in the internal API (found through the
+// cluster's node labels, not by reading every cluster).
+func TestInspectFindsAClusterByNodeID(t *testing.T) {
+	e := testenv.Start(t)
+	a := newAdmin(t, e)
+	cluster := a.apply(ehpcFleet).byName(t, "ehpc.cluster", "hpc-faults").ID
+	nodes := a.visual(cluster, "Vis123").Nodes
+	if len(nodes) != 3 {
+		t.Fatalf("%d login nodes, want 3", len(nodes))
+	}
+	var got struct{ Kind, ID string }
+	a.must(200, "GET", "/_latchkey/resources/"+nodes[2].Node, nil, &got)
+	if got.Kind != "ehpc.cluster" || got.ID != cluster {
+		t.Errorf("inspecting node %s = %+v, want cluster %s", nodes[2].Node, got, cluster)
+	}
+	if status, _ := a.call("GET", "/_latchkey/resources/i-nosuchnode", nil, nil); status != 404 {
+		t.Errorf("inspecting an unknown node id = %d, want 404", status)
+	}
+}

@@ -33,8 +33,8 @@ const ehpcIndexKind core.ResourceKind = "ehpc.index"
 // saveCluster store beside a cluster; raising it makes the next start
 // put every cluster again.
 // Version 1: core.LabelVisual; 2: core.LabelReleased and the login
-// address documents.
-const clusterIndexVersion = 2
+// address documents; 3: core.LabelNode.
+const clusterIndexVersion = 3
 
 // visualVersion changes whenever a listener-relevant field of a cluster
 // changes (listenKey). Epoch is chosen when the document is created, so

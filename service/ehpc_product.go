@@ -333,21 +333,14 @@ func (s *EHPC) applyCluster(ap *Apply, account core.AccountID, f fleet.Cluster) 
 	return nil
 }
 
-// FindPart returns the cluster one of whose nodes has that id.
+// FindPart returns the cluster one of whose nodes has that id, found by
+// its node label (core.LabelNode).
 func (*EHPC) FindPart(ctx context.Context, tx core.Tx, id string) (core.Doc, bool, error) {
-	clusters, err := core.List[core.Cluster](ctx, tx, core.Query{})
-	if err != nil {
+	docs, err := tx.ListDocs(ctx, core.Query{Kind: core.ClusterKind, Labels: []core.LabelMatch{{Name: core.LabelNode, Values: []string{id}}}, Limit: 1})
+	if err != nil || len(docs) == 0 {
 		return core.Doc{}, false, err
 	}
-	for _, c := range clusters {
-		for _, n := range c.Nodes {
-			if string(n.ID) == id {
-				d, err := tx.GetDoc(ctx, core.ClusterKind, string(c.ID))
-				return d, err == nil, err
-			}
-		}
-	}
-	return core.Doc{}, false, nil
+	return docs[0], true, nil
 }
 
 // Labels implements labeler.
