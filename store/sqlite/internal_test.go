@@ -482,3 +482,37 @@ func TestOneStorePerDatabase(t *testing.T) {
 		t.Fatalf("second Open of one database = %v, want KindUnavailable", err)
 	}
 }
+
+// TestCheckpointerCopiesTheWAL: a committed Update reaches the database
+// file itself (read here while ignoring the WAL) without any commit
+// paying for it: the writer's own automatic checkpoint is far away.
+func TestCheckpointerCopiesTheWAL(t *testing.T) {
+	s, path := openTest(t)
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx core.Tx) error { return tx.PutDoc(ctx, testDoc("checkpointed")) }); err != nil {
+		t.Fatal(err)
+	}
+	// immutable=1 reads the database file alone, and caches it: a new
+	// connection each time.
+	count := func() (int, error) {
+		db, err := sql.Open("sqlite", "file:"+path+"?immutable=1")
+		if err != nil {
+			return 0, err
+		}
+		defer db.Close()
+		var n int
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM docs WHERE key = 'checkpointed'").Scan(&n)
+		return n, err
+	}
+	deadline := time.Now().Add(20 * checkpointEvery)
+	for {
+		n, err := count()
+		if err == nil && n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file does not hold the commit after %v (count %d, %v)", 20*checkpointEvery, n, err)
+		}
+		time.Sleep(checkpointEvery / 5)
+	}
+}

@@ -33,6 +33,7 @@ func writerPragmas() []pragma {
 		{"journal_mode(WAL)", "readers and the writer never block each other, and a commit appends to one file"},
 		{"synchronous(FULL)", "with WAL, FULL fsyncs the WAL at every commit, so a committed Update survives a crash or power loss; NORMAL would sync only at checkpoints and could lose the last commits"},
 		{"foreign_keys(1)", "SQLite leaves foreign keys unenforced unless each connection asks"},
+		{"wal_autocheckpoint(10000)", "the checkpointer copies the WAL back from a connection of its own (checkpoint.go), so commits do not pay for it; at 10,000 pages (40 MB) the writer checkpoints by itself, should the checkpointer fall behind"},
 		{"temp_store(MEMORY)", "the savepoint of each Update of a batch keeps the pages it changes in a sub-journal; in memory it costs no write(2) per page, and it never needs to outlive the transaction"},
 	}
 }
@@ -66,8 +67,9 @@ type Store struct {
 	aborted bool      // SQLite rolled back the open transaction by itself
 	closed  atomic.Bool
 
-	owned    *os.File     // the database file, flocked (own)
-	versions kindVersions // core.KindVersions
+	owned    *os.File      // the database file, flocked (own)
+	ckpt     *checkpointer // copies the WAL back into the database
+	versions kindVersions  // core.KindVersions
 
 	locks  keylock.Set    // core.Locker's locks and leases
 	leases keylock.Leases // the held leases, ended by Close
@@ -147,6 +149,9 @@ func (s *Store) open(ctx context.Context, path string) error {
 	if s.rdb, err = sql.Open("sqlite", dsn(path, readerPragmas())); err != nil {
 		return internal("sqlite.Open", err)
 	}
+	if s.ckpt, err = startCheckpointer(path); err != nil {
+		return err
+	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	s.rdb.SetMaxOpenConns(n)
 	s.rdb.SetMaxIdleConns(n)
@@ -183,6 +188,9 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	s.ws.close()
 	s.ctl.close()
 	s.rs.close()
