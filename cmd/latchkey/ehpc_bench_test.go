@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/core"
-	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -76,19 +72,8 @@ func benchEHPCFleet(b *testing.B, bin string, n int) {
 // waits until it is ready, and returns the function that ends it with
 // SIGTERM and waits for it.
 func startEHPCProcess(b *testing.B, bin, dir string, logins netip.Prefix) func() {
-	cmd := exec.Command(bin, append(serveArgs(dir), "--ehpc-login-addresses", logins.String())...)
-	var stderr testutil.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	waitReady(b, dir, exited, stderr.String)
-	return func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	}
+	_, _, stop := startProcess(b, bin, dir, "--ehpc-login-addresses", logins.String())
+	return stop
 }
 
 // seedClusters writes n running clusters of account into the stopped

@@ -135,10 +135,10 @@ func quantileMS(ds []time.Duration, q float64) float64 {
 	return float64(s[min(len(s)-1, int(q*float64(len(s))))].Microseconds()) / 1000
 }
 
-// startProcess starts bin serving dir and waits until it is ready; stop
-// ends it with SIGTERM and waits for it.
-func startProcess(b *testing.B, bin, dir string) (*exec.Cmd, server.Endpoints, func()) {
-	cmd := exec.Command(bin, serveArgs(dir)...)
+// startProcess starts bin serving dir, with the extra flags, and waits
+// until it is ready; stop ends it with SIGTERM and waits for it.
+func startProcess(b testing.TB, bin, dir string, extra ...string) (*exec.Cmd, server.Endpoints, func()) {
+	cmd := exec.Command(bin, append(serveArgs(dir), extra...)...)
 	var stderr testutil.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
 	if err := cmd.Start(); err != nil {

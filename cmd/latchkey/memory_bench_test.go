@@ -5,16 +5,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/latchkey/latchkey/internal/testutil"
 )
 
 // BenchmarkLargeRequestsRSS measures the memory of the real binary under
@@ -26,19 +22,8 @@ import (
 func BenchmarkLargeRequestsRSS(b *testing.B) {
 	bin := buildLatchkey(b)
 	dir := filepath.Join(b.TempDir(), "data")
-	cmd := exec.Command(bin, serveArgs(dir)...)
-	var stderr testutil.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	}()
-	eps := waitReady(b, dir, exited, stderr.String)
+	cmd, eps, stop := startProcess(b, bin, dir)
+	defer stop()
 
 	const concurrent = 500
 	body := []byte("Action=DescribeRegions&Version=2014-05-26&AccessKeyId=LTAI00000000000000000000&Signature=x&Padding=" +

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -23,14 +22,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 
-	"github.com/latchkey/latchkey/internal/testutil"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -83,23 +80,12 @@ func startPerfTarget(b *testing.B) *perfTarget {
 	b.Helper()
 	bin := buildLatchkey(b)
 	dir := filepath.Join(b.TempDir(), "data")
-	args := serveArgs(dir)
+	var extra []string
 	if st := os.Getenv("LATCHKEY_BENCH_STORE"); st != "" {
-		args = append(args, "--store", st)
+		extra = append(extra, "--store", st)
 	}
-	cmd := exec.Command(bin, args...)
-	var stderr testutil.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	})
-	eps := waitReady(b, dir, exited, stderr.String)
+	_, eps, stop := startProcess(b, bin, dir, extra...)
+	b.Cleanup(stop)
 	creds, err := server.ReadCredentials(dir)
 	if err != nil {
 		b.Fatal(err)
