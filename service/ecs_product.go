@@ -34,7 +34,12 @@ func (*ECS) Describe(d core.Doc, now time.Time) (Description, error) {
 
 // Settle implements Product: a released instance is deleted.
 func (*ECS) Settle(ctx context.Context, tx core.Tx) (int, error) {
-	return settleKind(ctx, tx, func(i *core.Instance, now time.Time) bool { return i.Released(now) })
+	return settleKind(ctx, tx, func(ctx context.Context, tx core.Tx, i *core.Instance) error {
+		if i.Released(tx.Now()) {
+			return core.Delete(ctx, tx, i)
+		}
+		return core.Put(ctx, tx, i)
+	})
 }
 
 // Pending implements Product.

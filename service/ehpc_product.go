@@ -29,21 +29,7 @@ func (*EHPC) Describe(d core.Doc, now time.Time) (Description, error) {
 // Settle implements Product: a cluster being released is released now;
 // the next creation purges it (freeLoginAddresses).
 func (s *EHPC) Settle(ctx context.Context, tx core.Tx) (int, error) {
-	list, err := core.List[core.Cluster](ctx, tx, pendingQuery)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, cl := range list {
-		if !cl.Settle(tx.Now()) {
-			continue
-		}
-		n++
-		if err := s.saveCluster(ctx, tx, cl); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
+	return settleKind(ctx, tx, s.saveCluster)
 }
 
 // Pending implements Product.

@@ -264,13 +264,13 @@ func badTarget(target string, kind core.ResourceKind) error {
 var pendingQuery = core.Query{Labels: []core.LabelMatch{{Name: core.LabelPending, Values: []string{"1"}}}}
 
 // settleKind settles every resource of kind T with a change to come (see
-// Product.Settle); resources that gone reports as no longer existing are
-// deleted. A resource whose changes are all due already reads the same
+// Product.Settle) and stores each settled one with save (core.Put when
+// nil). A resource whose changes are all due already reads the same
 // settled or not, and is left as it is.
 func settleKind[T any, P interface {
 	*T
 	core.Scheduled
-}](ctx context.Context, tx core.Tx, gone func(P, time.Time) bool) (int, error) {
+}](ctx context.Context, tx core.Tx, save func(context.Context, core.Tx, P) error) (int, error) {
 	list, err := core.List[T, P](ctx, tx, pendingQuery)
 	if err != nil {
 		return 0, err
@@ -282,8 +282,8 @@ func settleKind[T any, P interface {
 			continue
 		}
 		n++
-		if gone != nil && gone(p, now) {
-			err = core.Delete(ctx, tx, p)
+		if save != nil {
+			err = save(ctx, tx, p)
 		} else {
 			err = core.Put(ctx, tx, p)
 		}
