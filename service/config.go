@@ -42,6 +42,10 @@ type Config struct {
 	// (Timing); 0 makes transitions immediate. A server writes its
 	// --transition there at every start.
 	Transition time.Duration
+
+	// timing keeps the interval read from the store (kindCache; fill
+	// makes it).
+	timing *kindCache[struct{}, time.Duration]
 }
 
 func (c *Config) fill() {
@@ -62,6 +66,9 @@ func (c *Config) fill() {
 	}
 	if c.Probes == nil {
 		c.Probes = c.Drivers
+	}
+	if c.timing == nil {
+		c.timing = newKindCache[struct{}, time.Duration](c.Store, timingKind)
 	}
 }
 
@@ -90,13 +97,10 @@ func (*transitionSetting) Location() core.RegionID { return "" }
 // applies to it. Not in that Update: there, on PostgreSQL, the read
 // would lock the document, and every scheduling Update of every replica
 // would wait behind that one lock.
+// On a store with core.KindVersions the interval is kept until the next
+// write of it.
 func (c *Config) transition(ctx context.Context) (time.Duration, error) {
-	var d time.Duration
-	err := c.Store.View(ctx, func(tx core.Tx) (err error) {
-		d, err = c.transitionIn(ctx, tx)
-		return err
-	})
-	return d, err
+	return c.timing.load(ctx, struct{}{}, func(tx core.Tx) (time.Duration, error) { return c.transitionIn(ctx, tx) })
 }
 
 // transitionIn is transition's read in tx.

@@ -61,26 +61,14 @@ func (g *gate) check(ctx context.Context, c core.Caller, op string, cl opClass, 
 // viewAccount returns the account's state, kept or read in a View (and
 // then kept). An account the store does not know is nil.
 func (g *gate) viewAccount(ctx context.Context, id core.AccountID) (*core.Account, error) {
-	if a, ok := g.accounts.get(id); ok {
-		return a, nil
-	}
-	version := g.accounts.version() // before the View: see kindCache
-	var a *core.Account
-	err := g.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		a, err = readAccount(ctx, tx, id)
-		return err
-	})
-	if err == nil {
-		g.accounts.put(id, version, a)
-	}
-	return a, err
+	return g.accounts.load(ctx, id, func(tx core.Tx) (*core.Account, error) { return readAccount(ctx, tx, id) })
 }
 
 // warm keeps the account's state for the admit of an Update to come, so
 // that the Update need not read it; only where the gate keeps states. A
 // failure leaves it to admit.
 func (g *gate) warm(ctx context.Context, id core.AccountID) {
-	if g.accounts.versions != nil {
+	if g.accounts.keeps() {
 		_, _ = g.viewAccount(ctx, id) // on a failure, admit reads it
 	}
 }

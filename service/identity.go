@@ -131,31 +131,28 @@ func (s *Identity) createAccessKey(ctx context.Context, tx core.Tx, account core
 
 // Lookup implements core.Keyring.
 func (s *Identity) Lookup(ctx context.Context, id core.AccessKeyID) (core.Principal, core.Secret, error) {
-	if k, ok := s.keys.get(id); ok {
-		return k.principal, k.secret, nil
-	}
-	version := s.keys.version() // before the View: see core.KindVersions
-	var key *core.AccessKey
-	err := s.cfg.Store.View(ctx, func(tx core.Tx) (err error) {
-		key, err = core.Get[core.AccessKey](ctx, tx, string(id))
-		return err
-	})
+	k, err := s.keys.load(ctx, id, func(tx core.Tx) (cachedKey, error) { return s.activeKey(ctx, tx, id) })
+	return k.principal, k.secret, err
+}
+
+// activeKey reads the access key id, which must be active, and opens its
+// secret.
+func (s *Identity) activeKey(ctx context.Context, tx core.Tx, id core.AccessKeyID) (cachedKey, error) {
+	key, err := core.Get[core.AccessKey](ctx, tx, string(id))
 	if core.KindOf(err) == core.KindNotFound {
-		return core.Principal{}, core.Secret{}, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonAccessKeyNotFound}
+		return cachedKey{}, &core.Error{Kind: core.KindNotFound, Reason: core.ReasonAccessKeyNotFound}
 	}
 	if err != nil {
-		return core.Principal{}, core.Secret{}, err
+		return cachedKey{}, err
 	}
 	if key.Status != core.AccessKeyActive {
-		return core.Principal{}, core.Secret{}, &core.Error{Kind: core.KindForbidden, Reason: core.ReasonAccessKeyNotFound, Message: "access key is inactive"}
+		return cachedKey{}, &core.Error{Kind: core.KindForbidden, Reason: core.ReasonAccessKeyNotFound, Message: "access key is inactive"}
 	}
 	secret, err := s.cfg.Sealer.Open(key.Secret, core.AccessKeySealContext(id))
 	if err != nil {
-		return core.Principal{}, core.Secret{}, err
+		return cachedKey{}, err
 	}
-	p := core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}
-	s.keys.put(id, version, cachedKey{principal: p, secret: secret})
-	return p, secret, nil
+	return cachedKey{principal: core.Principal{AccountID: key.AccountID, User: key.User, AccessKeyID: id}, secret: secret}, nil
 }
 
 // ImportAccessKey makes id an active access key of the account (user

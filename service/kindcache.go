@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"sync"
 
 	"github.com/latchkey/latchkey/core"
@@ -16,6 +17,7 @@ import (
 // put from Views only, never from an Update's reads (they may not
 // commit).
 type kindCache[K comparable, V any] struct {
+	store    core.Store
 	versions core.KindVersions
 	kind     core.ResourceKind
 
@@ -33,7 +35,29 @@ const maxCached = 4096
 
 func newKindCache[K comparable, V any](st core.Store, kind core.ResourceKind) *kindCache[K, V] {
 	vs, _ := st.(core.KindVersions)
-	return &kindCache[K, V]{versions: vs, kind: kind}
+	return &kindCache[K, V]{store: st, versions: vs, kind: kind}
+}
+
+// keeps reports whether the cache keeps anything (its store has
+// core.KindVersions).
+func (c *kindCache[K, V]) keeps() bool { return c.versions != nil }
+
+// load returns the value kept for k, else the one read returns in a
+// View of the store, which it keeps when read succeeds.
+func (c *kindCache[K, V]) load(ctx context.Context, k K, read func(core.Tx) (V, error)) (V, error) {
+	if v, ok := c.get(k); ok {
+		return v, nil
+	}
+	version := c.version() // before the View
+	var v V
+	err := c.store.View(ctx, func(tx core.Tx) (err error) {
+		v, err = read(tx)
+		return err
+	})
+	if err == nil {
+		c.put(k, version, v)
+	}
+	return v, err
 }
 
 // version returns the kind's version, to take before a View whose result
