@@ -12,12 +12,12 @@ import (
 // Update runs fn in a read-write transaction and returns only once the
 // transaction is durable (or has failed).
 //
-// Updates are serialized: fn runs on the caller's goroutine while it holds
-// the Store's single writer, inside a SAVEPOINT of the batch transaction
-// (see package groupcommit). It sees every change of the fns before it in
+// Updates are serialized: fn runs on the goroutine of the Store's single
+// writer while the caller waits, inside a SAVEPOINT of the batch
+// transaction (see package groupcommit). It sees every change of the fns before it in
 // the batch. If fn returns an error (or panics), its savepoint is rolled
 // back, the others in the batch are unaffected, and Update returns fn's
-// error (or re-panics) at once. If fn returns nil, Update waits for the
+// error (or re-panics on the caller's goroutine) at once. If fn returns nil, Update waits for the
 // batch's COMMIT and returns its outcome: nil means the changes are
 // durable; an error means none of them happened.
 //

@@ -162,3 +162,26 @@ func TestCanceledAndClosed(t *testing.T) {
 		t.Errorf("ops = %v, want none", c.ops)
 	}
 }
+
+// TestGoexitInFn: a fn that ends its goroutine (t.FailNow does) ends the
+// caller's goroutine too, its changes are dropped, and the writer goes on
+// with the next Update on another goroutine.
+func TestGoexitInFn(t *testing.T) {
+	c := &fakeConn{}
+	w := New(c, 100, newErr)
+	returned := make(chan bool, 1)
+	go func() {
+		defer func() { returned <- false }()
+		w.Do(context.Background(), func() error { runtime.Goexit(); return nil })
+		returned <- true
+	}()
+	if <-returned {
+		t.Fatal("Do returned after its fn called runtime.Goexit")
+	}
+	if err := w.Do(context.Background(), ok); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.ops, " "); got != "begin sp undo commit begin sp release commit" {
+		t.Errorf("ops = %s", got)
+	}
+}
