@@ -39,6 +39,11 @@ type Store struct {
 	// writeConn); beginPending: they include the batch's BEGIN.
 	pending      []pendingStmt
 	beginPending bool
+	// fnStart is the index in pending of the fn's SAVEPOINT while it
+	// has not been sent, else -1; written: pending holds writes of the
+	// fn (tx.write), to be sent before the fn may succeed.
+	fnStart int
+	written bool
 	// held are the advisory locks the batch transaction holds (see
 	// tx.lock); Begin and RollbackTo empty it.
 	held   map[string]lockMode
@@ -71,7 +76,7 @@ func Open(ctx context.Context, url string, clock core.Clock, readConns int) (*St
 	if readConns <= 0 {
 		readConns = 4
 	}
-	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns), held: make(map[string]lockMode)}
+	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns), held: make(map[string]lockMode), fnStart: -1}
 	if s.wconn, err = pgx.ConnectConfig(ctx, cfg.Copy()); err != nil {
 		return nil, mapErr("postgres.Open", err)
 	}
@@ -120,7 +125,9 @@ func (s *Store) Close() error {
 }
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction: one consistent
-// snapshot, and writes are refused (by the Tx, and by the server).
+// snapshot, and writes are refused (by the Tx, and by the server). The
+// transaction begins with fn's first statement, in its round trip, so a
+// View of one read costs two round trips (the read, the ROLLBACK).
 func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 	const op = "postgres.View"
 	s.views.RLock()
@@ -133,15 +140,11 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	rtx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		s.release(conn)
-		return mapErr(op, err)
-	}
+	rtx := &readTx{conn: conn}
 	t := &tx{s: s, now: now, rtx: rtx}
 	err = fn(t)
 	t.done = true
-	rtx.Rollback(context.WithoutCancel(ctx))
+	rtx.end(context.WithoutCancel(ctx))
 	s.release(conn)
 	return err
 }

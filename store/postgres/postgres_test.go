@@ -2,9 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/latchkey/latchkey/core"
 	"github.com/latchkey/latchkey/store/storetest"
@@ -88,6 +92,71 @@ func TestReplicasSerialize(t *testing.T) {
 	}
 }
 
+// TestFailedWriteFailsItsFnAtItsEnd: a write is sent after PutDoc has
+// returned, at the fn's end, and its failure (here a lock held by another
+// session, with a lock_timeout) is still the fn's alone: the Update fails,
+// nothing of it is stored, and the next Update succeeds.
+func TestFailedWriteFailsItsFnAtItsEnd(t *testing.T) {
+	url := newDatabase(t, needServer(t))
+	s, err := Open(context.Background(), url, core.SystemClock{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	if _, err := other.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended('doc:k/held', 0))"); err != nil {
+		t.Fatal(err)
+	}
+	// No Update runs yet: the write connection is free to configure.
+	if _, err := s.wconn.Exec(ctx, "SET lock_timeout = '200ms'"); err != nil {
+		t.Fatal(err)
+	}
+	// mate holds the writer until the failing Update is queued, so both
+	// are in one batch, which must commit mate's change.
+	mateErr, running := make(chan error, 1), make(chan struct{})
+	go func() {
+		mateErr <- s.Update(ctx, func(tx core.Tx) error {
+			close(running)
+			for s.writer.Waiting() == 0 {
+				runtime.Gosched()
+			}
+			return tx.PutDoc(ctx, core.Doc{Kind: "k", Key: "mate", Body: []byte(`{}`)})
+		})
+	}()
+	<-running
+	err = s.Update(ctx, func(tx core.Tx) error {
+		if err := tx.PutDoc(ctx, core.Doc{Kind: "k", Key: "held", Body: []byte(`{}`)}); err != nil {
+			t.Errorf("PutDoc = %v; its failure should come at the fn's end", err)
+		}
+		return tx.AppendAudit(ctx, core.AuditEvent{RequestID: "REQ-HELD", Resource: "held"})
+	})
+	if core.KindOf(err) != core.KindUnavailable {
+		t.Fatalf("Update = %v, want the lock timeout (unavailable)", err)
+	}
+	if err := <-mateErr; err != nil {
+		t.Fatalf("the other Update of the batch: %v", err)
+	}
+	err = s.View(ctx, func(tx core.Tx) error {
+		docs, err := tx.ListDocs(ctx, core.Query{Kind: "k"})
+		if len(docs) != 1 || docs[0].Key != "mate" {
+			t.Errorf("stored %v, want only mate", docs)
+		}
+		evs, err2 := tx.QueryAudit(ctx, core.AuditFilter{Resource: "held"})
+		if len(evs) != 0 {
+			t.Errorf("the failed fn's audit record was kept: %v", evs)
+		}
+		return errors.Join(err, err2)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFailedStatementSpoilsOnlyItsFn makes one statement fail inside an
 // Update that carries on and returns nil: the Update fails with that
 // statement's error, and an Update in the same batch is unaffected.
@@ -102,6 +171,11 @@ func TestFailedStatementSpoilsOnlyItsFn(t *testing.T) {
 		inner := ctx2.(*tx)
 		tx := ctx2
 		if err := tx.PutDoc(ctx, core.Doc{Kind: "k", Key: "a", Body: []byte(`{}`)}); err != nil {
+			return err
+		}
+		// The read sends the pending write (and BEGIN) before the
+		// statement below, which goes round the Tx.
+		if _, err := tx.GetDoc(ctx, "k", "a"); err != nil {
 			return err
 		}
 		// A duplicate seq violates docs_seq: SQLSTATE 23505.

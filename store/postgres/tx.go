@@ -20,8 +20,28 @@ import (
 type tx struct {
 	s    *Store
 	now  time.Time
-	rtx  pgx.Tx
+	rtx  *readTx
 	done bool
+}
+
+// readTx is a View's transaction on a read connection. Its BEGIN is sent
+// with its first statement, in one round trip, and a View that runs no
+// statement never begins one.
+type readTx struct {
+	conn  *pgx.Conn
+	begun bool
+}
+
+// sqlBeginRead opens a View's transaction: one snapshot for all its
+// statements, and writes refused by the server.
+const sqlBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+// end ends the transaction, if one was begun. A failed ROLLBACK leaves the
+// connection out of the idle state, and Store.release then closes it.
+func (r *readTx) end(ctx context.Context) {
+	if r.begun {
+		r.conn.Exec(ctx, "ROLLBACK")
+	}
 }
 
 var _ core.Tx = (*tx)(nil)
@@ -66,7 +86,14 @@ func (t *tx) fail(op string, err error) error {
 // writeConn), in the same round trip where they can.
 func (t *tx) scanRow(ctx context.Context, sql string, args []any, dest ...any) error {
 	if t.rtx != nil {
-		return t.rtx.QueryRow(ctx, sql, args...).Scan(dest...)
+		if t.rtx.begun {
+			return t.rtx.conn.QueryRow(ctx, sql, args...).Scan(dest...)
+		}
+		t.rtx.begun = true
+		b := &pgx.Batch{}
+		b.Queue(sqlBeginRead)
+		b.Queue(sql, args...).QueryRow(func(r pgx.Row) error { return r.Scan(dest...) })
+		return t.rtx.conn.SendBatch(ctx, b).Close()
 	}
 	if len(t.s.pending) == 0 {
 		return t.s.wconn.QueryRow(ctx, sql, args...).Scan(dest...)
@@ -78,12 +105,29 @@ func (t *tx) scanRow(ctx context.Context, sql string, args []any, dest ...any) e
 
 func (t *tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if t.rtx != nil {
-		return t.rtx.Query(ctx, sql, args...)
+		if !t.rtx.begun {
+			t.rtx.begun = true
+			if _, err := t.rtx.conn.Exec(ctx, sqlBeginRead); err != nil {
+				return nil, err
+			}
+		}
+		return t.rtx.conn.Query(ctx, sql, args...)
 	}
 	if err := t.s.sendPending(ctx, nil); err != nil {
 		return nil, err
 	}
 	return t.s.wconn.Query(ctx, sql, args...)
+}
+
+// write queues a write of an Update whose outcome the fn does not need:
+// it goes out with the fn's next statement, or at the fn's end (see
+// writeConn.Failed), so that a fn's last writes share one round trip. A
+// failure then surfaces at that next statement, or fails the fn when it
+// ends: PostgreSQL has spoiled the savepoint either way, and the fn fails
+// with the first error.
+func (t *tx) write(sql string, args ...any) {
+	t.s.pending = append(t.s.pending, pendingStmt{sql, args})
+	t.s.written = true
 }
 
 func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
@@ -205,7 +249,7 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 	// keep their values, so the common write touches no index and no
 	// label row.
 	rows, encoded := tables.Labels(d.Labels)
-	_, err = t.exec(ctx, `WITH old AS (
+	t.write(`WITH old AS (
 			SELECT 1 FROM docs WHERE kind = $1 AND key = $2 AND account = $3 AND region = $4 AND labels = $6
 		), up AS (
 			INSERT INTO docs (kind, key, account, region, body, labels) VALUES ($1, $2, $3, $4, $5, $6)
@@ -222,7 +266,7 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 		FROM changed, unnest($7::text[], $8::text[], $9::bigint[], $10::bigint[]) AS l(name, value, from_ns, until_ns)`,
 		string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body, encoded,
 		nonNil(rows.Names), nonNil(rows.Values), nonNil(rows.From), nonNil(rows.Until))
-	return t.fail(op, err)
+	return nil
 }
 
 // nonNil returns s, or an empty slice for nil: pgx sends a nil slice as
@@ -243,8 +287,8 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 	}
 	t.lockWrite(kind, key)
 	// The document's label rows go with it (ON DELETE CASCADE).
-	_, err = t.exec(ctx, `DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
-	return t.fail(op, err)
+	t.write(`DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
+	return nil
 }
 
 // ListDocs returns the documents q selects in insertion order, with
@@ -356,9 +400,9 @@ func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, `INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
+	t.write(`INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
 		product, action, resource, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
-	return t.fail(op, err)
+	return nil
 }
 
 // QueryAudit returns the events f selects, oldest first (ties in append

@@ -38,10 +38,13 @@ func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 // Each control statement costs a round trip, and an Update has several
 // (BEGIN and the lock for a batch, SAVEPOINT and RELEASE for each fn), so
 // they are not sent at once: they wait in Store.pending and go out in one
-// pipeline with the fn's next statement, or with the COMMIT. A password
-// change then costs three round trips (read, write, audit) instead of
-// five to seven. A pending statement's error surfaces at that next
-// statement, which fails the fn as its own error would.
+// pipeline with the fn's next statement, or with the COMMIT. The fn's
+// writes wait there too (tx.write), and those still pending when it ends
+// go out then, in one round trip. A password change then costs three
+// round trips (the nonce, the read, the write with its audit record)
+// instead of seven to nine. A pending statement's error surfaces at that
+// next statement, or at the fn's end, and fails the fn as its own error
+// would.
 type writeConn struct{ s *Store }
 
 var _ groupcommit.Conn = writeConn{}
@@ -61,6 +64,8 @@ func (s *Store) sendPending(ctx context.Context, add func(*pgx.Batch)) error {
 	}
 	s.pending = s.pending[:0]
 	s.beginPending = false
+	s.written = false
+	s.fnStart = -1
 	if add != nil {
 		add(b)
 	}
@@ -99,6 +104,7 @@ func (c writeConn) Begin() error {
 
 func (c writeConn) Savepoint() error {
 	c.s.failed = nil
+	c.s.fnStart = len(c.s.pending)
 	c.queue("SAVEPOINT fn")
 	return nil
 }
@@ -110,17 +116,23 @@ func (c writeConn) Release() error {
 
 // RollbackTo undoes the fn's changes, also after a failed statement (it
 // clears PostgreSQL's failed-transaction state), and ends the savepoint.
-// A savepoint that was never sent (the fn ran no statement) is dropped.
+// The fn's statements still pending are dropped, and with them the
+// savepoint if it was never sent.
 func (c writeConn) RollbackTo() error {
 	c.s.failed = nil
+	c.s.written = false
 	// The savepoint's locks may go with it: take them again if needed.
 	clear(c.s.held)
-	if n := len(c.s.pending); n > 0 && c.s.pending[n-1].sql == "SAVEPOINT fn" {
-		c.s.pending = c.s.pending[:n-1]
+	if c.s.fnStart >= 0 {
+		c.s.pending = c.s.pending[:c.s.fnStart]
+		c.s.fnStart = -1
 		return nil
 	}
-	c.queue("ROLLBACK TO SAVEPOINT fn")
-	return c.exec("RELEASE SAVEPOINT fn")
+	c.s.pending = c.s.pending[:0] // all of them the fn's: the savepoint went out
+	// The simple protocol: in a failed transaction PostgreSQL refuses to
+	// prepare statements, which the extended protocol may need to do.
+	_, err := c.s.wconn.PgConn().Exec(context.Background(), "ROLLBACK TO SAVEPOINT fn; RELEASE SAVEPOINT fn").ReadAll()
+	return mapErr("postgres.Update", err)
 }
 
 // Commit commits the batch. PostgreSQL answers COMMIT of a failed
@@ -164,7 +176,16 @@ func (c writeConn) Aborted() bool {
 	return !c.s.beginPending && c.s.wconn.PgConn().TxStatus() == 'I'
 }
 
-func (c writeConn) Failed() error { return c.s.failed }
+// Failed sends the fn's pending writes (tx.write), so that their errors
+// are the fn's, and returns the first statement error of the fn.
+func (c writeConn) Failed() error {
+	if c.s.failed == nil && c.s.written {
+		if err := c.s.sendPending(context.Background(), nil); err != nil {
+			c.s.failed = mapErr("postgres.Update", err)
+		}
+	}
+	return c.s.failed
+}
 
 func newWriteErr(msg string) error {
 	if msg == groupcommit.MsgClosed {
