@@ -163,6 +163,15 @@ type PullingConsoleDriver interface {
 	PullsPasswords(ctx context.Context, product string) bool
 }
 
+// PullPreparer is a PullingConsoleDriver whose answer may need the store
+// (a fault rule may act), read where the driver cannot keep it (a store
+// shared by replicas). PreparePull reads it once, and returns the context
+// for PullsPasswords to find it in: a service calls it before the Update
+// in which it asks, and the answer holds for that one call.
+type PullPreparer interface {
+	PreparePull(ctx context.Context) context.Context
+}
+
 // ConsolePasswords gives the live password the store holds for a
 // console. A driver that is given one asks it whenever it must know the
 // password (sim: at every login; qemu: when a console opens), so every

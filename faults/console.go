@@ -41,12 +41,20 @@ func (in *Injector) ConsoleDrivers(ds map[string]core.ConsoleDriver) map[string]
 func (d *ConsoleDriver) Unwrap() core.ConsoleDriver { return d.inner }
 
 // PullsPasswords implements core.PullingConsoleDriver: the wrapped
-// driver's answer while the injector knows there is no fault rule at all;
-// otherwise SetConsolePassword must be called for the rules to act (and
-// that call refreshes what the injector knows).
+// driver's answer while the injector knows there is no fault rule at all
+// (or ctx says so, see PreparePull); otherwise SetConsolePassword must be
+// called for the rules to act (and that call refreshes what the injector
+// knows).
 func (d *ConsoleDriver) PullsPasswords(ctx context.Context, product string) bool {
 	p, ok := d.inner.(core.PullingConsoleDriver)
-	return ok && p.PullsPasswords(ctx, product) && d.in.quiet()
+	return ok && p.PullsPasswords(ctx, product) && d.in.quiet(ctx)
+}
+
+// PreparePull implements core.PullPreparer: on a store shared by
+// replicas, it reads whether there is any fault rule, for the call ctx
+// belongs to.
+func (d *ConsoleDriver) PreparePull(ctx context.Context) context.Context {
+	return d.in.prepare(ctx)
 }
 
 // SetConsolePassword implements core.ConsoleDriver.

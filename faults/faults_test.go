@@ -510,3 +510,41 @@ func TestNoRuleIsRememberedUntilARuleIsWritten(t *testing.T) {
 type puller struct{ recorder }
 
 func (*puller) PullsPasswords(context.Context, string) bool { return true }
+
+// TestSharedStoreAnswersPullPerCall: on a store shared by replicas (no
+// core.KindVersions), the injector keeps nothing between calls.
+// PreparePull reads the rules for one call: with none, that call needs
+// nothing pushed; once a rule is written (through another injector, as
+// another replica would), the next call's PreparePull finds it and the
+// rule acts.
+func TestSharedStoreAnswersPullPerCall(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	shared := struct{ core.Store }{f.store} // hides KindVersions
+	inj := faults.New(faults.Config{Store: shared})
+	d := inj.ConsoleDriver(&puller{})
+	if d.PullsPasswords(ctx, "ecs") {
+		t.Fatal("pulls without PreparePull on a shared store")
+	}
+	if err := d.SetConsolePassword(ctx, ecsTarget("i-x"), core.NewSecret("Abc123")); err != nil {
+		t.Fatal(err)
+	}
+	if d.PullsPasswords(ctx, "ecs") {
+		t.Fatal("a call that found no rule is remembered on a shared store")
+	}
+	call := d.PreparePull(ctx)
+	if !d.PullsPasswords(call, "ecs") {
+		t.Fatal("does not pull for a call that found no rule")
+	}
+	other := faults.New(faults.Config{Store: shared})
+	if _, err := other.Add(ctx, faults.Rule{Product: "ecs", Effect: faults.Unreachable}); err != nil {
+		t.Fatal(err)
+	}
+	next := d.PreparePull(ctx)
+	if d.PullsPasswords(next, "ecs") {
+		t.Fatal("pulls for a call that started after a rule was written")
+	}
+	if err := d.SetConsolePassword(next, ecsTarget("i-x"), core.NewSecret("Abc123")); core.AsError(err).Reason != core.ReasonConsoleUnreachable {
+		t.Fatalf("SetConsolePassword under the rule = %v", err)
+	}
+}

@@ -180,11 +180,42 @@ type verdict struct {
 	fail  *Rule // nil: the call goes through
 }
 
-// quiet reports whether there is no fault rule at all, as decide last
-// found, with no rule written since (quietAt). It reads nothing (a caller
-// may hold the store's writer): without KindVersions it answers false.
-func (in *Injector) quiet() bool {
-	return in.versions != nil && in.quietAt.Load() == in.versions.KindVersion(RuleKind)+1
+// quiet reports whether there is no fault rule at all: as decide last
+// found, with no rule written since (quietAt), or, without KindVersions,
+// as prepare found for the call ctx belongs to. It reads nothing (a
+// caller may hold the store's writer).
+func (in *Injector) quiet(ctx context.Context) bool {
+	if in.versions != nil {
+		return in.quietAt.Load() == in.versions.KindVersion(RuleKind)+1
+	}
+	q, _ := ctx.Value(quietKey{in}).(bool)
+	return q
+}
+
+// quietKey is the context key under which prepare records whether the
+// store held no rule at all.
+type quietKey struct{ in *Injector }
+
+// prepare reads, without KindVersions, whether the store holds any rule,
+// and returns ctx with the answer, for quiet. A call that starts after a
+// rule was acknowledged sees it; one that runs while a rule is added may
+// go either way, as if it had come just before. With KindVersions, or
+// when ctx has the answer already, it reads nothing; an error leaves ctx
+// as it was (so the rules are read again where they apply).
+func (in *Injector) prepare(ctx context.Context) context.Context {
+	if in.versions != nil || ctx.Value(quietKey{in}) != nil {
+		return ctx
+	}
+	var none bool
+	err := in.cfg.Store.View(ctx, func(tx core.Tx) error {
+		all, err := core.List[Rule](ctx, tx, core.Query{Limit: 1})
+		none = len(all) == 0
+		return err
+	})
+	if err != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, quietKey{in}, none)
 }
 
 // decide applies the rules selected by match to one call: latency rules
@@ -193,7 +224,7 @@ func (in *Injector) quiet() bool {
 // charged: its Hits grow and a Count rule's Remaining shrinks, and a spent
 // rule is deleted. The common case, no rule at all, costs one read.
 func (in *Injector) decide(ctx context.Context, match func(*Rule) bool) (verdict, error) {
-	if in.quiet() {
+	if in.quiet(ctx) {
 		return verdict{}, nil
 	}
 	var version uint64 // before the View: see core.KindVersions

@@ -115,6 +115,14 @@ func (d *CountedDriver) PullsPasswords(ctx context.Context, product string) bool
 	return ok && p.PullsPasswords(ctx, product)
 }
 
+// PreparePull implements core.PullPreparer for the wrapped driver.
+func (d *CountedDriver) PreparePull(ctx context.Context) context.Context {
+	if p, ok := d.inner.(core.PullPreparer); ok {
+		return p.PreparePull(ctx)
+	}
+	return ctx
+}
+
 // Unwrap returns the wrapped driver.
 func (d *CountedDriver) Unwrap() core.ConsoleDriver { return d.inner }
 

@@ -558,6 +558,7 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 		return err
 	}
 	s.gate.warm(ctx, c.AccountID)
+	ctx = s.preparePull(ctx)
 	var sealed []byte
 	perr := vncParams(ref, pw)
 	if perr == nil {
@@ -645,6 +646,17 @@ func vncParams(ref core.InstanceRef, pw core.Secret) error {
 		return core.Invalid(core.ReasonMissingParameter, "VncPassword")
 	}
 	return core.ValidateVNCPassword(pw)
+}
+
+// preparePull lets the console drivers read, before the Update, what
+// mustPush will ask them inside it (core.PullPreparer).
+func (s *ECS) preparePull(ctx context.Context) context.Context {
+	for _, d := range s.cfg.Drivers {
+		if p, ok := d.(core.PullPreparer); ok {
+			ctx = p.PreparePull(ctx)
+		}
+	}
+	return ctx
 }
 
 // mustPush reports whether inst's console must be given a new password
