@@ -305,8 +305,12 @@ type LabelRows struct {
 // keeps them need not rewrite doc_labels. A document without labels
 // encodes as "", which is not NULL (see core.Query.Unlabeled).
 func Labels(labels []core.Label) (LabelRows, string) {
-	var r LabelRows
-	var b strings.Builder
+	if len(labels) == 0 {
+		return LabelRows{}, ""
+	}
+	n := len(labels)
+	r := LabelRows{Names: make([]string, 0, n), Values: make([]string, 0, n), From: make([]int64, 0, n), Until: make([]int64, 0, n)}
+	b := make([]byte, 0, 48*n)
 	for _, l := range labels {
 		from, until := int64(minNanos), int64(maxNanos)
 		if !l.From.IsZero() {
@@ -320,10 +324,16 @@ func Labels(labels []core.Label) (LabelRows, string) {
 		}
 		r.Names, r.Values = append(r.Names, l.Name), append(r.Values, l.Value)
 		r.From, r.Until = append(r.From, from), append(r.Until, until)
-		b.WriteString(strconv.Quote(l.Name) + "=" + strconv.Quote(l.Value) + "@" +
-			strconv.FormatInt(from, 36) + "-" + strconv.FormatInt(until, 36) + ";")
+		b = strconv.AppendQuote(b, l.Name)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, l.Value)
+		b = append(b, '@')
+		b = strconv.AppendInt(b, from, 36)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, until, 36)
+		b = append(b, ';')
 	}
-	return r, b.String()
+	return r, string(b)
 }
 
 // CheckAudit reports a negative Limit as a *core.Error of KindInvalid for
