@@ -2,7 +2,7 @@ package aliyun
 
 import (
 	"crypto/sha256"
-	"fmt"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -315,7 +315,7 @@ func instanceShape(t string) (cpu, memMiB int) {
 
 // osType guesses the OS from the image id: Windows images are named win….
 func osType(image string) string {
-	if strings.HasPrefix(strings.ToLower(image), "win") {
+	if len(image) >= 3 && strings.EqualFold(image[:3], "win") {
 		return "windows"
 	}
 	return "linux"
@@ -331,7 +331,14 @@ func osName(osType string) (zh, en string) {
 // serialNumber is a stable UUID-shaped serial derived from the id.
 func serialNumber(id core.InstanceID) string {
 	h := sha256.Sum256([]byte(id))
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	b := make([]byte, 0, 36)
+	for i, part := range [][]byte{h[0:4], h[4:6], h[6:8], h[8:10], h[10:16]} {
+		if i > 0 {
+			b = append(b, '-')
+		}
+		b = hex.AppendEncode(b, part)
+	}
+	return string(b)
 }
 
 // securityGroups reads SecurityGroupId and SecurityGroupIds.N from the
@@ -370,6 +377,9 @@ func orDefault(v, def string) string {
 }
 
 func atoiOr(v string, def int) int {
+	if v == "" {
+		return def // the common case, without Atoi's error value
+	}
 	if n, err := strconv.Atoi(v); err == nil {
 		return n
 	}
