@@ -6,6 +6,8 @@
 package tables
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -300,10 +302,19 @@ type LabelRows struct {
 	From, Until   []int64
 }
 
-// Labels returns the rows of labels, and their encoding in the docs
-// table's labels column: equal encodings mean equal rows, so a write that
-// keeps them need not rewrite doc_labels. A document without labels
-// encodes as "", which is not NULL (see core.Query.Unlabeled).
+// Labels returns the rows of labels, and their fingerprint for the docs
+// table's labels column: equal fingerprints mean equal rows, so a write
+// that keeps them need not rewrite doc_labels. A document without labels
+// has the fingerprint "", which is not NULL (see core.Query.Unlabeled).
+//
+// The fingerprint is 128 bits of SHA-256 over an exact encoding of the
+// rows, 22 characters whatever the labels, so that the column does not
+// make a document's row outgrow its b-tree page: on SQLite a row of more
+// than about 1,000 bytes spills into an overflow page, which every read
+// of the document then fetches and every write frees and reallocates.
+// A column written by an older latchkey (the encoding itself) never
+// equals a fingerprint, so such a document's first write rewrites its
+// label rows once.
 func Labels(labels []core.Label) (LabelRows, string) {
 	if len(labels) == 0 {
 		return LabelRows{}, ""
@@ -333,7 +344,11 @@ func Labels(labels []core.Label) (LabelRows, string) {
 		b = strconv.AppendInt(b, until, 36)
 		b = append(b, ';')
 	}
-	return r, string(b)
+	if len(b) == 0 {
+		return r, ""
+	}
+	sum := sha256.Sum256(b)
+	return r, base64.RawURLEncoding.EncodeToString(sum[:16])
 }
 
 // CheckAudit reports a negative Limit as a *core.Error of KindInvalid for

@@ -1,6 +1,6 @@
--- labels encodes the document's labels (core.Doc.Labels) as the store
--- wrote them into doc_labels, so that a write keeping them rewrites no
--- label row; '' means none. NULL marks a document written before labels
+-- labels fingerprints the document's labels (core.Doc.Labels) as the
+-- store wrote them into doc_labels (tables.Labels), so that a write keeping
+-- them rewrites no label row; '' means none. NULL marks a document written before labels
 -- existed: docs_unlabeled finds those, to be put again (core.Query.Unlabeled).
 ALTER TABLE docs ADD COLUMN labels text;
 CREATE INDEX docs_unlabeled ON docs (seq) WHERE labels IS NULL;
