@@ -128,7 +128,7 @@ func (s *Store) open(ctx context.Context, path string) error {
 		// our own ROLLBACK, and on an error (disk full, I/O) that
 		// ends the transaction by itself. The latter must fail the
 		// batch: statements after it would run outside any
-		// transaction. The hook runs on the writer's goroutine.
+		// transaction. The hook runs where the fns run, under the writer.
 		h.RegisterRollbackHook(func() { s.aborted = true })
 		return nil
 	}); err != nil {

@@ -3,6 +3,8 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -184,4 +186,89 @@ func TestGoexitInFn(t *testing.T) {
 	if got := strings.Join(c.ops, " "); got != "begin sp undo commit begin sp release commit" {
 		t.Errorf("ops = %s", got)
 	}
+}
+
+// TestIdleWriterRunsInline: an Update that finds the writer idle runs its
+// fn on its caller's goroutine, below Do's frames; one that queues behind
+// it runs on the writer's and joins its batch.
+func TestIdleWriterRunsInline(t *testing.T) {
+	c := &fakeConn{}
+	w := New(c, 100, newErr)
+	onCaller := func() bool {
+		buf := make([]byte, 64<<10)
+		return strings.Contains(string(buf[:runtime.Stack(buf, false)]), "groupcommit.(*Writer).Do(")
+	}
+	var first, second bool
+	queue(t, w, func() error { first = onCaller(); return nil }, []func() error{func() error { second = onCaller(); return nil }})
+	if !first || second {
+		t.Errorf("on the caller's goroutine: first fn %v, queued fn %v; want true, false", first, second)
+	}
+	if w.Commits() != 1 || w.Updates() != 2 {
+		t.Errorf("Commits() = %d, Updates() = %d; want the queued fn in the first one's batch", w.Commits(), w.Updates())
+	}
+}
+
+// TestCloseWaitsForAnInlineFn: Close during an inline fn waits for it and
+// commits its batch; later Updates are refused.
+func TestCloseWaitsForAnInlineFn(t *testing.T) {
+	c := &fakeConn{}
+	w := New(c, 100, newErr)
+	running, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- w.Do(context.Background(), func() error { close(running); <-release; return nil }) }()
+	<-running
+	closed := make(chan error, 1)
+	go func() { closed <- w.Close() }()
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("Do = %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if got := strings.Join(c.ops, " "); got != "begin sp release commit" {
+		t.Errorf("ops = %s", got)
+	}
+	if err := w.Do(context.Background(), ok); err == nil || err.Error() != MsgClosed {
+		t.Errorf("Do after Close = %v", err)
+	}
+}
+
+// BenchmarkIdleDo measures one Update at a time on a Conn whose Commit
+// writes 4 KiB and fsyncs it, as a WAL commit does: the fsync plus
+// what the Writer adds around a commit that blocks (wake-ups of parked
+// threads when a goroutine hands the Update to another). Compare it with
+// the store's BenchmarkFsync.
+func BenchmarkIdleDo(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "wal"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := New(syncConn{f}, 100, newErr)
+	defer w.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		if err := w.Do(ctx, ok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// syncConn is a Conn whose Commit syncs a page of its file.
+type syncConn struct{ f *os.File }
+
+func (syncConn) Begin() error      { return nil }
+func (syncConn) Savepoint() error  { return nil }
+func (syncConn) Release() error    { return nil }
+func (syncConn) RollbackTo() error { return nil }
+func (syncConn) Rollback() error   { return nil }
+func (syncConn) Aborted() bool     { return false }
+func (syncConn) Failed() error     { return nil }
+
+func (c syncConn) Commit() error {
+	if _, err := c.f.WriteAt(make([]byte, 4096), 0); err != nil {
+		return err
+	}
+	return c.f.Sync()
 }
