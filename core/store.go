@@ -163,6 +163,12 @@ type Tx interface {
 
 	// GetDoc returns the document or an *Error of KindNotFound.
 	GetDoc(ctx context.Context, kind ResourceKind, key string) (Doc, error)
+	// PrefetchDoc announces a GetDoc of the document later in the same
+	// Update: a store whose reads are round trips may send the read with
+	// the fn's next statement instead. GetDoc answers the same with or
+	// without it, also when the fn writes the document in between; a
+	// failed read fails that GetDoc, or the statement it went with.
+	PrefetchDoc(ctx context.Context, kind ResourceKind, key string)
 	// PutDoc inserts or replaces the document (insertion order is kept on
 	// replace).
 	PutDoc(ctx context.Context, d Doc) error
@@ -209,6 +215,13 @@ func Get[T any, P resourcePtr[T]](ctx context.Context, tx Tx, key string) (*T, e
 		return nil, &Error{Kind: KindInternal, Op: "store.Get", Err: err}
 	}
 	return &v, nil
+}
+
+// Prefetch announces a Get of the resource of type T with the given key
+// later in the same Update (Tx.PrefetchDoc).
+func Prefetch[T any, P resourcePtr[T]](ctx context.Context, tx Tx, key string) {
+	var v T
+	tx.PrefetchDoc(ctx, P(&v).Kind(), key)
 }
 
 // Put stores the resource.

@@ -550,7 +550,8 @@ func (s *ECS) DescribeInstanceVncURL(ctx context.Context, c core.Caller, ref cor
 // authorization, everything happens in one Update: the request's nonce
 // is recorded (core.UseNonce), the account's state read, the instance
 // loaded and changed, and the audit event appended, so the change costs
-// one transaction and its share of one commit. The errors keep the
+// one transaction and its share of one commit (on PostgreSQL, two round
+// trips of its own: the reads with the nonce, then the writes). The errors keep the
 // gate's order: account state and region before the parameters.
 func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref core.InstanceRef, pw core.Secret) error {
 	const op = "ModifyInstanceVncPasswd"
@@ -574,6 +575,13 @@ func (s *ECS) ModifyInstanceVncPasswd(ctx context.Context, c core.Caller, ref co
 	// instance) for the caller to push and call it again.
 	update := func(pushed *core.Instance) (push *core.Instance, err error) {
 		err = s.cfg.Store.Update(ctx, func(tx core.Tx) error {
+			// The reads of the account's state and the instance go
+			// out with the nonce's statement where reads are round
+			// trips (PostgreSQL).
+			s.gate.prefetch(ctx, tx, c.AccountID)
+			if perr == nil {
+				core.Prefetch[core.Instance](ctx, tx, string(ref.InstanceID))
+			}
 			if err := core.UseNonce(ctx, tx); err != nil {
 				return err
 			}

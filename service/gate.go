@@ -73,6 +73,16 @@ func (g *gate) warm(ctx context.Context, id core.AccountID) {
 	}
 }
 
+// prefetch announces admit's read of the account's state in tx, unless
+// the state is kept (core.Prefetch): call it first in the Update, so that
+// on a store whose reads are round trips the read goes with the Update's
+// first statement.
+func (g *gate) prefetch(ctx context.Context, tx core.Tx, id core.AccountID) {
+	if _, ok := g.accounts.get(id); !ok {
+		core.Prefetch[core.Account](ctx, tx, string(id))
+	}
+}
+
 func readAccount(ctx context.Context, tx core.Tx, id core.AccountID) (*core.Account, error) {
 	a, err := core.Get[core.Account](ctx, tx, string(id))
 	if core.KindOf(err) == core.KindNotFound {

@@ -46,8 +46,12 @@ type Store struct {
 	written bool
 	// held are the advisory locks the batch transaction holds (see
 	// tx.lock); Begin and RollbackTo empty it.
-	held   map[string]lockMode
-	closed atomic.Bool
+	held map[string]lockMode
+	// prefetched are the current fn's reads sent ahead (tx.PrefetchDoc),
+	// by document, until GetDoc takes them or a write of the document
+	// makes them stale.
+	prefetched map[string]*prefetch
+	closed     atomic.Bool
 
 	sess session // core.Locker's locks and leases (locks.go)
 
@@ -76,7 +80,7 @@ func Open(ctx context.Context, url string, clock core.Clock, readConns int) (*St
 	if readConns <= 0 {
 		readConns = 4
 	}
-	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns), held: make(map[string]lockMode), fnStart: -1}
+	s := &Store{clock: clock, cfg: cfg, slots: make(chan struct{}, readConns), held: make(map[string]lockMode), prefetched: make(map[string]*prefetch), fnStart: -1}
 	if s.wconn, err = pgx.ConnectConfig(ctx, cfg.Copy()); err != nil {
 		return nil, mapErr("postgres.Open", err)
 	}

@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -207,3 +209,60 @@ func TestFailedStatementSpoilsOnlyItsFn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPrefetchSharesARoundTrip: the reads an Update announces go out with
+// its next statement, so that a nonce and two reads cost one round trip
+// of the write connection, not three.
+func TestPrefetchSharesARoundTrip(t *testing.T) {
+	s, err := Open(context.Background(), newDatabase(t, needServer(t)), core.SystemClock{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, key := range []string{"a", "b"} {
+		if err := s.Update(ctx, func(tx core.Tx) error {
+			return tx.PutDoc(ctx, core.Doc{Kind: "k", Key: key, Body: []byte(`{"key":"` + key + `"}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The writer reconnects, with the counting tracer, at its next batch.
+	trips := &roundTrips{}
+	s.cfg.Tracer = trips
+	s.wconn.Close(ctx)
+	err = s.Update(ctx, func(tx core.Tx) error {
+		tx.PrefetchDoc(ctx, "k", "a")
+		tx.PrefetchDoc(ctx, "k", "b")
+		if _, err := tx.RecordNonce(ctx, "AK", "n", tx.Now(), tx.Now().Add(time.Hour)); err != nil {
+			return err
+		}
+		for _, key := range []string{"a", "b"} {
+			if d, err := tx.GetDoc(ctx, "k", key); err != nil || string(d.Body) != `{"key":"`+key+`"}` {
+				t.Errorf("GetDoc(%s) = %s %v", key, d.Body, err)
+			}
+		}
+		if n := trips.n.Load(); n != 1 {
+			t.Errorf("the nonce and two prefetched reads took %d round trips, want 1", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roundTrips counts the statements and batches a connection sends.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (*roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+func (*roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}

@@ -14,6 +14,9 @@ import (
 	"github.com/latchkey/latchkey/store/internal/tables"
 )
 
+// sqlGetDoc reads one document.
+const sqlGetDoc = `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`
+
 // tx implements core.Tx for an Update (on the write connection, inside
 // the batch transaction and the fn's savepoint: rtx == nil) and for a
 // View (rtx).
@@ -126,7 +129,7 @@ func (t *tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, erro
 // ends: PostgreSQL has spoiled the savepoint either way, and the fn fails
 // with the first error.
 func (t *tx) write(sql string, args ...any) {
-	t.s.pending = append(t.s.pending, pendingStmt{sql, args})
+	t.s.pending = append(t.s.pending, pendingStmt{sql: sql, args: args})
 	t.s.written = true
 }
 
@@ -182,7 +185,7 @@ func (t *tx) lock(name string, shared bool) {
 	if shared {
 		fn, mode = "pg_advisory_xact_lock_shared", lockShared
 	}
-	t.s.pending = append(t.s.pending, pendingStmt{"SELECT " + fn + "(hashtextextended($1, 0))", []any{name}})
+	t.s.pending = append(t.s.pending, pendingStmt{sql: "SELECT " + fn + "(hashtextextended($1, 0))", args: []any{name}})
 	if t.s.held[name] != lockExclusive {
 		t.s.held[name] = mode
 	}
@@ -203,6 +206,66 @@ func (t *tx) lockWrite(kind core.ResourceKind, key string) {
 	t.lockKey(kind, key)
 }
 
+// prefetch is a read of one document sent ahead of its GetDoc.
+type prefetch struct {
+	sent    bool // its statement went out and answered
+	missing bool
+	d       core.Doc
+}
+
+// docName names a document in Store.prefetched.
+func docName(kind core.ResourceKind, key string) string { return string(kind) + "/" + key }
+
+// PrefetchDoc implements core.Tx: in an Update, the document's lock and
+// read are queued like the writer's pending statements, so that they go
+// out with the fn's next statement; GetDoc then takes the answer. A write
+// of the document drops it (the read went out before the write). In a
+// View it does nothing: a View's reads are its own.
+func (t *tx) PrefetchDoc(ctx context.Context, kind core.ResourceKind, key string) {
+	if t.done || t.rtx != nil || t.s.failed != nil || ctx.Err() != nil {
+		return
+	}
+	name := docName(kind, key)
+	if _, ok := t.s.prefetched[name]; ok {
+		return
+	}
+	t.lockKey(kind, key)
+	p := &prefetch{d: core.Doc{Kind: kind, Key: key}}
+	t.s.prefetched[name] = p
+	t.s.pending = append(t.s.pending, pendingStmt{sql: sqlGetDoc, args: []any{string(kind), key}, scan: func(r pgx.Row) error {
+		err := r.Scan(&p.d.Account, &p.d.Region, &p.d.Body)
+		if errors.Is(err, pgx.ErrNoRows) {
+			p.missing, err = true, nil
+		}
+		p.sent = err == nil
+		return err
+	}})
+}
+
+// takePrefetched returns the prefetched read of the document, sending it
+// first if it is still pending, and forgets it; ok is false when there is
+// none.
+func (t *tx) takePrefetched(ctx context.Context, op string, kind core.ResourceKind, key string) (d core.Doc, ok bool, err error) {
+	name := docName(kind, key)
+	p := t.s.prefetched[name]
+	if p == nil {
+		return core.Doc{}, false, nil
+	}
+	delete(t.s.prefetched, name)
+	if !p.sent {
+		if err := t.s.sendPending(ctx, nil); err != nil {
+			return core.Doc{}, true, t.fail(op, err)
+		}
+		if !p.sent { // its statement was dropped: read again
+			return core.Doc{}, false, nil
+		}
+	}
+	if p.missing {
+		return core.Doc{}, true, notFound(op, kind, key)
+	}
+	return p.d, true, nil
+}
+
 // GetDoc returns the document or an *core.Error of KindNotFound.
 func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (core.Doc, error) {
 	const op = "postgres.GetDoc"
@@ -211,10 +274,13 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 		return core.Doc{}, err
 	}
 	if t.rtx == nil {
+		if d, ok, err := t.takePrefetched(ctx, op, kind, key); ok {
+			return d, err
+		}
 		t.lockKey(kind, key)
 	}
 	d := core.Doc{Kind: kind, Key: key}
-	err = t.scanRow(ctx, `SELECT account, region, body FROM docs WHERE kind = $1 AND key = $2`,
+	err = t.scanRow(ctx, sqlGetDoc,
 		[]any{string(kind), key}, &d.Account, &d.Region, &d.Body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return core.Doc{}, notFound(op, kind, key)
@@ -242,6 +308,7 @@ func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
 		d.Body = []byte{}
 	}
 	t.lockWrite(d.Kind, d.Key)
+	delete(t.s.prefetched, docName(d.Kind, d.Key))
 	// One round trip: the upsert keeps seq on conflict, and the label
 	// rows are written again only when the account, region or labels
 	// change (old sees the row as it was before the statement).
@@ -286,6 +353,7 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 		return err
 	}
 	t.lockWrite(kind, key)
+	delete(t.s.prefetched, docName(kind, key))
 	// The document's label rows go with it (ON DELETE CASCADE).
 	t.write(`DELETE FROM docs WHERE kind = $1 AND key = $2`, string(kind), key)
 	return nil

@@ -49,10 +49,12 @@ type writeConn struct{ s *Store }
 
 var _ groupcommit.Conn = writeConn{}
 
-// pendingStmt is a control statement waiting to be sent.
+// pendingStmt is a statement waiting to be sent; scan, if set, takes its
+// row.
 type pendingStmt struct {
 	sql  string
 	args []any
+	scan func(pgx.Row) error
 }
 
 // sendPending sends the pending control statements, and the statement add
@@ -60,7 +62,10 @@ type pendingStmt struct {
 func (s *Store) sendPending(ctx context.Context, add func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	for _, p := range s.pending {
-		b.Queue(p.sql, p.args...)
+		q := b.Queue(p.sql, p.args...)
+		if p.scan != nil {
+			q.QueryRow(p.scan)
+		}
 	}
 	s.pending = s.pending[:0]
 	s.beginPending = false
@@ -73,7 +78,7 @@ func (s *Store) sendPending(ctx context.Context, add func(*pgx.Batch)) error {
 }
 
 func (c writeConn) queue(sql string, args ...any) {
-	c.s.pending = append(c.s.pending, pendingStmt{sql, args})
+	c.s.pending = append(c.s.pending, pendingStmt{sql: sql, args: args})
 }
 
 // exec sends the pending statements and runs sql. Control statements are
@@ -98,12 +103,14 @@ func (c writeConn) Begin() error {
 	}
 	c.queue("BEGIN")
 	clear(c.s.held)
+	clear(c.s.prefetched)
 	c.s.beginPending = true
 	return nil
 }
 
 func (c writeConn) Savepoint() error {
 	c.s.failed = nil
+	clear(c.s.prefetched)
 	c.s.fnStart = len(c.s.pending)
 	c.queue("SAVEPOINT fn")
 	return nil

@@ -86,6 +86,10 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 	return d, nil
 }
 
+// PrefetchDoc implements core.Tx: SQLite reads from the process's own
+// page cache, so there is no round trip to save.
+func (t *tx) PrefetchDoc(context.Context, core.ResourceKind, string) {}
+
 // PutDoc inserts d at the end of the insertion order, or replaces the
 // document with its kind and key in place, with d's labels. Empty Kind or
 // Key is KindInvalid (a CHECK constraint).

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 		{"Rollback", testRollback},
 		{"Panic", testPanic},
 		{"ReadYourWrites", testReadYourWrites},
+		{"Prefetch", testPrefetch},
 		{"ViewReadOnly", testViewReadOnly},
 		{"ViewIsolation", testViewIsolation},
 		{"TxAfterReturn", testTxAfterReturn},
@@ -735,6 +736,67 @@ func testReadYourWrites(t *testing.T, open Opener) {
 		if len(evs) != 1 {
 			t.Errorf("QueryAudit in an Update = %d events, want its own append", len(evs))
 		}
+		return nil
+	})
+}
+
+// testPrefetch: GetDoc answers the same after PrefetchDoc, for a present
+// and a missing document, after the fn writes or deletes the document,
+// in a later Update after a write nobody prefetched, and in a View.
+func testPrefetch(t *testing.T, open Opener) {
+	s := open(t)
+	putAll(t, s, doc("a", acctA, regionH, 1), doc("b", acctA, regionH, 2))
+	wantBody := func(what string, d core.Doc, err error, want core.Doc) {
+		t.Helper()
+		if err != nil || !bytes.Equal(d.Body, want.Body) || d.Account != want.Account || d.Region != want.Region {
+			t.Errorf("%s: GetDoc = %q %v, want %q", what, d.Body, err, want.Body)
+		}
+	}
+	update(t, s, func(ctx context.Context, tx core.Tx) error {
+		tx.PrefetchDoc(ctx, kindW, "a")
+		tx.PrefetchDoc(ctx, kindW, "a") // twice is once
+		tx.PrefetchDoc(ctx, kindW, "b")
+		tx.PrefetchDoc(ctx, kindW, "missing")
+		tx.PrefetchDoc(ctx, kindW, "unused")
+		if _, err := tx.RecordNonce(ctx, "AK", "prefetch", tx.Now(), tx.Now().Add(time.Hour)); err != nil {
+			return err
+		}
+		d, err := tx.GetDoc(ctx, kindW, "a")
+		wantBody("prefetched", d, err, doc("a", acctA, regionH, 1))
+		_, err = tx.GetDoc(ctx, kindW, "missing")
+		wantKind(t, err, core.KindNotFound, "prefetched missing document")
+		if err := tx.PutDoc(ctx, doc("b", acctA, regionB, 3)); err != nil {
+			return err
+		}
+		d, err = tx.GetDoc(ctx, kindW, "b")
+		wantBody("prefetched, then written", d, err, doc("b", acctA, regionB, 3))
+		tx.PrefetchDoc(ctx, kindW, "a")
+		if err := tx.DeleteDoc(ctx, kindW, "a"); err != nil {
+			return err
+		}
+		_, err = tx.GetDoc(ctx, kindW, "a")
+		wantKind(t, err, core.KindNotFound, "prefetched, then deleted")
+		tx.PrefetchDoc(ctx, kindW, "c")
+		if err := tx.PutDoc(ctx, doc("c", acctA, regionH, 4)); err != nil {
+			return err
+		}
+		d, err = tx.GetDoc(ctx, kindW, "c")
+		wantBody("prefetched missing, then created", d, err, doc("c", acctA, regionH, 4))
+		return nil
+	})
+	update(t, s, func(ctx context.Context, tx core.Tx) error {
+		return tx.PutDoc(ctx, doc("unused", acctA, regionH, 5))
+	})
+	update(t, s, func(ctx context.Context, tx core.Tx) error {
+		tx.PrefetchDoc(ctx, kindW, "unused")
+		d, err := tx.GetDoc(ctx, kindW, "unused")
+		wantBody("a later Update", d, err, doc("unused", acctA, regionH, 5))
+		return nil
+	})
+	view(t, s, func(ctx context.Context, tx core.Tx) error {
+		tx.PrefetchDoc(ctx, kindW, "b")
+		d, err := tx.GetDoc(ctx, kindW, "b")
+		wantBody("in a View", d, err, doc("b", acctA, regionB, 3))
 		return nil
 	})
 }
