@@ -188,6 +188,38 @@ func TestGoexitInFn(t *testing.T) {
 	}
 }
 
+// TestGoexitOnTheWritersGoroutine: a queued fn that calls runtime.Goexit
+// ends the writer's goroutine; its caller's goroutine ends too, and
+// another goroutine takes over the writer, for the fn queued after it.
+func TestGoexitOnTheWritersGoroutine(t *testing.T) {
+	c := &fakeConn{}
+	w := New(c, 100, newErr)
+	returned := make(chan bool, 1)
+	errs := queue(t, w, ok, []func() error{
+		func() error {
+			go func() {
+				defer func() { returned <- false }()
+				w.Do(context.Background(), func() error { runtime.Goexit(); return nil })
+				returned <- true
+			}()
+			for w.Waiting() == 0 {
+				runtime.Gosched()
+			}
+			return nil
+		},
+	})
+	if <-returned {
+		t.Fatal("Do returned after its fn called runtime.Goexit")
+	}
+	last := w.Do(context.Background(), ok)
+	if errs[0] != nil || errs[1] != nil || last != nil {
+		t.Fatalf("errors = %v, then %v", errs, last)
+	}
+	if got := strings.Join(c.ops, " "); strings.Count(got, "undo") != 1 || !strings.HasSuffix(got, "release commit") {
+		t.Errorf("ops = %s", got)
+	}
+}
+
 // TestIdleWriterRunsInline: an Update that finds the writer idle runs its
 // fn on its caller's goroutine, below Do's frames; one that queues behind
 // it runs on the writer's and joins its batch.
