@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/core"
 )
@@ -57,11 +58,19 @@ func SeedInstances(b testing.TB, s core.Store) {
 	}
 }
 
+// benchNonces numbers the nonces ChangePassword records.
+var benchNonces atomic.Int64
+
 // ChangePassword is one password change on instance document i as the
-// ECS service makes it, in one Update: read the instance, write it back
-// with its generation incremented, append the audit event.
+// ECS service makes it, in one Update: record the request's signature
+// nonce, read the instance, write it back with its generation
+// incremented, append the audit event.
 func ChangePassword(ctx context.Context, s core.Store, i int) error {
+	nonce := fmt.Sprintf("%032x", uint64(benchNonces.Add(1))*0x9e3779b97f4a7c15) // spread like random nonces
 	return s.Update(ctx, func(tx core.Tx) error {
+		if _, err := tx.RecordNonce(ctx, "BENCH", nonce, tx.Now(), tx.Now().Add(15*time.Minute)); err != nil {
+			return err
+		}
 		d, err := tx.GetDoc(ctx, "ecs.instance", BenchKey(i))
 		if err != nil {
 			return err
