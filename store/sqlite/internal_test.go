@@ -120,6 +120,71 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestAuditRowsInABatch: audit rows wait for the batch's commit, a
+// QueryAudit inside an Update sees those of the fns before it, and when
+// that Update then fails, its own rows go and the earlier fns' stay.
+func TestAuditRowsInABatch(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	holding, release := make(chan struct{}), make(chan struct{})
+	appendEv := func(tx core.Tx, id string) error {
+		return tx.AppendAudit(ctx, core.AuditEvent{RequestID: core.RequestID(id), Resource: "batch"})
+	}
+	ids := func(evs []core.AuditEvent) string {
+		var b []string
+		for _, ev := range evs {
+			b = append(b, string(ev.RequestID))
+		}
+		return strings.Join(b, ",")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	failing := errors.New("fails on purpose")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[0] = s.Update(ctx, func(tx core.Tx) error {
+			close(holding)
+			<-release
+			return appendEv(tx, "A")
+		})
+	}()
+	<-holding
+	queue := func(i int, fn func(tx core.Tx) error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.Update(ctx, fn) }()
+		for s.writer.Waiting() != i {
+			runtime.Gosched()
+		}
+	}
+	queue(1, func(tx core.Tx) error {
+		if err := appendEv(tx, "B"); err != nil {
+			return err
+		}
+		evs, err := tx.QueryAudit(ctx, core.AuditFilter{Resource: "batch"})
+		if got := ids(evs); err != nil || got != "A,B" {
+			t.Errorf("QueryAudit in the batch's second Update = %s %v, want A,B", got, err)
+		}
+		return failing
+	})
+	queue(2, func(tx core.Tx) error { return appendEv(tx, "C") })
+	close(release)
+	wg.Wait()
+	if errs[0] != nil || !errors.Is(errs[1], failing) || errs[2] != nil {
+		t.Fatalf("Updates = %v", errs)
+	}
+	var evs []core.AuditEvent
+	if err := s.View(ctx, func(tx core.Tx) (err error) {
+		evs, err = tx.QueryAudit(ctx, core.AuditFilter{Resource: "batch"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(evs); got != "A,C" {
+		t.Errorf("stored %s, want A,C", got)
+	}
+}
+
 // TestAbortedBatch makes SQLite roll back the whole batch transaction by
 // itself and checks that every member of the batch reports failure and
 // that no statement runs outside a transaction afterwards.

@@ -65,7 +65,12 @@ type Store struct {
 	ws      stmts     // prepared on conn
 	ctl     control   // transaction control, prepared on conn
 	aborted bool      // SQLite rolled back the open transaction by itself
-	closed  atomic.Bool
+	// audit queues the open batch's audit rows (audit.go);
+	// auditInserts[n-1] inserts n of them, prepared on conn when first
+	// needed.
+	audit        pendingAudit
+	auditInserts [auditChunk]*sql.Stmt
+	closed       atomic.Bool
 
 	owned    *os.File      // the database file, flocked (own)
 	ckpt     *checkpointer // copies the WAL back into the database
@@ -192,6 +197,7 @@ func (s *Store) closeAll() error {
 		errs = append(errs, s.ckpt.close())
 	}
 	s.ws.close()
+	closeAll(s.auditInserts[:]...)
 	s.ctl.close()
 	s.rs.close()
 	if s.conn != nil {

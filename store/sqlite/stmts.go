@@ -33,13 +33,15 @@ const (
 		ON CONFLICT (access_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?4`
 	sqlSweepNonces = `DELETE FROM nonces WHERE (access_key, nonce) IN
 		(SELECT access_key, nonce FROM nonces WHERE expires <= ?1 ORDER BY expires LIMIT ?2)`
+	// sqlAppendAudit inserts one audit row; flushAudit appends more
+	// VALUES tuples to insert several.
 	sqlAppendAudit = `INSERT INTO audit (time, request_id, account, user_name, access_key_id, source_ip,
 		product, action, resource, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 type stmts struct {
-	getDoc, updateBody, upsertDoc, deleteLabels, insertLabel, deleteDoc, seqOf, appendAudit *sql.Stmt
-	recordNonce, sweepNonces                                                                *sql.Stmt
+	getDoc, updateBody, upsertDoc, deleteLabels, insertLabel, deleteDoc, seqOf *sql.Stmt
+	recordNonce, sweepNonces                                                   *sql.Stmt
 }
 
 // preparer is *sql.DB or *sql.Conn.
@@ -56,14 +58,13 @@ func (st *stmts) prepare(ctx context.Context, p preparer) error {
 		&st.insertLabel:  sqlInsertLabel,
 		&st.deleteDoc:    sqlDeleteDoc,
 		&st.seqOf:        sqlSeqOf,
-		&st.appendAudit:  sqlAppendAudit,
 		&st.recordNonce:  sqlRecordNonce,
 		&st.sweepNonces:  sqlSweepNonces,
 	})
 }
 
 func (st *stmts) close() {
-	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteLabels, st.insertLabel, st.deleteDoc, st.seqOf, st.appendAudit,
+	closeAll(st.getDoc, st.updateBody, st.upsertDoc, st.deleteLabels, st.insertLabel, st.deleteDoc, st.seqOf,
 		st.recordNonce, st.sweepNonces)
 }
 

@@ -251,21 +251,21 @@ var dialect = tables.Dialect{
 // placeholder is SQLite's parameter marker.
 func placeholder(int) string { return "?" }
 
-// AppendAudit records ev. An event without a Time gets the transaction's
-// Now; times outside the years 1678–2261 are KindInvalid. Times come back
+// AppendAudit records ev, in the audit table before the batch commits
+// (pendingAudit). An event without a Time gets the transaction's Now;
+// times outside the years 1678–2261 are KindInvalid. Times come back
 // from QueryAudit in UTC, to the nanosecond.
 func (t *tx) AppendAudit(ctx context.Context, ev core.AuditEvent) error {
 	const op = "sqlite.AppendAudit"
-	ctx, err := t.enter(ctx, op, true)
-	if err != nil {
+	if _, err := t.enter(ctx, op, true); err != nil {
 		return err
 	}
 	args, err := tables.AuditArgs(op, ev, t.now)
 	if err != nil {
 		return err
 	}
-	_, err = t.s.ws.appendAudit.ExecContext(ctx, args...)
-	return mapErr(op, err)
+	t.s.audit.rows = append(t.s.audit.rows, args)
+	return nil
 }
 
 // QueryAudit returns the events f selects, oldest first (ties in append
@@ -279,6 +279,11 @@ func (t *tx) QueryAudit(ctx context.Context, f core.AuditFilter) ([]core.AuditEv
 	}
 	if err := tables.CheckAudit(op, f); err != nil {
 		return nil, err
+	}
+	if t.rtx == nil { // an Update sees the events its batch appended
+		if err := t.s.flushAudit(ctx); err != nil {
+			return nil, err
+		}
 	}
 	query, args := tables.SelectAudit(placeholder, f)
 	rows, err := t.query(ctx, query, args...)

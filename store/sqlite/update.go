@@ -12,9 +12,10 @@ import (
 // Update runs fn in a read-write transaction and returns only once the
 // transaction is durable (or has failed).
 //
-// Updates are serialized: fn runs on the goroutine of the Store's single
-// writer while the caller waits, inside a SAVEPOINT of the batch
-// transaction (see package groupcommit). It sees every change of the fns before it in
+// Updates are serialized: fn runs under the Store's single writer (on its
+// goroutine while the caller waits, or on the caller's when the writer is
+// idle), inside a SAVEPOINT of the batch transaction (see package
+// groupcommit). It sees every change of the fns before it in
 // the batch. If fn returns an error (or panics), its savepoint is rolled
 // back, the others in the batch are unaffected, and Update returns fn's
 // error (or re-panics on the caller's goroutine) at once. If fn returns nil, Update waits for the
@@ -54,17 +55,38 @@ func run(st *sql.Stmt) error {
 
 func (c writeConn) Begin() error {
 	c.s.aborted = false
+	c.s.audit.reset()
 	return run(c.s.ctl.begin)
 }
 
-func (c writeConn) Savepoint() error { return run(c.s.ctl.savepoint) }
-func (c writeConn) Release() error   { return run(c.s.ctl.release) }
-func (c writeConn) Commit() error    { return run(c.s.ctl.commit) }
-func (c writeConn) Rollback() error  { return run(c.s.ctl.rollback) }
+func (c writeConn) Savepoint() error {
+	c.s.audit.savepoint()
+	return run(c.s.ctl.savepoint)
+}
+
+func (c writeConn) Release() error { return run(c.s.ctl.release) }
+
+// Commit inserts the batch's queued audit rows, then commits; if the
+// insert fails, nothing is committed (the Writer then rolls back).
+func (c writeConn) Commit() error {
+	err := c.s.flushAudit(context.Background())
+	c.s.audit.reset()
+	if err != nil {
+		return err
+	}
+	return run(c.s.ctl.commit)
+}
+
+func (c writeConn) Rollback() error {
+	c.s.audit.reset()
+	return run(c.s.ctl.rollback)
+}
 
 // RollbackTo undoes the fn's changes and ends its savepoint: ROLLBACK TO
-// leaves the savepoint open, RELEASE closes it.
+// leaves the savepoint open, RELEASE closes it. The fn's audit rows go
+// with them.
 func (c writeConn) RollbackTo() error {
+	c.s.audit.rollbackTo()
 	if err := run(c.s.ctl.rollbackTo); err != nil {
 		return err
 	}
