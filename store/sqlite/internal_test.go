@@ -185,6 +185,88 @@ func TestAuditRowsInABatch(t *testing.T) {
 	}
 }
 
+// TestDocCacheFollowsTheFn: the writer's document cache answers an
+// Update's reads as the database would, across a fn that writes and
+// fails, one that deletes, and a failed write.
+func TestDocCacheFollowsTheFn(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	body := func(tx core.Tx) string {
+		d, err := tx.GetDoc(ctx, "test.doc", "x")
+		if core.KindOf(err) == core.KindNotFound {
+			return "none"
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		return string(d.Body)
+	}
+	put := func(tx core.Tx, b string) error {
+		d := testDoc("x")
+		d.Body = []byte(b)
+		return tx.PutDoc(ctx, d)
+	}
+	failing := errors.New("fails on purpose")
+	steps := []struct {
+		fn      func(tx core.Tx) error
+		wantErr error
+	}{
+		{func(tx core.Tx) error { return put(tx, `{"v":1}`) }, nil},
+		{func(tx core.Tx) error {
+			if got := body(tx); got != `{"v":1}` {
+				t.Errorf("read = %s, want v1", got)
+			}
+			if err := put(tx, `{"v":2}`); err != nil {
+				return err
+			}
+			if got := body(tx); got != `{"v":2}` {
+				t.Errorf("read after write = %s, want v2", got)
+			}
+			return failing
+		}, failing},
+		{func(tx core.Tx) error {
+			if got := body(tx); got != `{"v":1}` {
+				t.Errorf("read after a failed fn = %s, want v1", got)
+			}
+			return tx.DeleteDoc(ctx, "test.doc", "x")
+		}, nil},
+		{func(tx core.Tx) error {
+			if got := body(tx); got != "none" {
+				t.Errorf("read after a delete = %s, want none", got)
+			}
+			if err := put(tx, `{"v":3}`); err != nil {
+				return err
+			}
+			bad := testDoc("")
+			if err := tx.PutDoc(ctx, bad); core.KindOf(err) != core.KindInvalid {
+				t.Errorf("PutDoc(empty key) = %v", err)
+			}
+			return nil
+		}, nil},
+	}
+	for i, st := range steps {
+		if err := s.Update(ctx, st.fn); !errors.Is(err, st.wantErr) {
+			t.Fatalf("Update %d = %v, want %v", i, err, st.wantErr)
+		}
+	}
+	if err := s.View(ctx, func(tx core.Tx) error {
+		if got := body(tx); got != `{"v":3}` {
+			t.Errorf("View reads %s, want v3", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx core.Tx) error {
+		if got := body(tx); got != `{"v":3}` {
+			t.Errorf("Update reads %s, want v3", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAbortedBatch makes SQLite roll back the whole batch transaction by
 // itself and checks that every member of the batch reports failure and
 // that no statement runs outside a transaction afterwards.

@@ -70,6 +70,7 @@ type Store struct {
 	// needed.
 	audit        pendingAudit
 	auditInserts [auditChunk]*sql.Stmt
+	docs         docCache // what the writer knows of the documents
 	closed       atomic.Bool
 
 	owned    *os.File      // the database file, flocked (own)
@@ -103,7 +104,7 @@ func Open(ctx context.Context, path string, clock core.Clock) (*Store, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, internal("sqlite.Open", err)
 	}
-	s := &Store{clock: clock}
+	s := &Store{clock: clock, docs: newDocCache()}
 	var err error
 	if s.owned, err = own(path); err != nil {
 		return nil, err

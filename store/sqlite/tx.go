@@ -74,6 +74,14 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 	if err != nil {
 		return core.Doc{}, err
 	}
+	if t.rtx == nil {
+		if d, found, known := t.s.docs.get(kind, key); known {
+			if !found {
+				return core.Doc{}, notFound(op, kind, key)
+			}
+			return d, nil
+		}
+	}
 	d := core.Doc{Kind: kind, Key: key}
 	err = t.stmt(ctx, func(s *stmts) *sql.Stmt { return s.getDoc }).
 		QueryRowContext(ctx, string(kind), key).Scan(&d.Account, &d.Region, &d.Body)
@@ -82,6 +90,9 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 	}
 	if err != nil {
 		return core.Doc{}, mapErr(op, err)
+	}
+	if t.rtx == nil {
+		t.s.docs.read(d)
 	}
 	return d, nil
 }
@@ -93,15 +104,22 @@ func (t *tx) PrefetchDoc(context.Context, core.ResourceKind, string) {}
 // PutDoc inserts d at the end of the insertion order, or replaces the
 // document with its kind and key in place, with d's labels. Empty Kind or
 // Key is KindInvalid (a CHECK constraint).
-func (t *tx) PutDoc(ctx context.Context, d core.Doc) error {
+func (t *tx) PutDoc(ctx context.Context, d core.Doc) (err error) {
 	const op = "sqlite.PutDoc"
-	ctx, err := t.enter(ctx, op, true)
+	ctx, err = t.enter(ctx, op, true)
 	if err != nil {
 		return err
 	}
 	if d.Body == nil {
 		d.Body = []byte{} // NOT NULL: an empty body is stored as empty
 	}
+	defer func() {
+		if err != nil {
+			t.s.docs.forget(d.Kind, d.Key)
+		} else {
+			t.s.docs.put(d)
+		}
+	}()
 	t.wrote(d.Kind)
 	rows, encoded := tables.Labels(d.Labels)
 	args := []any{string(d.Kind), d.Key, string(d.Account), string(d.Region), d.Body, encoded}
@@ -138,8 +156,12 @@ func (t *tx) DeleteDoc(ctx context.Context, kind core.ResourceKind, key string) 
 		return err
 	}
 	t.wrote(kind)
-	_, err = t.s.ws.deleteDoc.ExecContext(ctx, string(kind), key)
-	return mapErr(op, err)
+	if _, err := t.s.ws.deleteDoc.ExecContext(ctx, string(kind), key); err != nil {
+		t.s.docs.forget(kind, key)
+		return mapErr(op, err)
+	}
+	t.s.docs.del(kind, key)
+	return nil
 }
 
 // ListDocs returns the documents q selects in insertion order, with

@@ -56,6 +56,7 @@ func run(st *sql.Stmt) error {
 func (c writeConn) Begin() error {
 	c.s.aborted = false
 	c.s.audit.reset()
+	c.s.docs.rollback()
 	return run(c.s.ctl.begin)
 }
 
@@ -64,7 +65,13 @@ func (c writeConn) Savepoint() error {
 	return run(c.s.ctl.savepoint)
 }
 
-func (c writeConn) Release() error { return run(c.s.ctl.release) }
+func (c writeConn) Release() error {
+	if err := run(c.s.ctl.release); err != nil {
+		return err
+	}
+	c.s.docs.release()
+	return nil
+}
 
 // Commit inserts the batch's queued audit rows, then commits; if the
 // insert fails, nothing is committed (the Writer then rolls back).
@@ -74,11 +81,16 @@ func (c writeConn) Commit() error {
 	if err != nil {
 		return err
 	}
-	return run(c.s.ctl.commit)
+	if err := run(c.s.ctl.commit); err != nil {
+		return err
+	}
+	c.s.docs.commit()
+	return nil
 }
 
 func (c writeConn) Rollback() error {
 	c.s.audit.reset()
+	c.s.docs.rollback()
 	return run(c.s.ctl.rollback)
 }
 
@@ -87,6 +99,7 @@ func (c writeConn) Rollback() error {
 // with them.
 func (c writeConn) RollbackTo() error {
 	c.s.audit.rollbackTo()
+	c.s.docs.rollbackTo()
 	if err := run(c.s.ctl.rollbackTo); err != nil {
 		return err
 	}
