@@ -249,21 +249,15 @@ func TestDocCacheFollowsTheFn(t *testing.T) {
 			t.Fatalf("Update %d = %v, want %v", i, err, st.wantErr)
 		}
 	}
-	if err := s.View(ctx, func(tx core.Tx) error {
-		if got := body(tx); got != `{"v":3}` {
-			t.Errorf("View reads %s, want v3", got)
+	for name, run := range map[string]func(context.Context, func(core.Tx) error) error{"View": s.View, "Update": s.Update} {
+		if err := run(ctx, func(tx core.Tx) error {
+			if got := body(tx); got != `{"v":3}` {
+				t.Errorf("%s reads %s, want v3", name, got)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update(ctx, func(tx core.Tx) error {
-		if got := body(tx); got != `{"v":3}` {
-			t.Errorf("Update reads %s, want v3", got)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 }
 
