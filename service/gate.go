@@ -73,12 +73,13 @@ func (g *gate) warm(ctx context.Context, id core.AccountID) {
 	}
 }
 
-// prefetch announces admit's read of the account's state in tx, unless
-// the state is kept (core.Prefetch): call it first in the Update, so that
-// on a store whose reads are round trips the read goes with the Update's
-// first statement.
+// prefetch announces admit's read of the account's state in tx
+// (core.Prefetch): call it first in the Update, so that on a store whose
+// reads are round trips the read goes with the Update's first statement.
+// A store that keeps the states (KindVersions) reads in process, where a
+// prefetch saves nothing, so admit's own lookup is the only one.
 func (g *gate) prefetch(ctx context.Context, tx core.Tx, id core.AccountID) {
-	if _, ok := g.accounts.get(id); !ok {
+	if !g.accounts.keeps() {
 		core.Prefetch[core.Account](ctx, tx, string(id))
 	}
 }

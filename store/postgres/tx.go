@@ -166,7 +166,7 @@ func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 // hashtextextended maps the names onto the lock space; the "doc:",
 // "kind:" and "all" prefixes keep them apart.
 func (t *tx) lockKey(kind core.ResourceKind, key string) {
-	t.lock("doc:"+string(kind)+"/"+key, false)
+	t.lock("doc:"+docName(kind, key), false)
 }
 
 func (t *tx) lockKind(kind core.ResourceKind, shared bool) {
@@ -213,7 +213,7 @@ type prefetch struct {
 	d       core.Doc
 }
 
-// docName names a document in Store.prefetched.
+// docName names a document in Store.prefetched and its advisory lock.
 func docName(kind core.ResourceKind, key string) string { return string(kind) + "/" + key }
 
 // PrefetchDoc implements core.Tx: in an Update, the document's lock and
@@ -252,12 +252,9 @@ func (t *tx) takePrefetched(ctx context.Context, op string, kind core.ResourceKi
 		return core.Doc{}, false, nil
 	}
 	delete(t.s.prefetched, name)
-	if !p.sent {
+	if !p.sent { // still pending: the batch that sends it also answers it, or fails
 		if err := t.s.sendPending(ctx, nil); err != nil {
 			return core.Doc{}, true, t.fail(op, err)
-		}
-		if !p.sent { // its statement was dropped: read again
-			return core.Doc{}, false, nil
 		}
 	}
 	if p.missing {

@@ -69,10 +69,8 @@ func (c *docCache) get(kind core.ResourceKind, key string) (d core.Doc, found, k
 	return core.Doc{Kind: kind, Key: key, Account: p.account, Region: p.region, Body: bytes.Clone(p.body)}, true, true
 }
 
-// read and put record a document as the current fn read or wrote it,
-// del its deletion, forget a write that failed.
-func (c *docCache) read(d core.Doc) { c.put(d) }
-
+// put records a document as the current fn read or wrote it, del its
+// deletion, forget a write that failed.
 func (c *docCache) put(d core.Doc) {
 	c.fn[docKey{d.Kind, d.Key}] = &cachedDoc{d.Account, d.Region, bytes.Clone(d.Body)}
 }

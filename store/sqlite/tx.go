@@ -92,7 +92,7 @@ func (t *tx) GetDoc(ctx context.Context, kind core.ResourceKind, key string) (co
 		return core.Doc{}, mapErr(op, err)
 	}
 	if t.rtx == nil {
-		t.s.docs.read(d)
+		t.s.docs.put(d)
 	}
 	return d, nil
 }

@@ -238,11 +238,11 @@ func (w *Writer) loop() {
 }
 
 // run runs one call's fn in its savepoint of the open batch (opening the
-// batch first if need be), on the caller's goroutine if inline. When the
+// batch first if need be), on the caller's goroutine if onCaller. When the
 // fn succeeded, the call joins the batch and waits for its commit;
 // otherwise run returns what to tell the caller once the batch is settled
 // (send).
-func (w *Writer) run(c *call, inline bool) (o outcome, send bool) {
+func (w *Writer) run(c *call, onCaller bool) (o outcome, send bool) {
 	if err := c.ctx.Err(); err != nil {
 		return outcome{err: err}, true
 	}
@@ -273,7 +273,7 @@ func (w *Writer) run(c *call, inline bool) (o outcome, send bool) {
 			return
 		}
 		w.settle()
-		if inline {
+		if onCaller {
 			w.handBack()
 			return
 		}
