@@ -16,19 +16,23 @@ import (
 	"github.com/latchkey/latchkey/store/storetest"
 )
 
+// openStore opens the database at url for the test, which closes it.
+func openStore(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, core.SystemClock{}, 0)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // opener returns a storetest.Opener: one database per test, opened
 // again on a second call with the same t.
 func opener() storetest.Opener {
 	return storetest.Reopening(
 		func(t *testing.T) string { return newDatabase(t, needServer(t)) },
-		func(t *testing.T, url string) core.Store {
-			s, err := Open(context.Background(), url, core.SystemClock{}, 0)
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		})
+		func(t *testing.T, url string) core.Store { return openStore(t, url) })
 }
 
 func TestConformance(t *testing.T) {
@@ -100,11 +104,7 @@ func TestReplicasSerialize(t *testing.T) {
 // nothing of it is stored, and the next Update succeeds.
 func TestFailedWriteFailsItsFnAtItsEnd(t *testing.T) {
 	url := newDatabase(t, needServer(t))
-	s, err := Open(context.Background(), url, core.SystemClock{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, url)
 	ctx := context.Background()
 	other, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -163,13 +163,9 @@ func TestFailedWriteFailsItsFnAtItsEnd(t *testing.T) {
 // Update that carries on and returns nil: the Update fails with that
 // statement's error, and an Update in the same batch is unaffected.
 func TestFailedStatementSpoilsOnlyItsFn(t *testing.T) {
-	s, err := Open(context.Background(), newDatabase(t, needServer(t)), core.SystemClock{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, newDatabase(t, needServer(t)))
 	ctx := context.Background()
-	err = s.Update(ctx, func(ctx2 core.Tx) error {
+	err := s.Update(ctx, func(ctx2 core.Tx) error {
 		inner := ctx2.(*tx)
 		tx := ctx2
 		if err := tx.PutDoc(ctx, core.Doc{Kind: "k", Key: "a", Body: []byte(`{}`)}); err != nil {
@@ -214,24 +210,14 @@ func TestFailedStatementSpoilsOnlyItsFn(t *testing.T) {
 // its next statement, so that a nonce and two reads cost one round trip
 // of the write connection, not three.
 func TestPrefetchSharesARoundTrip(t *testing.T) {
-	s, err := Open(context.Background(), newDatabase(t, needServer(t)), core.SystemClock{}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t, newDatabase(t, needServer(t)))
 	ctx := context.Background()
-	for _, key := range []string{"a", "b"} {
-		if err := s.Update(ctx, func(tx core.Tx) error {
-			return tx.PutDoc(ctx, core.Doc{Kind: "k", Key: key, Body: []byte(`{"key":"` + key + `"}`)})
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putKeys(t, s, "a", "b")
 	// The writer reconnects, with the counting tracer, at its next batch.
 	trips := &roundTrips{}
 	s.cfg.Tracer = trips
 	s.wconn.Close(ctx)
-	err = s.Update(ctx, func(tx core.Tx) error {
+	err := s.Update(ctx, func(tx core.Tx) error {
 		tx.PrefetchDoc(ctx, "k", "a")
 		tx.PrefetchDoc(ctx, "k", "b")
 		if _, err := tx.RecordNonce(ctx, "AK", "n", tx.Now(), tx.Now().Add(time.Hour)); err != nil {
@@ -248,6 +234,51 @@ func TestPrefetchSharesARoundTrip(t *testing.T) {
 		return nil
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPrefetchedReadFailsWithItsBatch: a prefetched read that goes out
+// behind a failing write fails the GetDoc that takes it, and the Update
+// with the write's error; the next Update reads the document.
+func TestPrefetchedReadFailsWithItsBatch(t *testing.T) {
+	s := openStore(t, newDatabase(t, needServer(t)))
+	ctx := context.Background()
+	putKeys(t, s, "a")
+	err := s.Update(ctx, func(ctx2 core.Tx) error {
+		// A duplicate seq violates docs_seq (SQLSTATE 23505) when the
+		// queued write goes out, ahead of the prefetched read.
+		ctx2.(*tx).write("INSERT INTO docs (kind, key, account, region, seq, body) SELECT 'k', 'b', '', '', seq, '' FROM docs WHERE key = 'a'")
+		ctx2.PrefetchDoc(ctx, "k", "a")
+		if _, err := ctx2.GetDoc(ctx, "k", "a"); core.KindOf(err) != core.KindConflict {
+			t.Errorf("GetDoc behind a failing write = %v, want its conflict", err)
+		}
+		return nil
+	})
+	if core.KindOf(err) != core.KindConflict {
+		t.Fatalf("Update = %v, want the write's conflict", err)
+	}
+	if err := s.Update(ctx, func(tx core.Tx) error {
+		tx.PrefetchDoc(ctx, "k", "a")
+		_, err := tx.GetDoc(ctx, "k", "a")
+		return err
+	}); err != nil {
+		t.Fatalf("the next Update: %v", err)
+	}
+}
+
+// putKeys stores a document of kind k with body {"key":KEY} for each key.
+func putKeys(t *testing.T, s *Store, keys ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Update(ctx, func(tx core.Tx) error {
+		for _, key := range keys {
+			if err := tx.PutDoc(ctx, core.Doc{Kind: "k", Key: key, Body: []byte(`{"key":"` + key + `"}`)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

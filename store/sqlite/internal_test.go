@@ -185,6 +185,43 @@ func TestAuditRowsInABatch(t *testing.T) {
 	}
 }
 
+// TestFailedAuditInsertCommitsNothing: when the batch's audit rows cannot
+// be inserted at its commit, every member fails, none of their changes is
+// stored, and the writer's documents forget them.
+func TestFailedAuditInsertCommitsNothing(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := s.conn.ExecContext(ctx, `CREATE TRIGGER audit_refused BEFORE INSERT ON audit
+		WHEN NEW.request_id = 'REFUSED' BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(ctx, func(tx core.Tx) error {
+		if err := tx.PutDoc(ctx, testDoc("x")); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, core.AuditEvent{RequestID: "REFUSED", Resource: "x"})
+	})
+	if err == nil {
+		t.Fatal("Update committed although its audit row was refused")
+	}
+	for name, run := range map[string]func(context.Context, func(core.Tx) error) error{"View": s.View, "Update": s.Update} {
+		if err := run(ctx, func(tx core.Tx) error {
+			_, err := tx.GetDoc(ctx, "test.doc", "x")
+			if core.KindOf(err) != core.KindNotFound {
+				t.Errorf("%s: GetDoc after the failed commit = %v, want not found", name, err)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(ctx, func(tx core.Tx) error {
+		return tx.AppendAudit(ctx, core.AuditEvent{RequestID: "R", Resource: "x"})
+	}); err != nil {
+		t.Fatalf("the next Update: %v", err)
+	}
+}
+
 // TestDocCacheFollowsTheFn: the writer's document cache answers an
 // Update's reads as the database would, across a fn that writes and
 // fails, one that deletes, and a failed write.
